@@ -1,0 +1,2 @@
+build/core/mem.o: src/core/mem.c src/core/mem.h
+src/core/mem.h:

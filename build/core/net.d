@@ -1,0 +1,2 @@
+build/core/net.o: src/core/net.c src/core/net.h
+src/core/net.h:

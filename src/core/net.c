@@ -1,0 +1,180 @@
+/*
+ * net.c - see net.h.
+ */
+#include "core/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+net_addr_parse(const char *text, struct net_addr *addr_r, const char **error_r)
+{
+	char host[64];
+	const char *port_str;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+
+	memset(addr_r, 0, sizeof(*addr_r));
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || close[1] != ':') {
+			*error_r = "bad IPv6 address syntax (want [addr]:port)";
+			return -1;
+		}
+		hlen = (size_t)(close - text - 1);
+		if (hlen >= sizeof(host)) {
+			*error_r = "address too long";
+			return -1;
+		}
+		memcpy(host, text + 1, hlen);
+		port_str = close + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+
+		if (colon == NULL) {
+			*error_r = "missing :port";
+			return -1;
+		}
+		hlen = (size_t)(colon - text);
+		if (hlen >= sizeof(host)) {
+			*error_r = "address too long";
+			return -1;
+		}
+		memcpy(host, text, hlen);
+		port_str = colon + 1;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(port_str, &end, 10);
+	if (*port_str == '\0' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
+		*error_r = "bad port";
+		return -1;
+	}
+	if (text[0] != '[') {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&addr_r->ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			*error_r = "bad IPv4 address";
+			return -1;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		addr_r->len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&addr_r->ss;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			*error_r = "bad IPv6 address";
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		addr_r->len = sizeof(*sin6);
+	}
+	return 1;
+}
+
+char *
+net_addr_ip(const struct net_addr *addr, char *dst, size_t dstsize)
+{
+	const void *src;
+
+	if (addr->ss.ss_family == AF_INET)
+		src = &((const struct sockaddr_in *)&addr->ss)->sin_addr;
+	else if (addr->ss.ss_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)&addr->ss)->sin6_addr;
+	else {
+		snprintf(dst, dstsize, "unknown");
+		return dst;
+	}
+	if (inet_ntop(addr->ss.ss_family, src, dst, (socklen_t)dstsize) == NULL)
+		snprintf(dst, dstsize, "unknown");
+	/* an IPv4-mapped IPv6 peer is shown as plain IPv4 */
+	if (strncmp(dst, "::ffff:", 7) == 0 && strchr(dst + 7, '.') != NULL)
+		memmove(dst, dst + 7, strlen(dst + 7) + 1);
+	return dst;
+}
+
+unsigned
+net_addr_port(const struct net_addr *addr)
+{
+	if (addr->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&addr->ss)->sin_port);
+	if (addr->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&addr->ss)->sin6_port);
+	return 0;
+}
+
+bool
+net_addr_is_loopback(const struct net_addr *addr)
+{
+	if (addr->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr->ss;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (addr->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->ss;
+
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return true;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			return sin6->sin6_addr.s6_addr[12] == 127;
+	}
+	return false;
+}
+
+int
+net_set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -1;
+	return 0;
+}
+
+int
+net_listen(const struct net_addr *addr, int backlog, const char **error_r)
+{
+	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (addr->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
+	    listen(fd, backlog) < 0) {
+		*error_r = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_accept(int listen_fd, struct net_addr *peer_r)
+{
+	peer_r->len = sizeof(peer_r->ss);
+	return accept4(listen_fd, (struct sockaddr *)&peer_r->ss, &peer_r->len,
+		       SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int
+net_local_addr(int fd, struct net_addr *addr_r)
+{
+	addr_r->len = sizeof(addr_r->ss);
+	return getsockname(fd, (struct sockaddr *)&addr_r->ss, &addr_r->len);
+}

@@ -1,0 +1,32 @@
+/*
+ * net.h - sockets: parse "addr:port" / "[v6]:port", listen, accept, address
+ * formatting. All sockets are non-blocking and close-on-exec.
+ */
+#ifndef CORE_NET_H
+#define CORE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Parse "1.2.3.4:25" or "[::1]:25". 1 ok, -1 bad syntax (error_r set). */
+int net_addr_parse(const char *text, struct net_addr *addr_r, const char **error_r);
+/* "1.2.3.4" / "::1" (no port) into dst; returns dst. */
+char *net_addr_ip(const struct net_addr *addr, char *dst, size_t dstsize);
+unsigned net_addr_port(const struct net_addr *addr);
+bool net_addr_is_loopback(const struct net_addr *addr);
+
+/* Bound, listening, non-blocking socket; -1 with error_r (strerror text). */
+int net_listen(const struct net_addr *addr, int backlog, const char **error_r);
+/* Accept one connection, non-blocking. fd, or -1 (errno: EAGAIN when none). */
+int net_accept(int listen_fd, struct net_addr *peer_r);
+/* Local address of a connected socket. 0 ok, -1 error. */
+int net_local_addr(int fd, struct net_addr *addr_r);
+int net_set_nonblock(int fd);
+
+#endif
