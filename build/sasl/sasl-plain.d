@@ -1,0 +1,4 @@
+build/sasl/sasl-plain.o: src/sasl/sasl-plain.c src/sasl/sasl-plain.h \
+ src/core/mem.h
+src/sasl/sasl-plain.h:
+src/core/mem.h:

@@ -1,0 +1,1 @@
+build/tools/fuzz-replay.o: tools/fuzz-replay.c

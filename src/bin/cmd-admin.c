@@ -1,0 +1,302 @@
+/*
+ * cmd-admin.c - `posthorn domain`, `posthorn account`, `posthorn alias`:
+ * the store's domains, accounts and aliases from the command line, with
+ * --json listings and the stable exit codes of cli.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bin/cli-store.h"
+#include "bin/cli.h"
+#include "core/mem.h"
+#include "sasl/password.h"
+
+struct admin_ctx {
+	struct cli_args args;
+	struct posthorn_conf conf;
+	struct store *store;
+};
+
+/* Map a store return (1 ok, 0 not found/exists, -1 error) to an exit code. */
+static int
+admin_result(int ret, int zero_code, const char *what, const char *error)
+{
+	if (ret == 1)
+		return CLI_OK;
+	if (ret == 0) {
+		fprintf(stderr, "posthorn: %s\n", what);
+		return zero_code;
+	}
+	fprintf(stderr, "posthorn: %s\n", error != NULL ? error : "store error");
+	return CLI_FAILURE;
+}
+
+static int
+admin_open(int argc, char **argv, struct admin_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	if (cli_parse(argc, argv, &ctx->args) < 0)
+		return CLI_USAGE;
+	if (cli_load_conf(&ctx->args, &ctx->conf) < 0)
+		return CLI_CONFIG;
+	if (cli_open_store(&ctx->conf, &ctx->store) < 0)
+		return CLI_FAILURE;
+	return CLI_OK;
+}
+
+static void
+admin_close(struct admin_ctx *ctx)
+{
+	store_close(&ctx->store);
+	conf_deinit(&ctx->conf);
+	mem_free(&ctx->args.pos);
+}
+
+static int
+domain_list(struct admin_ctx *ctx)
+{
+	struct store_domain *list;
+	size_t n;
+	const char *error;
+
+	if (store_domain_list(ctx->store, &list, &n, &error) < 0)
+		return admin_result(-1, 0, NULL, error);
+	if (ctx->args.json)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (ctx->args.json) {
+			printf("%s{\"name\":", i > 0 ? "," : "");
+			cli_json_string(list[i].name);
+			printf(",\"catchall\":");
+			if (list[i].catchall != NULL)
+				cli_json_string(list[i].catchall);
+			else
+				printf("null");
+			putchar('}');
+		} else if (list[i].catchall != NULL) {
+			printf("%s catchall=%s\n", list[i].name, list[i].catchall);
+		} else {
+			printf("%s\n", list[i].name);
+		}
+	}
+	if (ctx->args.json)
+		puts("]");
+	store_domain_list_free(&list, n);
+	return CLI_OK;
+}
+
+int
+cmd_domain(int argc, char **argv)
+{
+	struct admin_ctx ctx;
+	const char *error = NULL, *verb;
+	char **pos;
+	int ret = admin_open(argc, argv, &ctx);
+
+	if (ret != CLI_OK)
+		goto out;
+	pos = ctx.args.pos;
+	verb = ctx.args.npos > 0 ? pos[0] : "";
+	if (strcmp(verb, "list") == 0 && ctx.args.npos == 1) {
+		ret = domain_list(&ctx);
+	} else if (strcmp(verb, "add") == 0 && ctx.args.npos == 2) {
+		ret = admin_result(store_domain_add(ctx.store, pos[1], &error), CLI_EXISTS,
+				   "domain exists already", error);
+	} else if (strcmp(verb, "del") == 0 && ctx.args.npos == 2) {
+		ret = admin_result(store_domain_del(ctx.store, pos[1], &error), CLI_NOT_FOUND,
+				   "no such domain", error);
+	} else if (strcmp(verb, "catchall") == 0 && (ctx.args.npos == 2 || ctx.args.npos == 3)) {
+		ret = admin_result(store_domain_set_catchall(ctx.store, pos[1],
+							     ctx.args.npos == 3 ? pos[2] : NULL,
+							     &error),
+				   CLI_NOT_FOUND, "no such domain", error);
+	} else {
+		fprintf(stderr, "usage: posthorn domain add|del NAME | domain list [--json] | "
+				"domain catchall DOMAIN [TARGET]\n");
+		ret = CLI_USAGE;
+	}
+out:
+	admin_close(&ctx);
+	return ret;
+}
+
+/* The password for add/passwd: from stdin, or generated and printed. */
+static char *
+account_password(const struct admin_ctx *ctx, bool *generated_r)
+{
+	char *pw;
+
+	*generated_r = false;
+	if (ctx->args.password_stdin) {
+		pw = cli_read_password_stdin();
+		if (pw == NULL || pw[0] == '\0') {
+			fprintf(stderr, "posthorn: no password on standard input\n");
+			mem_free(&pw);
+		}
+		return pw;
+	}
+	*generated_r = true;
+	return password_generate(16);
+}
+
+static int
+account_set(struct admin_ctx *ctx, bool add)
+{
+	const char *address = ctx->args.pos[1], *error = NULL;
+	bool generated;
+	char *pw = account_password(ctx, &generated), *hash = NULL;
+	int ret;
+
+	if (pw == NULL)
+		return CLI_USAGE;
+	if (password_hash(pw, &hash, &error) < 0) {
+		fprintf(stderr, "posthorn: %s\n", error);
+		ret = CLI_FAILURE;
+	} else if (add) {
+		ret = admin_result(store_account_add(ctx->store, address, hash, NULL, &error),
+				   CLI_EXISTS, "account exists already", error);
+	} else {
+		ret = admin_result(store_account_set_password(ctx->store, address, hash, &error),
+				   CLI_NOT_FOUND, "no such account", error);
+	}
+	if (ret == CLI_OK && generated)
+		printf("password: %s\n", pw);
+	explicit_bzero(pw, strlen(pw));
+	mem_free(&pw);
+	if (hash != NULL)
+		explicit_bzero(hash, strlen(hash));
+	mem_free(&hash);
+	return ret;
+}
+
+static int
+account_list(struct admin_ctx *ctx)
+{
+	struct store_account *list;
+	size_t n;
+	const char *error;
+
+	if (store_account_list(ctx->store, ctx->args.npos > 1 ? ctx->args.pos[1] : NULL, &list, &n,
+			       &error) < 0)
+		return admin_result(-1, 0, NULL, error);
+	if (ctx->args.json)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (ctx->args.json) {
+			printf("%s{\"address\":", i > 0 ? "," : "");
+			cli_json_string(list[i].address);
+			putchar('}');
+		} else {
+			printf("%s\n", list[i].address);
+		}
+	}
+	if (ctx->args.json)
+		puts("]");
+	store_account_list_free(&list, n);
+	return CLI_OK;
+}
+
+int
+cmd_account(int argc, char **argv)
+{
+	struct admin_ctx ctx;
+	const char *error = NULL, *verb;
+	int ret = admin_open(argc, argv, &ctx);
+
+	if (ret != CLI_OK)
+		goto out;
+	verb = ctx.args.npos > 0 ? ctx.args.pos[0] : "";
+	if (strcmp(verb, "list") == 0 && ctx.args.npos <= 2) {
+		ret = account_list(&ctx);
+	} else if (strcmp(verb, "add") == 0 && ctx.args.npos == 2) {
+		ret = account_set(&ctx, true);
+	} else if (strcmp(verb, "passwd") == 0 && ctx.args.npos == 2) {
+		ret = account_set(&ctx, false);
+	} else if (strcmp(verb, "del") == 0 && ctx.args.npos == 2) {
+		ret = admin_result(store_account_del(ctx.store, ctx.args.pos[1], &error),
+				   CLI_NOT_FOUND, "no such account", error);
+	} else {
+		fprintf(stderr, "usage: posthorn account add|passwd ADDRESS [--password-stdin] | "
+				"account del ADDRESS | account list [DOMAIN] [--json]\n");
+		ret = CLI_USAGE;
+	}
+out:
+	admin_close(&ctx);
+	return ret;
+}
+
+static int
+alias_list(struct admin_ctx *ctx)
+{
+	struct store_alias *list;
+	size_t n;
+	const char *error;
+
+	if (store_alias_list(ctx->store, NULL, &list, &n, &error) < 0)
+		return admin_result(-1, 0, NULL, error);
+	if (ctx->args.json)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (ctx->args.json) {
+			printf("%s{\"source\":", i > 0 ? "," : "");
+			cli_json_string(list[i].source);
+			printf(",\"target\":");
+			cli_json_string(list[i].target);
+			putchar('}');
+		} else {
+			printf("%s %s\n", list[i].source, list[i].target);
+		}
+	}
+	if (ctx->args.json)
+		puts("]");
+	store_alias_list_free(&list, n);
+	return CLI_OK;
+}
+
+static int
+alias_change(struct admin_ctx *ctx, bool add)
+{
+	const char *source = ctx->args.pos[1], *error = NULL;
+	int ret = CLI_OK;
+
+	if (!add && ctx->args.npos == 2)
+		return admin_result(store_alias_del(ctx->store, source, NULL, &error),
+				    CLI_NOT_FOUND, "no such alias", error);
+	for (int i = 2; i < ctx->args.npos && ret == CLI_OK; i++) {
+		if (add)
+			ret = admin_result(store_alias_add(ctx->store, source, ctx->args.pos[i],
+							   &error),
+					   CLI_EXISTS, "alias exists already", error);
+		else
+			ret = admin_result(store_alias_del(ctx->store, source, ctx->args.pos[i],
+							   &error),
+					   CLI_NOT_FOUND, "no such alias", error);
+	}
+	return ret;
+}
+
+int
+cmd_alias(int argc, char **argv)
+{
+	struct admin_ctx ctx;
+	const char *verb;
+	int ret = admin_open(argc, argv, &ctx);
+
+	if (ret != CLI_OK)
+		goto out;
+	verb = ctx.args.npos > 0 ? ctx.args.pos[0] : "";
+	if (strcmp(verb, "list") == 0 && ctx.args.npos == 1) {
+		ret = alias_list(&ctx);
+	} else if (strcmp(verb, "add") == 0 && ctx.args.npos >= 3) {
+		ret = alias_change(&ctx, true);
+	} else if (strcmp(verb, "del") == 0 && ctx.args.npos >= 2) {
+		ret = alias_change(&ctx, false);
+	} else {
+		fprintf(stderr, "usage: posthorn alias add ADDRESS TARGET... | alias del ADDRESS "
+				"[TARGET...] | alias list [--json]\n");
+		ret = CLI_USAGE;
+	}
+out:
+	admin_close(&ctx);
+	return ret;
+}

@@ -1,0 +1,295 @@
+/*
+ * store-message.c - the public mailbox, blob, message and maintenance calls
+ * (see store.h): argument checks, normalisation and vtable dispatch.
+ *
+ * Does not: assign UIDs or modseqs, or touch files; backends do, atomically.
+ * The blob's size and sticky write error are kept here so that every
+ * backend reports them the same way.
+ */
+#include "store/store-private.h"
+
+#include "core/mem.h"
+
+#include <string.h>
+
+/*
+ * Mailboxes
+ */
+int
+store_mailbox_lookup(struct store *store, uint64_t account_id, const char *name,
+		     struct store_mailbox *mailbox_r, const char **error_r)
+{
+	char *norm;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	memset(mailbox_r, 0, sizeof(*mailbox_r));
+	if (store_mailbox_name_normalize(name, &norm, error_r) < 0)
+		return 0;
+	ret = store->v->mailbox_lookup(store, account_id, norm, mailbox_r, error_r);
+	mem_free(&norm);
+	return ret;
+}
+
+void
+store_mailbox_deinit(struct store_mailbox *mailbox)
+{
+	mem_free(&mailbox->name);
+}
+
+int
+store_mailbox_list(struct store *store, uint64_t account_id, struct store_mailbox **mailboxes_r,
+		   size_t *count_r, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	*mailboxes_r = NULL;
+	*count_r = 0;
+	return store->v->mailbox_list(store, account_id, mailboxes_r, count_r, error_r);
+}
+
+void
+store_mailbox_list_free(struct store_mailbox **mailboxes, size_t count)
+{
+	for (size_t i = 0; *mailboxes != NULL && i < count; i++)
+		store_mailbox_deinit(&(*mailboxes)[i]);
+	mem_free(mailboxes);
+}
+
+int
+store_mailbox_create(struct store *store, uint64_t account_id, const char *name,
+		     unsigned special_use, uint64_t *id_r, const char **error_r)
+{
+	char *norm;
+	uint64_t id;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if ((special_use & ~STORE_SPECIAL_USE_MASK) != 0) {
+		*error_r = "unknown special-use attribute";
+		return -1;
+	}
+	if (store_mailbox_name_normalize(name, &norm, error_r) < 0)
+		return -1;
+	ret = store->v->mailbox_create(store, account_id, norm, special_use, &id, error_r);
+	if (ret > 0 && id_r != NULL)
+		*id_r = id;
+	mem_free(&norm);
+	return ret;
+}
+
+int
+store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
+		     const char **error_r)
+{
+	char *norm;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (store_mailbox_name_normalize(name, &norm, error_r) < 0)
+		return 0;
+	if (strcmp(norm, "INBOX") == 0) {
+		mem_free(&norm);
+		*error_r = "INBOX cannot be deleted";
+		return -1;
+	}
+	ret = store->v->mailbox_delete(store, account_id, norm, error_r);
+	mem_free(&norm);
+	return ret;
+}
+
+int
+store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
+		     const char *new_name, const char **error_r)
+{
+	char *old_norm, *new_norm;
+	int ret = -1;
+	ERROR_R_GUARD(error_r);
+
+	if (store_mailbox_name_normalize(old_name, &old_norm, error_r) < 0)
+		return 0;
+	if (store_mailbox_name_normalize(new_name, &new_norm, error_r) < 0) {
+		mem_free(&old_norm);
+		return -1;
+	}
+	if (strcmp(old_norm, "INBOX") == 0)
+		*error_r = "renaming INBOX is not supported";
+	else if (store_mailbox_name_under(new_norm, old_norm))
+		*error_r = "cannot rename a mailbox to itself or below itself";
+	else
+		ret = store->v->mailbox_rename(store, account_id, old_norm, new_norm, error_r);
+	mem_free(&old_norm);
+	mem_free(&new_norm);
+	return ret;
+}
+
+int
+store_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
+			     bool subscribed, const char **error_r)
+{
+	char *norm;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (store_mailbox_name_normalize(name, &norm, error_r) < 0)
+		return 0;
+	ret = store->v->mailbox_set_subscribed(store, account_id, norm, subscribed, error_r);
+	mem_free(&norm);
+	return ret;
+}
+
+/*
+ * Blobs and delivery
+ */
+int
+store_blob_begin(struct store *store, struct store_blob **blob_r, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	*blob_r = NULL;
+	return store->v->blob_begin(store, blob_r, error_r) < 0 ? -1 : 1;
+}
+
+int
+store_blob_write(struct store_blob *blob, const void *data, size_t len)
+{
+	if (blob->failed)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (blob->store->v->blob_write(blob, data, len) < 0) {
+		blob->failed = true;
+		return -1;
+	}
+	blob->size += len;
+	return 0;
+}
+
+uint64_t
+store_blob_size(const struct store_blob *blob)
+{
+	return blob->size;
+}
+
+void
+store_blob_abort(struct store_blob **blob)
+{
+	if (*blob == NULL)
+		return;
+	(*blob)->store->v->blob_abort(*blob);
+	*blob = NULL;
+}
+
+static int
+delivery_targets_check(const struct store_delivery_target *targets, size_t count,
+		       const char **error_r)
+{
+	if (count == 0) {
+		*error_r = "delivery without targets";
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (targets[i].account_id == 0 || (targets[i].flags & ~STORE_FLAG_MASK) != 0) {
+			*error_r = "invalid delivery target";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_deliver(struct store *store, struct store_blob **blob,
+	      const struct store_delivery_target *targets, size_t count,
+	      struct store_delivery_result *results_r, const char **error_r)
+{
+	struct store_blob *b = *blob;
+	ERROR_R_GUARD(error_r);
+
+	*blob = NULL;
+	if (b->failed || delivery_targets_check(targets, count, error_r) < 0) {
+		if (b->failed)
+			*error_r = "writing the message body failed";
+		b->store->v->blob_abort(b);
+		return -1;
+	}
+	memset(results_r, 0, sizeof(*results_r) * count);
+	return store->v->deliver(store, b, targets, count, results_r, error_r) > 0 ? 1 : -1;
+}
+
+/*
+ * Messages
+ */
+int
+store_message_list(struct store *store, uint64_t mailbox_id,
+		   const struct store_message_query *query, struct store_message **messages_r,
+		   size_t *count_r, const char **error_r)
+{
+	struct store_message_query q = { 0, UINT32_MAX, 0 };
+	ERROR_R_GUARD(error_r);
+
+	if (query != NULL) {
+		q = *query;
+		if (q.uid_last == 0)
+			q.uid_last = UINT32_MAX;
+	}
+	*messages_r = NULL;
+	*count_r = 0;
+	return store->v->message_list(store, mailbox_id, &q, messages_r, count_r, error_r);
+}
+
+void
+store_message_list_free(struct store_message **messages, size_t count)
+{
+	for (size_t i = 0; *messages != NULL && i < count; i++)
+		mem_free(&(*messages)[i].keywords);
+	mem_free(messages);
+}
+
+int
+store_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
+		   uint64_t *size_r, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	*fd_r = -1;
+	*size_r = 0;
+	return store->v->message_open(store, mailbox_id, uid, fd_r, size_r, error_r);
+}
+
+int
+store_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+		      size_t count, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	return store->v->message_expunge(store, mailbox_id, uids, count, error_r);
+}
+
+int
+store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			size_t count, const struct store_flag_change *change, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	if ((change->flags & ~STORE_FLAG_MASK) != 0 || change->mode < STORE_FLAGS_ADD ||
+	    change->mode > STORE_FLAGS_REPLACE) {
+		*error_r = "invalid flag change";
+		return -1;
+	}
+	if (store_keywords_check(change->keywords, error_r) < 0)
+		return -1;
+	return store->v->message_set_flags(store, mailbox_id, uids, count, change, error_r);
+}
+
+/*
+ * Maintenance
+ */
+int
+store_gc(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
+	 const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	memset(result_r, 0, sizeof(*result_r));
+	return store->v->gc(store, grace_secs, result_r, error_r);
+}

@@ -1,0 +1,165 @@
+/*
+ * store-private.h - what backends implement and share; not for users of the
+ * store (they include store.h only).
+ *
+ * store.c checks and normalises every argument before it reaches a backend:
+ * a backend gets lowercase domain names, parsed addresses with their lookup
+ * key, canonical mailbox names ("INBOX" in capitals), valid keywords, flag
+ * masks within STORE_FLAG_MASK, count >= 1 where a count is needed, and a
+ * non-NULL error_r. Backends own the semantics that must be atomic (checks
+ * against existing rows, UID and MODSEQ assignment, reference counts).
+ *
+ * Lists returned through the vtable are allocated with core/mem.h, so that
+ * the store_*_list_free functions in store.c free them for every backend.
+ */
+#ifndef STORE_STORE_PRIVATE_H
+#define STORE_STORE_PRIVATE_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An address split and normalised by store_address_parse. */
+struct store_address {
+	char *address; /* local part as given, '@', lowercase domain */
+	char *key;     /* the whole address in ASCII lowercase: the unique lookup key */
+	char *domain;  /* lowercase domain */
+};
+
+struct store_vfuncs {
+	const char *name;
+	int (*open)(const struct store_settings *set, struct store **store_r, const char **error_r);
+	void (*close)(struct store *store);
+
+	int (*domain_add)(struct store *store, const char *name, const char **error_r);
+	int (*domain_del)(struct store *store, const char *name, const char **error_r);
+	int (*domain_list)(struct store *store, struct store_domain **domains_r, size_t *count_r,
+			   const char **error_r);
+	int (*domain_lookup)(struct store *store, const char *name, struct store_domain *domain_r,
+			     const char **error_r);
+	int (*domain_set_catchall)(struct store *store, const char *name, const char *target,
+				   const char **error_r);
+
+	int (*account_add)(struct store *store, const struct store_address *addr,
+			   const char *password_hash, uint64_t *id_r, const char **error_r);
+	int (*account_del)(struct store *store, const char *key, const char **error_r);
+	int (*account_list)(struct store *store, const char *domain,
+			    struct store_account **accounts_r, size_t *count_r, const char **error_r);
+	int (*account_lookup)(struct store *store, const char *key, struct store_account *account_r,
+			      const char **error_r);
+	int (*account_set_password)(struct store *store, const char *key, const char *password_hash,
+				    const char **error_r);
+
+	int (*alias_add)(struct store *store, const struct store_address *source, const char *target,
+			 const char **error_r);
+	int (*alias_del)(struct store *store, const char *source_key, const char *target,
+			 const char **error_r);
+	int (*alias_list)(struct store *store, const char *domain, struct store_alias **aliases_r,
+			  size_t *count_r, const char **error_r);
+	int (*alias_lookup)(struct store *store, const char *source_key, char ***targets_r,
+			    size_t *count_r, const char **error_r);
+
+	int (*mailbox_lookup)(struct store *store, uint64_t account_id, const char *name,
+			      struct store_mailbox *mailbox_r, const char **error_r);
+	int (*mailbox_list)(struct store *store, uint64_t account_id,
+			    struct store_mailbox **mailboxes_r, size_t *count_r, const char **error_r);
+	int (*mailbox_create)(struct store *store, uint64_t account_id, const char *name,
+			      unsigned special_use, uint64_t *id_r, const char **error_r);
+	int (*mailbox_delete)(struct store *store, uint64_t account_id, const char *name,
+			      const char **error_r);
+	int (*mailbox_rename)(struct store *store, uint64_t account_id, const char *old_name,
+			      const char *new_name, const char **error_r);
+	int (*mailbox_set_subscribed)(struct store *store, uint64_t account_id, const char *name,
+				      bool subscribed, const char **error_r);
+
+	int (*blob_begin)(struct store *store, struct store_blob **blob_r, const char **error_r);
+	/* 0 ok, -1 error; store.c keeps the size and the sticky error. */
+	int (*blob_write)(struct store_blob *blob, const void *data, size_t len);
+	/* Discard and free the blob. */
+	void (*blob_abort)(struct store_blob *blob);
+	/* Consumes blob on every path (store.c has already set the caller's pointer to NULL). */
+	int (*deliver)(struct store *store, struct store_blob *blob,
+		       const struct store_delivery_target *targets, size_t count,
+		       struct store_delivery_result *results_r, const char **error_r);
+
+	int (*message_list)(struct store *store, uint64_t mailbox_id,
+			    const struct store_message_query *query,
+			    struct store_message **messages_r, size_t *count_r, const char **error_r);
+	int (*message_open)(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
+			    uint64_t *size_r, const char **error_r);
+	int (*message_expunge)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			       size_t count, const char **error_r);
+	int (*message_set_flags)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+				 size_t count, const struct store_flag_change *change,
+				 const char **error_r);
+
+	int (*gc)(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
+		  const char **error_r);
+};
+
+/* The first member of every backend's store. */
+struct store {
+	const struct store_vfuncs *v;
+};
+
+/* The first member of every backend's blob. */
+struct store_blob {
+	struct store *store;
+	uint64_t size; /* octets accepted by blob_write */
+	bool failed;   /* a write failed: the blob can only be aborted */
+};
+
+extern const struct store_vfuncs store_vfuncs_sqlite;
+extern const struct store_vfuncs store_vfuncs_mem;
+
+/* The mailboxes every new account gets (RFC 6154 special use), all subscribed. */
+struct store_default_mailbox {
+	const char *name;
+	unsigned special_use;
+};
+extern const struct store_default_mailbox store_default_mailboxes[];
+extern const size_t store_default_mailbox_count;
+
+/* For the public wrappers: let callers pass error_r == NULL: backends always get somewhere to write. */
+#define ERROR_R_GUARD(error_r) \
+	const char *error_unused_; \
+	if ((error_r) == NULL) \
+		(error_r) = &error_unused_
+
+/* Format an error into this thread's error buffer and return it (see the
+ * error_r lifetime in store.h). */
+const char *store_error_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * store-name.c: checks and normalisation shared by all backends. Each returns
+ * 0 ok or -1 with *error_r set; results are allocated with core/mem.h.
+ */
+int store_domain_normalize(const char *in, char **name_r, const char **error_r);
+int store_address_parse(const char *in, struct store_address *addr_r, const char **error_r);
+void store_address_deinit(struct store_address *addr);
+/* A target address (alias target, catch-all): syntax only, kept as given. */
+int store_address_check(const char *in, const char **error_r);
+/* Canonical mailbox name: "INBOX" in any case becomes "INBOX". */
+int store_mailbox_name_normalize(const char *in, char **name_r, const char **error_r);
+/* name is parent itself or below it ("parent/..."). */
+bool store_mailbox_name_under(const char *name, const char *parent);
+/* A space-separated keyword list as in struct store_flag_change. */
+int store_keywords_check(const char *keywords, const char **error_r);
+/* The keywords of a message after change: *new_r is NULL when none are left.
+ * -1 when the result would hold more than STORE_KEYWORDS_MAX keywords. */
+int store_keywords_apply(const char *old, const struct store_flag_change *change, char **new_r,
+			 const char **error_r);
+/* The flag bits after change. */
+unsigned store_flags_apply(unsigned old, const struct store_flag_change *change);
+/* Equal strings, NULL equal only to NULL. */
+bool store_str_equal(const char *a, const char *b);
+/* A fresh random blob id (STORE_BLOB_ID_LEN hex digits and a NUL). */
+int store_blob_id_generate(char id_r[STORE_BLOB_ID_LEN + 1], const char **error_r);
+bool store_blob_id_valid(const char *s);
+/* The UIDVALIDITY following last for a new mailbox: the current time, or
+ * last + 1 when that is not greater. 0 when exhausted (after 2106). */
+uint32_t store_uidvalidity_next(uint32_t last);
+
+#endif

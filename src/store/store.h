@@ -1,0 +1,344 @@
+/*
+ * store.h - the storage interface: domains, accounts, aliases, mailboxes and
+ * messages, behind one API with interchangeable backends.
+ *
+ * Backends: "sqlite" (embedded default: an SQLite index plus one file per
+ * message body under data_dir) and "mem" (everything in memory, for unit
+ * tests of higher layers). A PostgreSQL backend will implement the same
+ * operations; nothing here is specific to one database, and no SQL exists
+ * outside the backend files.
+ *
+ * Threading: every function is synchronous and thread-safe. Callers are
+ * worker-pool threads (core/worker.h) and admin commands; the event loop
+ * never calls the store directly, because these calls block on disk.
+ *
+ * Return contract, unless a prototype says otherwise: 1 ok, 0 not found
+ * (for "add" and "create": already exists, nothing changed), -1 error with
+ * *error_r set. error_r may be NULL. An error string is either a literal or
+ * lives in a per-thread buffer that stays valid until the next store call
+ * from the same thread; copy it to keep it.
+ *
+ * Names: domain names are stored in lowercase. An address keeps the case of
+ * its local part as it was created, gets a lowercase domain, and is looked up
+ * case-insensitively (ASCII case folding; users type both Alice@ and alice@).
+ * Mailbox names are UTF-8 with '/' as the hierarchy separator; "INBOX" is
+ * matched case-insensitively (RFC 9051 5.1).
+ *
+ * Durability (DESIGN.md 3): when store_deliver() returns 1 the message is on
+ * stable storage (body fsync'd, renamed into place, directory fsync'd, index
+ * committed). Concurrent deliveries share those syncs (group commit).
+ *
+ * Message bodies are immutable blobs addressed by a random 128-bit id and
+ * stored once however many mailboxes hold them; each blob carries a reference
+ * count. A body file is unlinked after the index commit that dropped its
+ * last reference. A crash between the two leaks the file, never loses a
+ * referenced one; store_gc() collects such leaks.
+ *
+ * Not here yet (later issues, they belong in this interface):
+ *   - the outbound queue (queue entries, recipients, retry schedule) will be
+ *     a store_queue_* group of operations sharing store_blob for bodies;
+ *   - change notification (IMAP IDLE/NOTIFY across processes and nodes) will
+ *     be a store_notify_* subscription keyed by mailbox id and modseq;
+ *   - ACLs (RFC 4314), quota enforcement (RFC 9208) and expunge tombstones
+ *     for QRESYNC (RFC 7162 3.2.5); the account quota fields below are
+ *     already stored but nothing enforces them.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_blob;
+
+/* Limits of names (octets). Addresses follow RFC 5321 4.5.3.1. */
+#define STORE_LOCAL_PART_MAX 64
+#define STORE_DOMAIN_MAX 253
+#define STORE_ADDRESS_MAX 254
+#define STORE_MAILBOX_NAME_MAX 512
+#define STORE_KEYWORD_MAX 100     /* one keyword */
+#define STORE_KEYWORDS_MAX 64     /* keywords on one message */
+#define STORE_BLOB_ID_LEN 32      /* hex characters of a 128-bit id */
+
+struct store_settings {
+	const char *backend;  /* "sqlite" or "mem"; NULL means "sqlite" */
+	const char *data_dir; /* sqlite: holds posthorn.db, blobs/, tmp/; unused by "mem" */
+};
+
+/* Open a store. The sqlite backend creates data_dir (its parent must exist),
+ * its subdirectories and the schema when missing, and removes temporary files
+ * left by processes that no longer run. On 1, *store_r is owned by the
+ * caller until store_close(). */
+int store_open(const struct store_settings *set, struct store **store_r, const char **error_r);
+/* Close and set *store to NULL. No other call on the store may be running. */
+void store_close(struct store **store);
+
+/*
+ * Domains
+ */
+struct store_domain {
+	uint64_t id;
+	char *name;     /* lowercase */
+	char *catchall; /* address receiving mail for unknown local parts, or NULL */
+};
+
+/* 1 added, 0 it exists already, -1 error (e.g. invalid name). */
+int store_domain_add(struct store *store, const char *name, const char **error_r);
+/* Delete a domain and the aliases whose source is in it. Refused (-1) while
+ * accounts exist in the domain. 1 deleted, 0 not found. */
+int store_domain_del(struct store *store, const char *name, const char **error_r);
+/* All domains ordered by name; free with store_domain_list_free. */
+int store_domain_list(struct store *store, struct store_domain **domains_r, size_t *count_r,
+		      const char **error_r);
+void store_domain_list_free(struct store_domain **domains, size_t count);
+/* Case-insensitive lookup. On 1, *domain_r holds strings owned by the caller:
+ * release them with store_domain_deinit. */
+int store_domain_lookup(struct store *store, const char *name, struct store_domain *domain_r,
+			const char **error_r);
+void store_domain_deinit(struct store_domain *domain);
+/* Set the catch-all target address, or remove it with target == NULL.
+ * 1 done, 0 no such domain. */
+int store_domain_set_catchall(struct store *store, const char *name, const char *target,
+			      const char **error_r);
+
+/*
+ * Accounts
+ */
+struct store_account {
+	uint64_t id;
+	uint64_t domain_id;
+	char *address;       /* local part as created, lowercase domain */
+	char *password_hash; /* crypt(3) string as given to add/set_password */
+	uint64_t quota_bytes;    /* storage limit, 0 = none (stored, not yet enforced) */
+	uint64_t quota_messages; /* message count limit, 0 = none (idem) */
+};
+
+/* Create an account in an existing domain, with the mailboxes INBOX, Sent,
+ * Drafts, Trash, Junk and Archive (special-use attributes per RFC 6154), all
+ * subscribed. 1 created (*id_r set when id_r != NULL), 0 an account with this
+ * address (in any case) exists, -1 error (no such domain, invalid address). */
+int store_account_add(struct store *store, const char *address, const char *password_hash,
+		      uint64_t *id_r, const char **error_r);
+/* Delete an account with its mailboxes and messages; body files no longer
+ * referenced by anyone are unlinked. 1 deleted, 0 not found. */
+int store_account_del(struct store *store, const char *address, const char **error_r);
+/* Accounts of one domain (domain != NULL) or of all, ordered by address
+ * (case-insensitively); free with store_account_list_free. A list of an
+ * unknown domain is empty. */
+int store_account_list(struct store *store, const char *domain, struct store_account **accounts_r,
+		       size_t *count_r, const char **error_r);
+void store_account_list_free(struct store_account **accounts, size_t count);
+/* Case-insensitive lookup. On 1, release *account_r with store_account_deinit
+ * (which also wipes the password hash). */
+int store_account_lookup(struct store *store, const char *address,
+			 struct store_account *account_r, const char **error_r);
+void store_account_deinit(struct store_account *account);
+/* 1 changed, 0 no such account. */
+int store_account_set_password(struct store *store, const char *address,
+			       const char *password_hash, const char **error_r);
+
+/*
+ * Aliases: mail to source (a full address in a local domain) goes to each of
+ * its targets (any address). A domain's catch-all is a domain setting, not an
+ * alias.
+ */
+struct store_alias {
+	char *source; /* as added, lowercase domain */
+	char *target;
+};
+
+/* 1 added, 0 this source already has this target, -1 error (e.g. the
+ * source's domain does not exist). */
+int store_alias_add(struct store *store, const char *source, const char *target,
+		    const char **error_r);
+/* Remove one target of source, or all of them (target == NULL). 1 removed at
+ * least one, 0 none matched. Targets compare exactly, sources case-insensitively. */
+int store_alias_del(struct store *store, const char *source, const char *target,
+		    const char **error_r);
+/* Aliases whose source is in domain (or all, domain == NULL), ordered by
+ * source then target; free with store_alias_list_free. */
+int store_alias_list(struct store *store, const char *domain, struct store_alias **aliases_r,
+		     size_t *count_r, const char **error_r);
+void store_alias_list_free(struct store_alias **aliases, size_t count);
+/* Targets of source (case-insensitive), in target order. 1 found (count >= 1),
+ * 0 no alias. Free *targets_r with store_alias_targets_free. */
+int store_alias_lookup(struct store *store, const char *source, char ***targets_r,
+		       size_t *count_r, const char **error_r);
+void store_alias_targets_free(char ***targets, size_t count);
+
+/*
+ * Mailboxes
+ */
+/* Special-use attributes (RFC 6154 2), a bit set. */
+#define STORE_SPECIAL_USE_ALL 0x01u
+#define STORE_SPECIAL_USE_ARCHIVE 0x02u
+#define STORE_SPECIAL_USE_DRAFTS 0x04u
+#define STORE_SPECIAL_USE_FLAGGED 0x08u
+#define STORE_SPECIAL_USE_JUNK 0x10u
+#define STORE_SPECIAL_USE_SENT 0x20u
+#define STORE_SPECIAL_USE_TRASH 0x40u
+#define STORE_SPECIAL_USE_MASK 0x7fu
+
+struct store_mailbox {
+	uint64_t id;
+	uint64_t account_id;
+	char *name;
+	uint32_t uidvalidity;    /* strictly increasing per account, never reused */
+	uint32_t uidnext;        /* next UID to assign; UIDs are never reused */
+	uint64_t highest_modseq; /* 0 until the first change */
+	unsigned special_use;    /* STORE_SPECIAL_USE_* */
+	bool subscribed;
+	uint32_t messages;       /* message count */
+	uint64_t size;           /* sum of message sizes in octets */
+};
+
+/* On 1, release *mailbox_r with store_mailbox_deinit. */
+int store_mailbox_lookup(struct store *store, uint64_t account_id, const char *name,
+			 struct store_mailbox *mailbox_r, const char **error_r);
+void store_mailbox_deinit(struct store_mailbox *mailbox);
+/* Mailboxes of an account ordered by name; free with store_mailbox_list_free.
+ * 0 no such account. */
+int store_mailbox_list(struct store *store, uint64_t account_id, struct store_mailbox **mailboxes_r,
+		       size_t *count_r, const char **error_r);
+void store_mailbox_list_free(struct store_mailbox **mailboxes, size_t count);
+/* Create a mailbox with a new UIDVALIDITY. Parents need not exist. 1 created
+ * (*id_r set when id_r != NULL), 0 exists, -1 error (no such account, invalid
+ * name: empty, not UTF-8, control characters, '%' or '*', empty levels). */
+int store_mailbox_create(struct store *store, uint64_t account_id, const char *name,
+			 unsigned special_use, uint64_t *id_r, const char **error_r);
+/* Delete a mailbox and its messages (not its children, which stay). INBOX
+ * cannot be deleted (RFC 9051 6.3.4). 1 deleted, 0 not found. */
+int store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
+			 const char **error_r);
+/* Rename a mailbox and its children (RFC 9051 6.3.6), keeping UIDVALIDITY,
+ * UIDs and messages. -1 when new_name exists or is below old_name; renaming
+ * INBOX (which moves its messages) is not supported yet (-1).
+ * 1 renamed, 0 old_name not found. */
+int store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
+			 const char *new_name, const char **error_r);
+/* 1 changed, 0 not found. */
+int store_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
+				 bool subscribed, const char **error_r);
+
+/*
+ * Messages
+ */
+/* System flags (RFC 9051 2.3.2), a bit set. */
+#define STORE_FLAG_SEEN 0x01u
+#define STORE_FLAG_ANSWERED 0x02u
+#define STORE_FLAG_FLAGGED 0x04u
+#define STORE_FLAG_DELETED 0x08u
+#define STORE_FLAG_DRAFT 0x10u
+#define STORE_FLAG_MASK 0x1fu
+
+struct store_message {
+	uint32_t uid;
+	uint64_t size;
+	char blob_id[STORE_BLOB_ID_LEN + 1];
+	unsigned flags;       /* STORE_FLAG_* */
+	char *keywords;       /* space-separated keywords, NULL when none */
+	uint64_t modseq;
+	int64_t internaldate; /* seconds since the epoch */
+	int64_t savedate;     /* idem (RFC 8514) */
+};
+
+/* Writing a body. store_blob_begin opens a temporary body (a file in tmp/
+ * for sqlite); the caller appends with store_blob_write as data arrives and
+ * then hands the blob to store_deliver or drops it with store_blob_abort.
+ * A blob belongs to the calling thread until then (not shared). */
+int store_blob_begin(struct store *store, struct store_blob **blob_r, const char **error_r);
+/* 0 ok, -1 I/O error. Errors are sticky: later writes and store_deliver fail too. */
+int store_blob_write(struct store_blob *blob, const void *data, size_t len);
+/* Octets written so far. */
+uint64_t store_blob_size(const struct store_blob *blob);
+/* Discard the temporary body and set *blob to NULL. */
+void store_blob_abort(struct store_blob **blob);
+
+struct store_delivery_target {
+	uint64_t account_id;
+	uint64_t mailbox_id;  /* 0 = the account's INBOX; else one of the account's mailboxes */
+	unsigned flags;       /* STORE_FLAG_* set on arrival */
+	int64_t internaldate; /* 0 = now (IMAP APPEND passes the client's date) */
+};
+struct store_delivery_result {
+	uint64_t mailbox_id;
+	uint32_t uid;
+	uint64_t modseq;
+};
+
+/* Store the body of *blob once and add it as a new message to every target
+ * (count >= 1), each with UID = uidnext++ and MODSEQ = ++highest_modseq of its
+ * mailbox. results_r[i] belongs to targets[i]. The blob is consumed either
+ * way and *blob set to NULL.
+ * 1: durable in every target before returning. -1: nothing of it is visible
+ * in any mailbox and its file is gone (e.g. a target account or mailbox does
+ * not exist, a write failed). Never returns 0. */
+int store_deliver(struct store *store, struct store_blob **blob,
+		  const struct store_delivery_target *targets, size_t count,
+		  struct store_delivery_result *results_r, const char **error_r);
+
+/* Which messages store_message_list returns; NULL means all. */
+struct store_message_query {
+	uint32_t uid_first;     /* inclusive */
+	uint32_t uid_last;      /* inclusive; 0 = no upper bound */
+	uint64_t changed_since; /* only modseq > changed_since (RFC 7162 3.1.4.1); 0 = any */
+};
+
+/* Messages of a mailbox in UID order; free with store_message_list_free.
+ * 0 no such mailbox. */
+int store_message_list(struct store *store, uint64_t mailbox_id,
+		       const struct store_message_query *query, struct store_message **messages_r,
+		       size_t *count_r, const char **error_r);
+void store_message_list_free(struct store_message **messages, size_t count);
+/* Open a body read-only. On 1, *fd_r is a descriptor positioned at offset 0
+ * that the caller closes; it stays readable after an expunge. 0 no such
+ * message. */
+int store_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
+		       uint64_t *size_r, const char **error_r);
+/* Remove messages in one transaction (UIDs that do not exist are skipped)
+ * and bump the mailbox's highest modseq when any went. Body files whose last
+ * reference went are unlinked after the commit. 1 done, 0 no such mailbox. */
+int store_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			  size_t count, const char **error_r);
+
+enum store_flag_mode {
+	STORE_FLAGS_ADD,     /* IMAP +FLAGS */
+	STORE_FLAGS_REMOVE,  /* IMAP -FLAGS */
+	STORE_FLAGS_REPLACE, /* IMAP FLAGS */
+};
+struct store_flag_change {
+	enum store_flag_mode mode;
+	unsigned flags;       /* STORE_FLAG_* */
+	const char *keywords; /* space-separated keywords (atoms, RFC 9051 9 flag-keyword;
+				 compared case-insensitively), NULL = none */
+};
+/* Apply change to each listed message in one transaction. Each message whose
+ * flags or keywords actually change gets a new modseq (RFC 7162 3.1.3);
+ * unchanged ones keep theirs. UIDs that do not exist are skipped.
+ * 1 done, 0 no such mailbox, -1 error (e.g. invalid keyword, too many). */
+int store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			    size_t count, const struct store_flag_change *change,
+			    const char **error_r);
+
+/*
+ * Maintenance
+ */
+/* A grace period for store_gc that no delivery comes near. */
+#define STORE_GC_GRACE_DEFAULT 3600u
+
+struct store_gc_result {
+	unsigned tmp_removed;   /* temporary files removed */
+	unsigned blobs_removed; /* unreferenced body files removed */
+	uint64_t bytes_removed; /* their size */
+};
+/* Remove body files that no message references and leftover temporary
+ * files, when older than grace_secs (or, for temporary files, when the
+ * process that wrote them is gone). A body is on disk shortly before the
+ * index commit that references it, so grace_secs == 0 is only safe when no
+ * delivery is in progress in any process. Returns 1 or -1. */
+int store_gc(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
+	     const char **error_r);
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# deps.sh - install the Debian packages Posthorn needs to build (and, with
+# "test", to run its tests) when any is missing. Needs root (or sudo) only
+# when something is missing.
+set -e
+pkgs="gcc make libc6-dev libsqlite3-dev libcrypt-dev"
+if [ "$1" = "test" ]; then
+	pkgs="$pkgs python3 python3-pytest swaks curl"
+fi
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
