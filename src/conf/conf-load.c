@@ -277,16 +277,31 @@ load_dropins(struct conf_loader *l, const char *dir)
 	buf_deinit(&path);
 }
 
-/* Where a conflict between keys a and b (b later) is reported: where b was
- * set, else where a was set. */
-static const struct load_origin *
-conflict_origin(const struct conf_loader *l, unsigned int a, unsigned int b)
+/* Reports that item of key is also in other. It is reported where key was
+ * set; when key still has its default, where other was set. */
+static void
+report_conflict(struct conf_loader *l, unsigned int key, unsigned int other,
+		const struct conf_listen *item, const char *main_file)
 {
-	return l->origins[b].file != NULL ? &l->origins[b] : &l->origins[a];
+	const struct load_origin *o = &l->origins[key];
+	struct buf text;
+
+	if (o->file == NULL) {
+		unsigned int swap = key;
+
+		key = other;
+		other = swap;
+		o = &l->origins[key];
+	}
+	buf_init(&text, 0);
+	conf_listen_format(item, &text);
+	load_error(l, o->file != NULL ? o->file : main_file, o->line, "%s: %s is also used by %s",
+		   conf_keys[key].name, buf_cstr(&text), conf_keys[other].name);
+	buf_deinit(&text);
 }
 
-/* Two services cannot listen on the same address (RFC-free, but bind fails
- * late and confusingly otherwise). */
+/* Two services cannot listen on the same address: bind() would fail late
+ * and confusingly otherwise. */
 static void
 check_listen_conflicts(struct conf_loader *l, const char *main_file)
 {
@@ -302,17 +317,8 @@ check_listen_conflicts(struct conf_loader *l, const char *main_file)
 				continue;
 			for (unsigned int i = 0; i < la->count; i++) {
 				for (unsigned int j = 0; j < lb->count; j++) {
-					const struct load_origin *o = conflict_origin(l, a, b);
-					struct buf item;
-
-					if (!conf_listen_overlap(&la->items[i], &lb->items[j]))
-						continue;
-					buf_init(&item, 0);
-					conf_listen_format(&lb->items[j], &item);
-					load_error(l, o->file != NULL ? o->file : main_file, o->line,
-						   "%s: %s is also used by %s", conf_keys[b].name,
-						   buf_cstr(&item), conf_keys[a].name);
-					buf_deinit(&item);
+					if (conf_listen_overlap(&la->items[i], &lb->items[j]))
+						report_conflict(l, b, a, &lb->items[j], main_file);
 				}
 			}
 		}

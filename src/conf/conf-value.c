@@ -214,15 +214,14 @@ parse_string(const struct conf_key *key, const char *text, void *field, struct b
 	const char *msg;
 
 	if (len < key->min || len > key->max) {
-		if (key->min == key->max)
-			buf_printf(error, "must be %llu characters long",
-				   (unsigned long long)key->min);
-		else if (len < key->min)
-			buf_printf(error, "must be at least %llu characters long",
-				   (unsigned long long)key->min);
+		uint64_t bound = len < key->min ? key->min : key->max;
+
+		if (len == 0)
+			buf_append_str(error, "must not be empty");
 		else
-			buf_printf(error, "must be at most %llu characters long",
-				   (unsigned long long)key->max);
+			buf_printf(error, "must be at %s %llu character%s long",
+				   len < key->min ? "least" : "most", (unsigned long long)bound,
+				   bound == 1 ? "" : "s");
 		return -1;
 	}
 	if (key->check != NULL && (msg = key->check(text)) != NULL) {
@@ -391,13 +390,23 @@ listen_item_parse(const char *s, size_t len, struct conf_listen *l, struct buf *
 	return 0;
 }
 
+/* An item holding a blank is two items missing their comma. */
+static int
+check_no_blank(const char *s, size_t len, struct buf *error)
+{
+	if (memchr(s, ' ', len) == NULL && memchr(s, '\t', len) == NULL)
+		return 0;
+	buf_printf(error, "'%.*s': separate items with commas", (int)(len > 60 ? 60 : len), s);
+	return -1;
+}
+
 static int
 listen_item(const char *s, size_t len, void *ctx, struct buf *error)
 {
 	struct conf_listen_list *list = ctx;
 	struct conf_listen l;
 
-	if (listen_item_parse(s, len, &l, error) < 0)
+	if (check_no_blank(s, len, error) < 0 || listen_item_parse(s, len, &l, error) < 0)
 		return -1;
 	for (unsigned int i = 0; i < list->count; i++) {
 		if (conf_listen_overlap(&list->items[i], &l)) {
@@ -435,6 +444,8 @@ iplist_item(const char *s, size_t len, void *ctx, struct buf *error)
 	struct conf_addr_list *list = ctx;
 	struct conf_addr a;
 
+	if (check_no_blank(s, len, error) < 0)
+		return -1;
 	if (addr_parse(AF_INET, s, len, &a) == 0 && addr_parse(AF_INET6, s, len, &a) == 0) {
 		buf_printf(error, "'%.*s' is not an IPv4 or IPv6 address",
 			   (int)(len > 60 ? 60 : len), s);

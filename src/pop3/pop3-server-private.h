@@ -48,7 +48,7 @@ struct pop3_server_retr {
 	bool line_empty;    /* current line so far holds only CRs */
 	bool in_body;       /* TOP: the header's blank line has been sent */
 	bool discard;       /* TOP: enough sent; drop the rest */
-	uint8_t last;       /* last octet sent, 0 before any */
+	uint8_t last;       /* last octet sent (meaningful when !at_line_start) */
 };
 
 struct pop3_server_session {

@@ -132,6 +132,10 @@ extern const size_t store_default_mailbox_count;
  * error_r lifetime in store.h). */
 const char *store_error_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Grow array (of count elements of size bytes, *alloc allocated) so that
+ * one more fits; returns the possibly moved array. */
+void *store_array_grow(void *array, size_t *alloc, size_t count, size_t size);
+
 /*
  * store-name.c: checks and normalisation shared by all backends. Each returns
  * 0 ok or -1 with *error_r set; results are allocated with core/mem.h.

@@ -34,6 +34,15 @@ store_error_printf(const char *fmt, ...)
 	return store_error_buf;
 }
 
+void *
+store_array_grow(void *array, size_t *alloc, size_t count, size_t size)
+{
+	if (count < *alloc)
+		return array;
+	*alloc = *alloc == 0 ? 16 : mem_size_mul(*alloc, 2);
+	return mem_realloc(array, mem_size_mul(*alloc, size));
+}
+
 static const struct store_vfuncs *const store_backends[] = {
 	&store_vfuncs_sqlite,
 	&store_vfuncs_mem,

@@ -1,0 +1,3 @@
+build-asan/core/mem.o: src/core/mem.c src/core/mem.h
+
+src/core/mem.h:

@@ -1,0 +1,3 @@
+build-asan/core/net.o: src/core/net.c src/core/net.h
+
+src/core/net.h:

@@ -1,0 +1,3 @@
+build-asan/core/test.o: src/core/test.c src/core/test.h
+
+src/core/test.h:

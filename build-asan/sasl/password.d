@@ -1,0 +1,6 @@
+build-asan/sasl/password.o: src/sasl/password.c src/sasl/password.h \
+  src/core/mem.h
+
+src/sasl/password.h:
+
+src/core/mem.h:

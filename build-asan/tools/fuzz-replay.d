@@ -1,0 +1,1 @@
+build-asan/tools/fuzz-replay.o: tools/fuzz-replay.c

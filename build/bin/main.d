@@ -1,0 +1,3 @@
+build/bin/main.o: src/bin/main.c src/bin/cli.h src/conf/conf.h
+src/bin/cli.h:
+src/conf/conf.h:

@@ -1,0 +1,397 @@
+/*
+ * serve.c - `posthorn serve`: bind the listeners, drop privileges, run the
+ * event loop; SIGHUP reloads the configuration, SIGTERM/SIGINT drain and
+ * stop.
+ *
+ * Stopping: listeners close first; every client gets its protocol's
+ * "shutting down" reply once its pending operation (say a delivery that is
+ * being made durable) has finished; the loop keeps running until the last
+ * client is gone or a grace period ends; then the worker pool drains and the
+ * store closes. A message is therefore either acknowledged and durable, or
+ * refused with 421 and never half-stored.
+ *
+ * Reload: new settings apply to new connections (limits, timeouts, hostname,
+ * log level). Changing listeners or data_dir needs a restart (logged).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "bin/cli-store.h"
+#include "bin/cli.h"
+#include "bin/serve.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/worker.h"
+#include "store/store.h"
+
+#define SERVE_DRAIN_GRACE_MS 30000
+
+struct listener {
+	struct server *srv;
+	enum server_service service;
+	int fd;
+	struct loop_io *io;
+	char name[128];
+};
+
+static struct listener *listeners;
+static size_t listener_count;
+static struct loop_io *signal_io;
+static int signal_fd = -1;
+static struct loop_timer *drain_timer;
+
+void
+server_client_link(struct server *srv, struct server_client *c, const struct server_client_ops *ops)
+{
+	c->server = srv;
+	c->ops = ops;
+	c->prev = NULL;
+	c->next = srv->clients;
+	if (srv->clients != NULL)
+		srv->clients->prev = c;
+	srv->clients = c;
+}
+
+void
+server_client_unlink(struct server_client *c)
+{
+	struct server *srv = c->server;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (srv->stopping && srv->clients == NULL)
+		loop_stop(srv->loop);
+}
+
+void
+serve_queue_id(char out[16])
+{
+	static uint32_t counter;
+	struct timeval tv;
+	uint64_t v;
+
+	gettimeofday(&tv, NULL);
+	/* seconds (low 28 bits) and microseconds make ids sortable by time
+	 * within a day-scale window; the counter keeps them unique */
+	v = ((uint64_t)(tv.tv_sec & 0xfffffff) << 20) | (uint64_t)tv.tv_usec;
+	v = (v << 8) ^ (uint64_t)(counter++ & 0xff);
+	snprintf(out, 16, "%012llX", (unsigned long long)(v & 0xffffffffffffULL));
+}
+
+const char *
+serve_default_domain(struct server *srv)
+{
+	struct store_domain dom;
+
+	if (store_domain_lookup(srv->store, srv->hostname, &dom, NULL) == 1) {
+		store_domain_deinit(&dom);
+		return srv->hostname;
+	}
+	return "localhost";
+}
+
+static void
+listener_accept(void *ctx, unsigned events)
+{
+	struct listener *l = ctx;
+	struct server *srv = l->srv;
+
+	for (int i = 0; i < 64; i++) {
+		struct net_addr peer;
+		int fd = net_accept(l->fd, &peer);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning("master", "accept on %s: %s", l->name, strerror(errno));
+			return;
+		}
+		if (l->service == SERVER_SMTP)
+			serve_smtp_accept(srv, fd, &peer);
+		else
+			serve_pop3_accept(srv, fd, &peer);
+	}
+}
+
+static int
+listen_list(struct server *srv, const struct conf_listen_list *list, enum server_service service,
+	    const char *what)
+{
+	for (unsigned i = 0; i < list->count; i++) {
+		const struct conf_listen *cl = &list->items[i];
+		struct net_addr addr;
+		struct listener *l;
+		char ip[INET6_ADDRSTRLEN], text[80];
+		const char *error;
+		int fd;
+
+		inet_ntop(cl->addr.family, &cl->addr.u, ip, sizeof(ip));
+		snprintf(text, sizeof(text), cl->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+			 cl->port);
+		if (net_addr_parse(text, &addr, &error) < 0 ||
+		    (fd = net_listen(&addr, 511, &error)) < 0) {
+			log_error("master", "cannot listen on %s for %s: %s", text, what, error);
+			return -1;
+		}
+		listeners = mem_realloc(listeners, (listener_count + 1) * sizeof(*listeners));
+		l = &listeners[listener_count++];
+		memset(l, 0, sizeof(*l));
+		l->srv = srv;
+		l->service = service;
+		l->fd = fd;
+		snprintf(l->name, sizeof(l->name), "%s %s", what, text);
+	}
+	return 0;
+}
+
+static void
+warn_unavailable(const struct conf_listen_list *list, const char *key, const char *why)
+{
+	if (list->count > 0)
+		log_warning("master", "%s is set but %s; not listening", key, why);
+}
+
+static int
+open_listeners(struct server *srv)
+{
+	const struct posthorn_conf *c = &srv->conf;
+
+	if (listen_list(srv, &c->smtp_listen, SERVER_SMTP, "smtp") < 0 ||
+	    listen_list(srv, &c->pop3_listen, SERVER_POP3, "pop3") < 0)
+		return -1;
+	warn_unavailable(&c->submission_listen, "submission_listen",
+			 "submission needs AUTH over TLS, which this version does not have");
+	warn_unavailable(&c->imap_listen, "imap_listen", "IMAP is not implemented yet");
+	return 0;
+}
+
+static void
+start_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < listener_count; i++) {
+		listeners[i].io = loop_io_add(srv->loop, listeners[i].fd, LOOP_READ,
+					      listener_accept, &listeners[i]);
+		log_info("master", "listening on %s", listeners[i].name);
+	}
+}
+
+static void
+close_listeners(void)
+{
+	for (size_t i = 0; i < listener_count; i++) {
+		loop_io_remove(&listeners[i].io);
+		close(listeners[i].fd);
+	}
+	mem_free(&listeners);
+	listener_count = 0;
+}
+
+static void
+delivery_settings_fill(struct server *srv)
+{
+	const struct conf_addr_list *lits = &srv->conf.local_address_literals;
+
+	for (size_t i = 0; srv->literal_ips != NULL && srv->literal_ips[i] != NULL; i++)
+		mem_free(&srv->literal_ips[i]);
+	mem_free(&srv->literal_ips);
+	srv->literal_ips = mem_array(lits->count + 1, sizeof(char *));
+	for (unsigned i = 0; i < lits->count; i++) {
+		char ip[INET6_ADDRSTRLEN];
+
+		inet_ntop(lits->items[i].family, &lits->items[i].u, ip, sizeof(ip));
+		srv->literal_ips[i] = mem_strdup(ip);
+	}
+	srv->delivery.hostname = srv->hostname;
+	srv->delivery.recipient_delimiter = srv->conf.recipient_delimiter;
+	srv->delivery.literal_ips = (const char *const *)srv->literal_ips;
+	srv->delivery.literal_ip_count = lits->count;
+}
+
+static void
+server_reload(struct server *srv)
+{
+	struct posthorn_conf conf;
+	char *errors = NULL;
+
+	if (conf_load(srv->conf_path, &conf, &errors) < 0) {
+		log_error("master", "reload failed, keeping the old configuration: %s", errors);
+		mem_free(&errors);
+		return;
+	}
+	if (strcmp(conf.data_dir, srv->conf.data_dir) != 0)
+		log_warning("master", "data_dir changed: takes effect after a restart");
+	/* listeners stay as bound: changing them needs a restart */
+	conf_deinit(&srv->conf);
+	srv->conf = conf;
+	mem_free(&srv->hostname);
+	srv->hostname = cli_hostname(&srv->conf);
+	log_init(srv->hostname, (enum log_level)srv->conf.log_level);
+	delivery_settings_fill(srv);
+	log_info("master", "configuration reloaded from %s", srv->conf_path);
+}
+
+static void
+drain_timeout(void *ctx)
+{
+	struct server *srv = ctx;
+
+	log_warning("master", "clients still connected after %d s; stopping anyway",
+		    SERVE_DRAIN_GRACE_MS / 1000);
+	loop_stop(srv->loop);
+}
+
+static void
+server_stop(struct server *srv)
+{
+	struct server_client *c, *next;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info("master", "stopping: refusing new connections, draining clients");
+	for (size_t i = 0; i < listener_count; i++)
+		loop_io_remove(&listeners[i].io);
+	if (srv->clients == NULL) {
+		loop_stop(srv->loop);
+		return;
+	}
+	drain_timer = loop_timer_add(srv->loop, SERVE_DRAIN_GRACE_MS, drain_timeout, srv);
+	for (c = srv->clients; c != NULL; c = next) {
+		next = c->next;
+		c->ops->shutdown(c);
+	}
+}
+
+static void
+signal_event(void *ctx, unsigned events)
+{
+	struct server *srv = ctx;
+	struct signalfd_siginfo si;
+
+	while (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			server_reload(srv);
+		else
+			server_stop(srv);
+	}
+}
+
+static int
+setup_signals(struct server *srv)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd < 0)
+		return -1;
+	signal_io = loop_io_add(srv->loop, signal_fd, LOOP_READ, signal_event, srv);
+	return 0;
+}
+
+static int
+server_open_store(struct server *srv)
+{
+	char *dir = conf_resolve_data_dir(&srv->conf);
+	struct store_settings set = { .backend = "sqlite", .data_dir = dir };
+	const char *error;
+	int ret = 0;
+
+	if (cli_become_run_user(&srv->conf, dir) < 0) {
+		ret = -1;
+	} else if (store_open(&set, &srv->store, &error) < 0) {
+		log_error("master", "cannot open the store in %s: %s", dir, error);
+		ret = -1;
+	}
+	mem_free(&dir);
+	return ret;
+}
+
+static void
+server_deinit(struct server *srv)
+{
+	loop_io_remove(&signal_io);
+	if (signal_fd >= 0)
+		close(signal_fd);
+	loop_timer_remove(&drain_timer);
+	close_listeners();
+	worker_pool_free(&srv->pool);
+	store_close(&srv->store);
+	for (size_t i = 0; srv->literal_ips != NULL && srv->literal_ips[i] != NULL; i++)
+		mem_free(&srv->literal_ips[i]);
+	mem_free(&srv->literal_ips);
+	mem_free(&srv->pop3_locks);
+	mem_free(&srv->hostname);
+	conf_deinit(&srv->conf);
+	loop_free(&srv->loop);
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct cli_args args;
+	struct server srv;
+	int ret = CLI_OK;
+
+	memset(&srv, 0, sizeof(srv));
+	if (cli_parse(argc, argv, &args) < 0 || args.npos != 0) {
+		fprintf(stderr, "usage: posthorn serve [-c FILE]\n");
+		mem_free(&args.pos);
+		return CLI_USAGE;
+	}
+	if (cli_load_conf(&args, &srv.conf) < 0) {
+		mem_free(&args.pos);
+		return CLI_CONFIG;
+	}
+	srv.conf_path = mem_strdup(cli_conf_path(&args));
+	mem_free(&args.pos);
+	srv.hostname = cli_hostname(&srv.conf);
+	log_init(srv.hostname, (enum log_level)srv.conf.log_level);
+	srv.loop = loop_new();
+	delivery_settings_fill(&srv);
+	/* bind while still privileged, then drop privileges before any network
+	 * input is read (DESIGN.md 2) */
+	if (open_listeners(&srv) < 0 || server_open_store(&srv) < 0 || setup_signals(&srv) < 0) {
+		ret = CLI_FAILURE;
+		goto out;
+	}
+	srv.pool = worker_pool_new(srv.loop, srv.conf.worker_threads);
+	start_listeners(&srv);
+	log_info("master", "posthorn started (hostname %s)", srv.hostname);
+	if (loop_run(srv.loop) < 0) {
+		log_error("master", "event loop failed: %s", strerror(errno));
+		ret = CLI_FAILURE;
+	}
+	/* clients that did not finish within the grace period */
+	while (srv.clients != NULL) {
+		struct server_client *c = srv.clients;
+
+		c->ops->shutdown(c);
+		if (srv.clients == c)
+			server_client_unlink(c); /* leaked on purpose: exiting */
+	}
+	log_info("master", "stopped");
+out:
+	server_deinit(&srv);
+	mem_free(&srv.conf_path);
+	return ret;
+}

@@ -1,0 +1,145 @@
+/*
+ * smtp-server-private.h - the session struct and the calls between the
+ * engine's files. Not for the glue: it uses smtp-server.h only.
+ *
+ *   smtp-server.c          lifecycle, input loop, hooks, close/shutdown/timeout
+ *   smtp-server-cmd.c      command table: check (sequence, parameters) and run
+ *   smtp-server-message.c  DATA and BDAT payloads, end of message
+ *   smtp-server-reply.c    reply formatting, EHLO list, Received: header
+ *
+ * Invariants:
+ *  - input is processed only while pending == SMTP_PENDING_NONE and the
+ *    session is not closed, so replies come out in command order;
+ *  - every call out of the engine (hook, io) goes through a wrapper that does
+ *    nothing once the session is destroyed, and the engine holds a reference
+ *    (smtp_server_ref) across anything that calls out;
+ *  - in_transaction <=> MAIL was accepted and neither data_end completed nor
+ *    the rset hook was called since.
+ */
+#ifndef SMTP_SERVER_PRIVATE_H
+#define SMTP_SERVER_PRIVATE_H
+
+#include "smtp/smtp-command.h"
+#include "smtp/smtp-data.h"
+#include "smtp/smtp-server.h"
+
+enum smtp_server_state {
+	SMTP_STATE_GREETING = 0,        /* connect hook not yet completed */
+	SMTP_STATE_REFUSED,             /* 554 greeting: only QUIT (RFC 5321 3.1) */
+	SMTP_STATE_READY,               /* greeted, waiting for HELO/EHLO */
+	SMTP_STATE_IDLE,                /* HELO/EHLO accepted, no transaction */
+	SMTP_STATE_MAIL,                /* MAIL accepted: RCPT, DATA, BDAT */
+	SMTP_STATE_DATA,                /* reading the DATA stream */
+	SMTP_STATE_BDAT,                /* reading a BDAT chunk */
+	SMTP_STATE_CLOSED,              /* close requested, input ignored */
+};
+
+enum smtp_pending {
+	SMTP_PENDING_NONE = 0,
+	SMTP_PENDING_CONNECT,
+	SMTP_PENDING_HELO,
+	SMTP_PENDING_MAIL,
+	SMTP_PENDING_RCPT,
+	SMTP_PENDING_DATA_BEGIN,        /* for DATA (bdat_pending false) or BDAT */
+	SMTP_PENDING_DATA_END,
+};
+
+struct smtp_server_session {
+	struct smtp_server_settings set;        /* set.hostname points to hostname */
+	char *hostname;
+	struct smtp_server_hooks hooks;
+	void *hook_ctx;
+	struct smtp_server_io io;
+	void *io_ctx;
+	char *client_ip, *client_rdns;
+
+	unsigned refcount;
+	bool destroyed;         /* smtp_server_session_free() was called */
+	bool freeing;
+	bool processing;        /* inside session_process() */
+	bool close_sent;        /* io.close was called */
+	bool shutdown_requested;
+	bool tls;
+	enum smtp_server_state state;
+	enum smtp_pending pending;
+	unsigned errors;
+
+	struct buf input;
+	struct smtp_command_reader reader;
+	struct smtp_command_limits cmd_limits;
+
+	char *helo;
+	bool esmtp;
+
+	/* what a pending hook is about */
+	char *pending_helo;
+	bool pending_ehlo;
+	struct smtp_address pending_addr;
+	struct smtp_server_mail_params pending_params;
+	bool bdat_pending;              /* DATA_BEGIN is for a BDAT chunk */
+
+	/* transaction */
+	bool in_transaction;
+	struct smtp_address mail_from;
+	struct smtp_server_mail_params mail_params;
+	struct smtp_address *rcpts;
+	unsigned n_rcpts, rcpts_alloc;
+	bool data_begun;                /* data_begin accepted for this transaction */
+	bool bdat_used;                 /* a BDAT chunk was accepted */
+	uint64_t msg_size;
+
+	/* DATA */
+	struct smtp_data_decoder *decoder;
+
+	/* BDAT chunk being read */
+	uint64_t bdat_remaining, bdat_chunk;
+	bool bdat_last, bdat_discard, bdat_cr, bdat_bare;
+	enum smtp_server_state bdat_return_state;
+	/* reply for a discarded chunk, sent once it is consumed */
+	unsigned bdat_err_code;
+	char *bdat_err_enh, *bdat_err_text;
+	bool bdat_err_reset;            /* and drop the transaction */
+};
+
+/* smtp-server.c */
+void smtp_server_ref(struct smtp_server_session *s);
+void smtp_server_unref(struct smtp_server_session *s);
+void smtp_server_close(struct smtp_server_session *s);
+void smtp_server_call_hook(struct smtp_server_session *s, enum smtp_pending kind);
+void smtp_server_reset_transaction(struct smtp_server_session *s, bool notify);
+enum smtp_server_state smtp_server_idle_state(const struct smtp_server_session *s);
+void smtp_server_data_write(struct smtp_server_session *s, const uint8_t *data, size_t len);
+
+/* smtp-server-cmd.c */
+void smtp_server_cmd_line(struct smtp_server_session *s, const uint8_t *line, size_t len);
+void smtp_server_cmd_complete(struct smtp_server_session *s, enum smtp_pending kind, unsigned code,
+			 const char *enh, const char *text);
+
+/* smtp-server-message.c */
+void smtp_server_data_start(struct smtp_server_session *s);
+bool smtp_server_data_step(struct smtp_server_session *s);
+void smtp_server_bdat_start(struct smtp_server_session *s, uint64_t size, bool last, bool discard);
+void smtp_server_bdat_refuse(struct smtp_server_session *s, unsigned code, const char *enh,
+			const char *text, bool reset);
+bool smtp_server_bdat_step(struct smtp_server_session *s);
+void smtp_server_message_end_complete(struct smtp_server_session *s, unsigned code, const char *enh,
+				 const char *text);
+void smtp_server_message_free(struct smtp_server_session *s);
+
+/* smtp-server-reply.c */
+/* Write a reply; enh NULL for none (220 greeting, HELO/EHLO 250, 354); text
+ * lines separated by '\n'. Nothing is written once closed or destroyed. */
+void smtp_server_reply_write(struct smtp_server_session *s, unsigned code, const char *enh,
+			     const char *text);
+/* As reply_write; then a 421 closes the connection (RFC 5321 3.8), and a 4xx or
+ * 5xx counts towards max_errors, the last one adding 421 4.7.0 and close. */
+void smtp_server_reply(struct smtp_server_session *s, unsigned code, const char *enh,
+		       const char *text);
+/* As reply_write, then close (QUIT, 421, bare newline). Not counted. */
+void smtp_server_reply_final(struct smtp_server_session *s, unsigned code, const char *enh,
+			     const char *text);
+void smtp_server_reply_greeting(struct smtp_server_session *s, const char *text);
+void smtp_server_reply_helo(struct smtp_server_session *s, bool ehlo, const char *text);
+bool smtp_server_enhanced_code_valid(unsigned code, const char *enh);
+
+#endif
