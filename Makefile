@@ -88,7 +88,9 @@ $(BUILD)/tools/fuzz-replay.o: tools/fuzz-replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-run: $(BUILD)/posthorn
+run:
+	@sh tools/deps.sh
+	@$(MAKE) -s $(BUILD)/posthorn
 	@sh tools/run.sh $(BUILD)/posthorn
 
 test:

@@ -1,10 +1,15 @@
 #!/bin/sh
-# run.sh - "make run": create ./data on first use (domain localhost, one
+# run.sh - "make run": create ./data (as root: /var/lib/posthorn-dev) on first use (domain localhost, one
 # account with a generated password), then serve in the foreground on
 # 127.0.0.1 with unprivileged ports. Ctrl-C (SIGINT) or SIGTERM stops it.
 BIN=${1:-build/posthorn}
 cd "$(dirname "$0")/.." || exit 2
-DATA=${POSTHORN_DATA:-data}
+if [ "$(id -u)" -eq 0 ]; then
+	# the server drops to the posthorn user, which must reach the data
+	DATA=${POSTHORN_DATA:-/var/lib/posthorn-dev}
+else
+	DATA=${POSTHORN_DATA:-data}
+fi
 if [ ! -f "$DATA/posthorn.conf" ]; then
 	"$BIN" init --dir "$DATA" --domain localhost --account user@localhost || exit 1
 	echo

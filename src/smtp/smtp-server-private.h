@@ -118,7 +118,9 @@ void smtp_server_cmd_complete(struct smtp_server_session *s, enum smtp_pending k
 /* smtp-server-message.c */
 void smtp_server_data_start(struct smtp_server_session *s);
 bool smtp_server_data_step(struct smtp_server_session *s);
-void smtp_server_bdat_start(struct smtp_server_session *s, uint64_t size, bool last, bool discard);
+/* Read the chunk announced in bdat_chunk / bdat_last; discard: consume only. */
+void smtp_server_bdat_start(struct smtp_server_session *s, bool discard);
+/* Consume the chunk, then reply code/enh/text (and drop the transaction if reset). */
 void smtp_server_bdat_refuse(struct smtp_server_session *s, unsigned code, const char *enh,
 			const char *text, bool reset);
 bool smtp_server_bdat_step(struct smtp_server_session *s);
