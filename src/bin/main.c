@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bin/cli.h"
 
@@ -35,6 +36,8 @@ main(int argc, char **argv)
 		{ "domain", cmd_domain }, { "account", cmd_account }, { "alias", cmd_alias },
 	};
 
+	/* the store holds password hashes and mail: nothing for other users */
+	umask(027);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -175,7 +175,8 @@ load_fd(struct conf_loader *l, const char *file, int fd)
 			break;
 	}
 	if (n < 0) {
-		load_error(l, file, 0, "read failed: %s", strerror_r(errno, errbuf, sizeof(errbuf)));
+		load_error(l, file, 0, "read failed: %s",
+			   strerror_r(errno, errbuf, sizeof(errbuf)));
 	} else {
 		conf_parser_finish(parser);
 		apply_parser(l, file, parser);
@@ -202,7 +203,8 @@ load_file(struct conf_loader *l, const char *path, bool must_exist)
 		return;
 	}
 	if (fstat(fd, &st) < 0)
-		load_error(l, file, 0, "cannot stat: %s", strerror_r(errno, errbuf, sizeof(errbuf)));
+		load_error(l, file, 0, "cannot stat: %s",
+			   strerror_r(errno, errbuf, sizeof(errbuf)));
 	else if (!S_ISREG(st.st_mode))
 		load_error(l, file, 0, "not a regular file");
 	else
@@ -311,10 +313,11 @@ check_listen_conflicts(struct conf_loader *l, const char *main_file)
 		if (conf_keys[a].type != CONF_TYPE_LISTEN)
 			continue;
 		for (unsigned int b = a + 1; b < conf_key_count; b++) {
-			const struct conf_listen_list *lb = conf_field_const(l->conf, &conf_keys[b]);
+			const struct conf_listen_list *lb;
 
 			if (conf_keys[b].type != CONF_TYPE_LISTEN)
 				continue;
+			lb = conf_field_const(l->conf, &conf_keys[b]);
 			for (unsigned int i = 0; i < la->count; i++) {
 				for (unsigned int j = 0; j < lb->count; j++) {
 					if (conf_listen_overlap(&la->items[i], &lb->items[j]))

@@ -155,7 +155,8 @@ parse_line(struct conf_parser *p, const uint8_t *s, size_t len)
 	key_end = i;
 	while (i < len && is_wsp(s[i]))
 		i++;
-	if (key_end > key_start && (error = check_key(s + key_start, key_end - key_start)) != NULL) {
+	error = key_end > key_start ? check_key(s + key_start, key_end - key_start) : NULL;
+	if (error != NULL) {
 		parser_error(p, error);
 		return;
 	}

@@ -113,11 +113,11 @@ format_size(uint64_t n, struct buf *out)
 static int
 format_duration(uint64_t ms, struct buf *out)
 {
-	uint64_t s = ms / MS_PER_S + (ms % MS_PER_S != 0);
-
-	if (s == 0)
+	if (ms == 0)
 		return buf_append_str(out, "0s");
-	return format_scaled(s * MS_PER_S, duration_units, N_ELEMENTS(duration_units), out);
+	if (ms % MS_PER_S != 0)
+		return buf_printf(out, "%llus", (unsigned long long)(ms / MS_PER_S + 1));
+	return format_scaled(ms, duration_units, N_ELEMENTS(duration_units), out);
 }
 
 static int
@@ -374,8 +374,9 @@ listen_item_parse(const char *s, size_t len, struct conf_listen *l, struct buf *
 		return -1;
 	}
 	if (addr_parse(family, host, host_len, &l->addr) == 0) {
-		buf_printf(error, "'%.*s' is not an IP%s address", (int)(host_len > 60 ? 60 : host_len),
-			   host, family == AF_INET ? "v4" : "v6");
+		buf_printf(error, "'%.*s' is not an IP%s address",
+			   (int)(host_len > 60 ? 60 : host_len), host,
+			   family == AF_INET ? "v4" : "v6");
 		return -1;
 	}
 	port_text++;
@@ -520,7 +521,10 @@ format_list(const struct conf_key *key, const void *field, bool json, struct buf
 		else
 			addr_format(&al->items[i], &item);
 		ret |= buf_append_str(out, i == 0 ? "" : json ? "," : ", ");
-		ret |= json ? conf_json_string(out, buf_cstr(&item)) : buf_append_str(out, buf_cstr(&item));
+		if (json)
+			ret |= conf_json_string(out, buf_cstr(&item));
+		else
+			ret |= buf_append_str(out, buf_cstr(&item));
 	}
 	if (json)
 		ret |= buf_append_byte(out, ']');

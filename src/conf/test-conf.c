@@ -248,6 +248,8 @@ test_sizes(void)
 	value_bad(k, "18014398509481984k", "'18014398509481984k' is too large");
 }
 
+#define NOT_DURATION "is not a duration (seconds, or a number with suffix s, m, h or d)"
+
 static void
 test_durations(void)
 {
@@ -272,12 +274,11 @@ test_durations(void)
 	value_bad(k, "0s", "must be at least 1s");
 	value_bad(k, "86401", "must be at most 1d");
 	value_bad(k, "2d", "must be at most 1d");
-	value_bad(k, "5x", "'5x' is not a duration (seconds, or a number with suffix s, m, h or d)");
-	value_bad(k, "5ms", "'5ms' is not a duration (seconds, or a number with suffix s, m, h or d)");
-	value_bad(k, "1h30m",
-		  "'1h30m' is not a duration (seconds, or a number with suffix s, m, h or d)");
-	value_bad(k, "5M", "'5M' is not a duration (seconds, or a number with suffix s, m, h or d)");
-	value_bad(k, "", "'' is not a duration (seconds, or a number with suffix s, m, h or d)");
+	value_bad(k, "5x", "'5x' " NOT_DURATION);
+	value_bad(k, "5ms", "'5ms' " NOT_DURATION);
+	value_bad(k, "1h30m", "'1h30m' " NOT_DURATION);
+	value_bad(k, "5M", "'5M' " NOT_DURATION);
+	value_bad(k, "", "'' " NOT_DURATION);
 	/* 2^64 ms overflows long before the range check */
 	value_bad(k, "213503982335d", "'213503982335d' is too large");
 	value_bad(k, "18446744073709552", "'18446744073709552' is too large");
@@ -298,7 +299,8 @@ test_uints(void)
 	value_bad("worker_threads", "4k", "'4k' is not a number");
 	value_bad("worker_threads", "-1", "'-1' is not a number");
 	value_bad("worker_threads", "", "'' is not a number");
-	value_bad("smtp_max_connections", "99999999999999999999", "'99999999999999999999' is too large");
+	value_bad("smtp_max_connections", "99999999999999999999",
+		  "'99999999999999999999' is too large");
 }
 
 static void
@@ -322,6 +324,8 @@ test_bools_enums(void)
 	value_bad("log_level", "", "'' is not one of: debug, info, warning, error");
 }
 
+#define NOT_HOST "not a host name (letters, digits, '-' and '.'; IDN in xn-- form)"
+
 static void
 test_strings(void)
 {
@@ -329,15 +333,13 @@ test_strings(void)
 	value_ok("hostname", "localhost", "localhost");
 	value_ok("hostname", "xn--bcher-kva.example", "xn--bcher-kva.example");
 	value_ok("hostname", "", "");
-	value_bad("hostname", "-mx.example.org", "'-mx.example.org': not a host name "
-						  "(letters, digits, '-' and '.'; IDN in xn-- form)");
-	value_bad("hostname", "mx-.example.org", "'mx-.example.org': host name label ends with '-'");
+	value_bad("hostname", "-mx.example.org", "'-mx.example.org': " NOT_HOST);
+	value_bad("hostname", "mx-.example.org",
+		  "'mx-.example.org': host name label ends with '-'");
 	value_bad("hostname", "a..b", "'a..b': empty label in host name");
 	value_bad("hostname", "example.org.", "'example.org.': empty label in host name");
-	value_bad("hostname", "b\xc3\xbc" "cher.example", "'b\xc3\xbc" "cher.example': not a host "
-		  "name (letters, digits, '-' and '.'; IDN in xn-- form)");
-	value_bad("hostname", "mail example", "'mail example': not a host name "
-					       "(letters, digits, '-' and '.'; IDN in xn-- form)");
+	value_bad("hostname", "b\xc3\xbc" "cher.example", "'b\xc3\xbc" "cher.example': " NOT_HOST);
+	value_bad("hostname", "mail example", "'mail example': " NOT_HOST);
 	value_ok("recipient_delimiter", "-", "-");
 	value_ok("recipient_delimiter", "", "");
 	value_bad("recipient_delimiter", "+-", "must be at most 1 character long");
@@ -770,7 +772,8 @@ test_write_default(void)
 	/* it loads, and differs from the defaults only where asked */
 	if (load_ok(buf_cstr(&out), &conf)) {
 		T_INTEQ(conf_print(&conf, true, &shown), 0);
-		T_STREQ(buf_cstr(&shown), "hostname = mx.example.org\ndata_dir = /var/lib/posthorn\n");
+		T_STREQ(buf_cstr(&shown),
+			"hostname = mx.example.org\ndata_dir = /var/lib/posthorn\n");
 	}
 	conf_deinit(&conf);
 	buf_reset(&out);

@@ -49,6 +49,11 @@ pop3_server_session_new(const struct pop3_server_settings *settings,
 	ASSERT(l->max_line >= 255 && l->max_auth_line >= l->max_line);
 	ASSERT(l->max_arg >= 40 && l->max_input_buffer >= 1);
 	s->hostname = mem_strdup(settings->hostname != NULL ? settings->hostname : "localhost");
+	for (char *p = s->hostname; *p != '\0'; p++) {
+		/* it goes into replies: no line breaks or spaces from config */
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			*p = '_';
+	}
 	s->client_ip = mem_strdup(client_ip != NULL ? client_ip : "");
 	s->allow_plaintext_auth = settings->allow_plaintext_auth;
 	s->limits = *l;
@@ -247,6 +252,10 @@ pop3_server_process_line(struct pop3_server_session *s)
 	/* what the reader copied may be a password: do not leave it behind */
 	explicit_bzero(buf_data(&s->in), used);
 	buf_consume(&s->in, used);
+	if (buf_len(&s->in) == 0 && s->in.cap > POP3_SERVER_OUT_FLUSH) {
+		/* a burst of pipelined input is over: give the memory back */
+		pop3_server_wipe_buf(&s->in);
+	}
 	if (ret == 0)
 		return 0;
 	if (ret < 0)

@@ -179,11 +179,11 @@ test_pop3_command_auth(void)
 	CHECK("AUTH 0123456789012345678901234567890123456789X\r\n", "!argument too long\n");
 }
 
-/* Build "KEYWORD " + fill up to a total of len octets including the line end. */
+/* Build "PASS xxx..." of len octets including the line end. */
 static size_t
 make_line(char *dst, size_t len, const char *eol)
 {
-	size_t prefix = strlen("USER "), el = strlen(eol);
+	size_t prefix = strlen("PASS "), el = strlen(eol);
 
 	memcpy(dst, "PASS ", prefix);
 	memset(dst + prefix, 'x', len - prefix - el);

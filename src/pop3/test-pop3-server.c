@@ -407,8 +407,10 @@ test_pop3_server_dropped_connection(void)
 		fx_send(fx, "USER tim\r\nPASS secret word\r\nDELE 1\r\nDELE 2\r\n");
 		T_INTEQ(fx->close_calls, 0);
 		/* connection dropped: the glue frees the session without QUIT */
+		pop3_server_session_free(&fx->s);
+		T_INTEQ(fx->disconnect_calls, 1);
+		T_INTEQ(fx->update_calls, 0);
 		fx_free(fx);
-		/* fx_free checked disconnect == 1; update must never have run */
 	}
 	{
 		struct fx *fx = fx_new(true, true);
@@ -535,8 +537,12 @@ test_pop3_server_auth_refusals(void)
 	fx_send(fx, "AUTH CRAM-MD5\r\nAUTH\r\nAUTH PLAIN =\r\n");
 	T_STREQ(fx_out(fx), "-ERR unsupported authentication mechanism\r\n+OK\r\nPLAIN\r\n.\r\n"
 			    AUTH_FAILED);
-	/* three failures (foreign authzid, empty message, ...) close the session */
+	T_INTEQ(fx->close_calls, 0);
+	/* the third failure (foreign authzid, empty message, wrong password) closes */
+	fx_send(fx, "AUTH PLAIN AHRpbQB3cm9uZw==\r\nNOOP\r\n");
+	T_STREQ(fx_out(fx), AUTH_FAILED);
 	T_INTEQ(fx->close_calls, 1);
+	T_INTEQ(fx->login_calls, 1);
 	fx_free(fx);
 }
 
@@ -588,7 +594,7 @@ test_pop3_server_wrong_state(void)
 			    "-ERR unknown command\r\n");
 	fx_send(fx, "STAT 1\r\nRETR\r\nTOP 1\r\nLIST 1 2\r\nNOOP x\r\n");
 	T_STREQ(fx_out(fx), "-ERR wrong number of arguments\r\n-ERR wrong number of arguments\r\n"
-			    "-ERR wrong number of arguments\r\n-ERR too many arguments\r\n"
+			    "-ERR wrong number of arguments\r\n-ERR wrong number of arguments\r\n"
 			    "-ERR wrong number of arguments\r\n");
 	fx_free(fx);
 }
@@ -609,9 +615,10 @@ test_pop3_server_message_numbers(void)
 			    "-ERR invalid line count\r\n-ERR no such message\r\n");
 	/* a huge but valid line count means the whole body */
 	fx_send(fx, "TOP 2 9223372036854775807\r\nTOP 2 9223372036854775808\r\n");
-	T_STREQ(fx_out(fx),
-		"+OK top of message follows\r\nSubject: two\r\nX: y\r\n\r\nb1\r\nb2\r\nb3\r\n.\r\n"
-		"+OK top of message follows\r\nSubject: two\r\nX: y\r\n\r\nb1\r\nb2\r\nb3\r\n.\r\n");
+	T_STREQ(fx_out(fx), "+OK top of message follows\r\nSubject: two\r\nX: y\r\n\r\n"
+			    "b1\r\nb2\r\nb3\r\n.\r\n"
+			    "+OK top of message follows\r\nSubject: two\r\nX: y\r\n\r\n"
+			    "b1\r\nb2\r\nb3\r\n.\r\n");
 	fx_free(fx);
 }
 
@@ -797,12 +804,12 @@ test_pop3_server_message_shapes(void)
 	T_STREQ(fx_out(fx), "+OK 0 octets\r\n.\r\n"
 			    "+OK top of message follows\r\n.\r\n"
 			    "+OK top of message follows\r\nSubject: x\r\nFrom: y\r\n.\r\n"
-			    "+OK 21 octets\r\nA: b\r\n\r\nends in CR\r\n.\r\n"
+			    "+OK 19 octets\r\nA: b\r\n\r\nends in CR\r\n.\r\n"
 			    "+OK top of message follows\r\nA: b\r\n\r\n.\r\n"
-			    "+OK 17 octets\r\nA: b\n\n..bare LF\nx\r\n.\r\n"
+			    "+OK 16 octets\r\nA: b\n\n..bare LF\nx\r\n.\r\n"
 			    "+OK top of message follows\r\nA: b\n\n.\r\n");
 	fx_send(fx, "RETR 5\r\nTOP 5 0\r\nTOP 6 1\r\nTOP 6 2\r\n");
-	T_STREQ(fx_out(fx), "+OK 14 octets\r\n..\r\n..\r\n\r\n..\r\n.\r\n"
+	T_STREQ(fx_out(fx), "+OK 11 octets\r\n..\r\n..\r\n\r\n..\r\n.\r\n"
 			    "+OK top of message follows\r\n..\r\n..\r\n\r\n.\r\n"
 			    "+OK top of message follows\r\nA: b\r\n\r\n\r\n.\r\n"
 			    "+OK top of message follows\r\nA: b\r\n\r\n\r\n\r\n.\r\n");
@@ -874,6 +881,45 @@ test_pop3_server_input_buffer_full(void)
 	fx_free(fx);
 }
 
+static void
+test_pop3_server_hostname_sanitised(void)
+{
+	struct pop3_server_settings set;
+	struct fx fx;
+
+	memset(&fx, 0, sizeof(fx));
+	memset(&set, 0, sizeof(set));
+	buf_init(&fx.out, 0);
+	set.hostname = "evil\r\n+OK host";
+	pop3_server_limits_init_default(&set.limits);
+	fx.s = pop3_server_session_new(&set, &fx_hooks, &fx, &fx_io, &fx, NULL);
+	pop3_server_session_start(fx.s);
+	T_STREQ(fx_out(&fx), "+OK evil__+OK_host POP3 server ready\r\n");
+	T_STREQ(pop3_server_session_client_ip(fx.s), "");
+	pop3_server_session_free(&fx.s);
+	T_INTEQ(fx.disconnect_calls, 1);
+	buf_deinit(&fx.out);
+}
+
+static void
+test_pop3_server_drop_during_retrieve(void)
+{
+	struct fx *fx = fx_new(true, true);
+
+	fx_send(fx, "USER tim\r\nPASS secret word\r\nDELE 2\r\n");
+	fx_out(fx);
+	pop3_server_session_input(fx->s, (const uint8_t *)"RETR 1\r\nQUIT\r\n", 14);
+	T_INTEQ(fx->op, FX_RETRIEVE);
+	pop3_server_retrieve_data(fx->s, (const uint8_t *)"Subject: one\r\n.", 15);
+	T_STREQ(fx_out(fx), "+OK 43 octets\r\nSubject: one\r\n..");
+	/* the client goes away in the middle: free, no QUIT processed, no UPDATE */
+	pop3_server_session_free(&fx->s);
+	T_INTEQ(fx->disconnect_calls, 1);
+	T_INTEQ(fx->update_calls, 0);
+	T_INTEQ(fx->close_calls, 0);
+	fx_free(fx);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_pop3_server_full_session),
 	TEST_ENTRY(test_pop3_server_any_split),
@@ -898,6 +944,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_pop3_server_message_shapes),
 	TEST_ENTRY(test_pop3_server_free_inside_callbacks),
 	TEST_ENTRY(test_pop3_server_input_buffer_full),
+	TEST_ENTRY(test_pop3_server_hostname_sanitised),
+	TEST_ENTRY(test_pop3_server_drop_during_retrieve),
 	{ NULL, NULL },
 };
 

@@ -115,22 +115,25 @@ test_sasl_plain_utf8(void)
 		const char *error;
 	} cases[] = {
 #define C(lit, err) { lit, sizeof(lit) - 1, err }
-		C("\0u\xc3\0p", "authentication identity is not valid UTF-8"),      /* truncated */
-		C("\0u\0p\xc0\xaf", "password is not valid UTF-8"),                /* overlong '/' */
-		C("\0u\0p\xe0\x80\xaf", "password is not valid UTF-8"),            /* overlong */
-		C("\0u\0p\xed\xa0\x80", "password is not valid UTF-8"),            /* surrogate */
-		C("\0u\0p\xf4\x90\x80\x80", "password is not valid UTF-8"),        /* > U+10FFFF */
-		C("\0u\0p\xf8\x88\x80\x80\x80", "password is not valid UTF-8"),    /* 5 bytes */
-		C("\0u\0p\x80", "password is not valid UTF-8"),                    /* lone cont. */
-		C("\0u\0p\xe2\x82", "password is not valid UTF-8"),                /* truncated */
-		C("\0u\0p\xe2\x28\xa1", "password is not valid UTF-8"),            /* bad cont. */
+#define PW "password is not valid UTF-8"
+		/* truncated sequence in the authentication identity */
+		C("\0u\xc3\0p", "authentication identity is not valid UTF-8"),
+		C("\0u\0p\xc0\xaf", PW),                /* overlong '/' */
+		C("\0u\0p\xe0\x80\xaf", PW),            /* overlong */
+		C("\0u\0p\xed\xa0\x80", PW),            /* surrogate */
+		C("\0u\0p\xf4\x90\x80\x80", PW),        /* > U+10FFFF */
+		C("\0u\0p\xf8\x88\x80\x80\x80", PW),    /* 5 bytes */
+		C("\0u\0p\x80", PW),                    /* lone cont. */
+		C("\0u\0p\xe2\x82", PW),                /* truncated */
+		C("\0u\0p\xe2\x28\xa1", PW),            /* bad cont. */
 		C("\xff\0u\0p", "authorization identity is not valid UTF-8"),
-		C("\0u\0p\xef\xbf\xbf", NULL),                                     /* U+FFFF */
-		C("\0u\0p\xf4\x8f\xbf\xbf", NULL),                                 /* U+10FFFF */
-		C("\0u\0p\xed\x9f\xbf", NULL),                                     /* U+D7FF */
-		C("\0u\0p\xee\x80\x80", NULL),                                     /* U+E000 */
-		C("\0u\0p\xc2\x80", NULL),                                         /* U+0080 */
-		C("\0u\0p\x7f\x01", NULL),                                         /* controls */
+		C("\0u\0p\xef\xbf\xbf", NULL),          /* U+FFFF */
+		C("\0u\0p\xf4\x8f\xbf\xbf", NULL),      /* U+10FFFF */
+		C("\0u\0p\xed\x9f\xbf", NULL),          /* U+D7FF */
+		C("\0u\0p\xee\x80\x80", NULL),          /* U+E000 */
+		C("\0u\0p\xc2\x80", NULL),              /* U+0080 */
+		C("\0u\0p\x7f\x01", NULL),              /* controls */
+#undef PW
 #undef C
 	};
 

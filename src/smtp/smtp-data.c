@@ -51,19 +51,27 @@ flush(struct smtp_data_decoder *d)
 	d->out_len = 0;
 }
 
-/* Account for n decoded bytes and pass them on unless the message is too big. */
+/*
+ * Account for n decoded bytes and pass on those within max_size: the sink
+ * gets exactly the first max_size octets of a message that is too big,
+ * however the input was split.
+ */
 static void
 emit(struct smtp_data_decoder *d, const uint8_t *p, size_t n)
 {
+	uint64_t room = UINT64_MAX;
+
+	if (d->max_size != 0)
+		room = d->size >= d->max_size ? 0 : d->max_size - d->size;
 	if (__builtin_add_overflow(d->size, (uint64_t)n, &d->size))
 		d->size = UINT64_MAX;
-	if (d->max_size != 0 && d->size > d->max_size)
+	if ((uint64_t)n > room) {
 		d->too_big = true;
-	if (d->too_big)
-		return;
+		n = (size_t)room;
+	}
 	while (n > 0) {
-		size_t room = sizeof(d->out) - d->out_len;
-		size_t take = n < room ? n : room;
+		size_t space = sizeof(d->out) - d->out_len;
+		size_t take = n < space ? n : space;
 
 		memcpy(d->out + d->out_len, p, take);
 		d->out_len += take;

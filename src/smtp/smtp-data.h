@@ -16,7 +16,8 @@
  * message after its real end.
  *
  * What it does not do: decide anything. Past max_size it keeps consuming to
- * the end, stops calling the sink, and sets too_big; the engine answers.
+ * the end, passes nothing more to the sink, and sets too_big; the engine
+ * answers.
  *
  * Invariants: never reads past len; never holds more than one output chunk;
  * the sequence of sink bytes and flags is the same for any split of the input.
@@ -34,7 +35,7 @@ struct smtp_data_decoder {
 	int state;
 	uint64_t max_size;      /* 0 = no limit */
 	uint64_t size;          /* decoded octets so far, counted even past max_size */
-	bool too_big;           /* size > max_size: the sink got no more bytes */
+	bool too_big;           /* size > max_size: the sink got the first max_size only */
 	bool bare_newline;      /* a bare CR or bare LF was seen */
 	void (*sink)(void *ctx, const uint8_t *data, size_t len);
 	void *sink_ctx;

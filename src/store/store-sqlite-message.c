@@ -315,9 +315,14 @@ gc_dir(struct sqlite_store *s, struct sqlite_conn *c, const char *sub, uint32_t 
 	int ret = 1;
 
 	if (dir == NULL) {
+		int err = errno;
+
 		if (fd >= 0)
 			close(fd);
-		return errno == ENOENT ? 1 : -1;
+		if (err == ENOENT)
+			return 1;
+		*error_r = store_error_printf("reading blobs/%s: %s", sub, strerror(err));
+		return -1;
 	}
 	while (ret > 0 && (d = readdir(dir)) != NULL) {
 		sqlite3_stmt *row;
@@ -354,9 +359,7 @@ sqlite_gc(struct store *store, uint32_t grace_secs, struct store_gc_result *resu
 	result_r->tmp_removed = sqlite_tmp_clean(s, grace_secs);
 	for (unsigned i = 0; i < 256 && ret > 0; i++) {
 		snprintf(sub, sizeof(sub), "%02x", i);
-		if ((ret = gc_dir(s, c, sub, grace_secs, result_r, error_r)) < 0 &&
-		    *error_r == NULL)
-			*error_r = store_error_printf("reading blobs/%s: %s", sub, strerror(errno));
+		ret = gc_dir(s, c, sub, grace_secs, result_r, error_r);
 	}
 	sqlite_conn_put(s, c);
 	return ret;

@@ -98,7 +98,8 @@ def test_real_crlf_dot_crlf_inside_one_send_is_two_messages(victim_server):
 
 @pytest.mark.parametrize("line", [b"EHLO client.example\n", b"NOOP\nNOOP\r\n",
                                   b"MAIL FROM:<a@example.org>\rRCPT TO:<user@localhost>\r\n",
-                                  b"NOOP\r"])
+                                  b"NOOP\r"],
+                         ids=["ehlo-lf", "noop-lf", "mail-cr", "noop-cr"])
 def test_bare_lf_or_cr_in_command_line_500_and_close(server, line):
     with server.smtp() as c:
         if not line.startswith(b"EHLO"):

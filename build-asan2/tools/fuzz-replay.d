@@ -1,0 +1,1 @@
+build-asan2/tools/fuzz-replay.o: tools/fuzz-replay.c

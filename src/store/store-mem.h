@@ -1,0 +1,125 @@
+/*
+ * store-mem.h - internals shared by store-mem.c and store-mem-mailbox.c,
+ * the in-memory backend; nothing outside src/store/ includes this.
+ *
+ * One mutex (s->lock) guards everything in a mem_store; every vfunc takes it
+ * for its whole run, so each operation is atomic like a transaction. Blobs
+ * being written belong to their writer's thread and need no lock.
+ *
+ * Objects live behind pointer arrays in creation order; ids come from one
+ * counter and are never reused. Listings sort copies to the order the SQLite
+ * backend returns, so both backends answer identically.
+ */
+#ifndef STORE_STORE_MEM_H
+#define STORE_STORE_MEM_H
+
+#include "store/store-private.h"
+
+#include <pthread.h>
+
+/* Largest body the memory backend accepts. */
+#define STORE_MEM_BLOB_MAX (64u * 1024 * 1024)
+
+struct mem_domain {
+	uint64_t id;
+	char *name;
+	char *catchall;
+};
+
+struct mem_account {
+	uint64_t id, domain_id;
+	char *address, *key, *password_hash;
+	uint32_t uidvalidity_last;
+};
+
+struct mem_alias {
+	uint64_t domain_id;
+	char *source, *source_key, *target;
+};
+
+/* A stored body, shared by refcount messages. */
+struct mem_body {
+	char id[STORE_BLOB_ID_LEN + 1];
+	uint8_t *data;
+	size_t size;
+	unsigned refcount;
+};
+
+struct mem_message {
+	uint32_t uid;
+	struct mem_body *body;
+	unsigned flags;
+	char *keywords;
+	uint64_t modseq;
+	int64_t internaldate, savedate;
+};
+
+struct mem_mailbox {
+	uint64_t id, account_id;
+	char *name;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highest_modseq;
+	unsigned special_use;
+	bool subscribed;
+	uint64_t size;
+	struct mem_message *messages; /* in UID order */
+	size_t count, alloc;
+};
+
+struct mem_store {
+	struct store store;
+	pthread_mutex_t lock;
+	uint64_t last_id;
+	struct mem_domain **domains;
+	size_t domain_count, domain_alloc;
+	struct mem_account **accounts;
+	size_t account_count, account_alloc;
+	struct mem_alias **aliases;
+	size_t alias_count, alias_alloc;
+	struct mem_mailbox **mailboxes;
+	size_t mailbox_count, mailbox_alloc;
+};
+
+/* Remove element i of an array of pointers, keeping the order. */
+void mem_ptr_array_remove(void **array, size_t *count, size_t i);
+struct mem_account *mem_account_by_id(struct mem_store *s, uint64_t id);
+
+/* store-mem-mailbox.c; the mem_mailbox_* helpers expect s->lock held. */
+struct mem_mailbox *mem_mailbox_find(struct mem_store *s, uint64_t account_id, const char *name);
+struct mem_mailbox *mem_mailbox_by_id(struct mem_store *s, uint64_t id);
+/* A new mailbox with the account's next UIDVALIDITY; NULL when exhausted. */
+struct mem_mailbox *mem_mailbox_add(struct mem_store *s, struct mem_account *a, const char *name,
+				    unsigned special_use, bool subscribed);
+/* Drop a mailbox with its messages (bodies lose a reference each). */
+void mem_mailbox_remove(struct mem_store *s, size_t index);
+
+int mem_mailbox_lookup(struct store *store, uint64_t account_id, const char *name,
+		       struct store_mailbox *mailbox_r, const char **error_r);
+int mem_mailbox_list(struct store *store, uint64_t account_id, struct store_mailbox **mailboxes_r,
+		     size_t *count_r, const char **error_r);
+int mem_mailbox_create(struct store *store, uint64_t account_id, const char *name,
+		       unsigned special_use, uint64_t *id_r, const char **error_r);
+int mem_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
+		       const char **error_r);
+int mem_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
+		       const char *new_name, const char **error_r);
+int mem_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
+			       bool subscribed, const char **error_r);
+int mem_blob_begin(struct store *store, struct store_blob **blob_r, const char **error_r);
+int mem_blob_write(struct store_blob *blob, const void *data, size_t len);
+void mem_blob_abort(struct store_blob *blob);
+int mem_deliver(struct store *store, struct store_blob *blob,
+		const struct store_delivery_target *targets, size_t count,
+		struct store_delivery_result *results_r, const char **error_r);
+int mem_message_list(struct store *store, uint64_t mailbox_id,
+		     const struct store_message_query *query, struct store_message **messages_r,
+		     size_t *count_r, const char **error_r);
+int mem_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
+		     uint64_t *size_r, const char **error_r);
+int mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			size_t count, const char **error_r);
+int mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
+			  size_t count, const struct store_flag_change *change,
+			  const char **error_r);
+
+#endif
