@@ -13,10 +13,10 @@ CC       ?= cc
 SAN      ?=
 WERROR   ?= $(if $(CI),-Werror,)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wno-unused-parameter $(WERROR) -Isrc $(SAN) -pthread \
             -MMD -MP
-LDLIBS   += -lsqlite3 -lcrypt -pthread
+override LDLIBS += -lsqlite3 -lcrypt -pthread
 
 # Layers, lowest first. A folder's library may use only the folders listed
 # after it in its LAYER_ line; tools/check-layers.sh enforces the includes.

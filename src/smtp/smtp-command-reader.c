@@ -104,7 +104,8 @@ smtp_command_reader_read(struct smtp_command_reader *r, const uint8_t *data, siz
 		if (r->state == READER_CR_SEEN) {
 			if (data[i] != '\n') {
 				/* bare CR: data[i] is not consumed, the skip sees it */
-				return reader_error(r, SMTP_COMMAND_READ_BARE_NEWLINE, i, consumed_r);
+				return reader_error(r, SMTP_COMMAND_READ_BARE_NEWLINE, i,
+						    consumed_r);
 			}
 			r->state = READER_TEXT;
 			r->line_ready = true;
@@ -119,7 +120,8 @@ smtp_command_reader_read(struct smtp_command_reader *r, const uint8_t *data, siz
 
 		if (span > room) {
 			/* the first byte beyond the limit is consumed with the error */
-			return reader_error(r, SMTP_COMMAND_READ_TOO_LONG, i + room + 1, consumed_r);
+			return reader_error(r, SMTP_COMMAND_READ_TOO_LONG, i + room + 1,
+					    consumed_r);
 		}
 		if (buf_append(&r->line, data + i, span) < 0)
 			PANIC("line buffer limit broken");

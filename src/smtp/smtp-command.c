@@ -179,7 +179,8 @@ parse_params(struct cmd_parser *cp)
 
 	while (cp->p < cp->end) {
 		if (*cp->p != ' ')
-			return fail(cp, SMTP_COMMAND_ERROR_SYNTAX, "Unexpected character after path");
+			return fail(cp, SMTP_COMMAND_ERROR_SYNTAX,
+				    "Unexpected character after path");
 		cp->p++;
 		if (cmd->n_params == cp->limits->max_params)
 			return fail(cp, SMTP_COMMAND_ERROR_PARAM, "Too many parameters");
@@ -316,7 +317,9 @@ const struct smtp_param *
 smtp_command_find_param(const struct smtp_command *cmd, const char *keyword)
 {
 	for (unsigned i = 0; i < cmd->n_params; i++) {
-		if (cmd->params[i].keyword != NULL && strcasecmp(cmd->params[i].keyword, keyword) == 0)
+		const char *kw = cmd->params[i].keyword;
+
+		if (kw != NULL && strcasecmp(kw, keyword) == 0)
 			return &cmd->params[i];
 	}
 	return NULL;

@@ -489,21 +489,21 @@ complete_data_begin(struct smtp_server_session *s, unsigned code, const char *en
 {
 	bool ok = code / 100 == 2;
 
+	enh = enh != NULL ? enh : default_enh(SMTP_PENDING_DATA_BEGIN, code);
+	text = text != NULL ? text : default_text(code);
 	if (s->bdat_pending) {
 		s->bdat_pending = false;
 		if (ok) {
 			s->data_begun = true;
 			smtp_server_bdat_start(s, false);
 		} else {
-			smtp_server_bdat_refuse(s, code,
-						enh != NULL ? enh : default_enh(SMTP_PENDING_DATA_BEGIN, code),
-						text != NULL ? text : default_text(code), true);
+			/* the refused chunk is consumed first (RFC 3030 2) */
+			smtp_server_bdat_refuse(s, code, enh, text, true);
 		}
 		return;
 	}
 	if (!ok) {
-		smtp_server_reply(s, code, enh != NULL ? enh : default_enh(SMTP_PENDING_DATA_BEGIN, code),
-				  text != NULL ? text : default_text(code));
+		smtp_server_reply(s, code, enh, text);
 		return;
 	}
 	s->data_begun = true;

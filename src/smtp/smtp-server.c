@@ -240,7 +240,8 @@ session_step(struct smtp_server_session *s)
 	case SMTP_COMMAND_READ_BARE_NEWLINE:
 		/* RFC 5321 2.3.8; like Postfix's smtpd_forbid_bare_newline */
 		buf_consume(&s->input, used);
-		smtp_server_reply_final(s, 500, "5.5.2", "Bare CR or LF not allowed (RFC 5321 2.3.8)");
+		smtp_server_reply_final(s, 500, "5.5.2",
+					"Bare CR or LF not allowed (RFC 5321 2.3.8)");
 		return true;
 	}
 	return false;

@@ -87,8 +87,9 @@ run_reader(const char *in, size_t len, size_t max_line, size_t split_a, size_t s
 					buf_append_byte(events, '\n');
 				}
 			} else {
-				buf_append_str(events, res == SMTP_COMMAND_READ_TOO_LONG ? "E:long\n"
-											 : "E:bare\n");
+				bool long_line = res == SMTP_COMMAND_READ_TOO_LONG;
+
+				buf_append_str(events, long_line ? "E:long\n" : "E:bare\n");
 			}
 		}
 	}
@@ -288,7 +289,8 @@ test_parse_utf8_flag(void)
 	T_ASSERT(smtp_command_find_param(&cmd, "smtputf8") != NULL);
 	T_ASSERT(smtp_command_find_param(&cmd, "SIZE") == NULL);
 	smtp_command_deinit(&cmd);
-	T_INTEQ(smtp_command_parse((const uint8_t *)line, strlen(line), &limits, 0, &cmd, &err), -1);
+	T_INTEQ(smtp_command_parse((const uint8_t *)line, strlen(line), &limits, 0, &cmd, &err),
+		-1);
 	T_INTEQ(cmd.verb, SMTP_VERB_MAIL);
 	T_INTEQ(cmd.error, SMTP_COMMAND_ERROR_PATH);
 	smtp_command_deinit(&cmd);

@@ -339,6 +339,9 @@ output_of(const char *result)
 	return mem_strndup(result, strcspn(result, "|"));
 }
 
+#define DATA_354 "354 End data with <CR><LF>.<CR><LF>\r\n"
+#define TIMEOUT_421 "421 4.4.2 Timeout, closing connection\r\n"
+#define SHUTDOWN_421 "421 4.3.2 Server shutting down, try again later\r\n"
 #define EHLO_REPLY \
 	"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n" \
 	"250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
@@ -446,7 +449,7 @@ test_server_pipelined_one_input(void)
 	char *out = output_of(r);
 
 	T_STREQ(out, "220 mx.example ESMTP\r\n" EHLO_REPLY
-		     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+		     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n" DATA_354
 		     "250 2.0.0 Ok: queued as Q1\r\n"
 		     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
 		     "250 2.0.0 Ok: queued as Q1\r\n250 2.0.0 Ok\r\n");
@@ -480,7 +483,7 @@ test_server_smuggling(void)
 		r = check_script(buf_cstr(&in), buf_len(&in), NULL);
 		out = output_of(r);
 		T_STREQ(out, "220 mx.example ESMTP\r\n" EHLO_REPLY
-			     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+			     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" DATA_354
 			     "550 5.6.0 Message contains bare CR or LF (RFC 5321 2.3.8)\r\n"
 			     "250 2.0.0 Ok\r\n");
 		T_INTEQ(count(r, "data_end"), 0);
@@ -602,7 +605,8 @@ test_server_size_limits(void)
 		"MAIL FROM:<a@c> SIZE=99999999999999999999999\r\n"
 		"MAIL FROM:<a@c> SIZE=20\r\nRCPT TO:<b@d>\r\nDATA\r\n"
 		"0123456789\r\n0123456789\r\n.\r\n"
-		"MAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\nBDAT 15\r\n0123456789abcdeBDAT 6 LAST\r\nxxxxxx"
+		"MAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\n"
+		"BDAT 15\r\n0123456789abcdeBDAT 6 LAST\r\nxxxxxx"
 		"RCPT TO:<b@d>\r\n"
 		"MAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\nBDAT 20 LAST\r\n01234567890123456789";
 	char *r = check_script(S(in), setup_small_size);
@@ -634,8 +638,9 @@ setup_three_rcpts(struct harness *h)
 static void
 test_server_max_recipients(void)
 {
-	static const char in[] = "EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b1@d>\r\nRCPT TO:<bad@d>\r\n"
-				 "RCPT TO:<b2@d>\r\nRCPT TO:<b3@d>\r\nRCPT TO:<b4@d>\r\nDATA\r\n.\r\n";
+	static const char in[] = "EHLO c\r\nMAIL FROM:<a@c>\r\n"
+				 "RCPT TO:<b1@d>\r\nRCPT TO:<bad@d>\r\nRCPT TO:<b2@d>\r\n"
+				 "RCPT TO:<b3@d>\r\nRCPT TO:<b4@d>\r\nDATA\r\n.\r\n";
 	char *r = check_script(S(in), setup_three_rcpts);
 
 	T_ASSERT(strstr(r, "250 2.1.5 Ok\r\n550 5.1.1 No such user\r\n250 2.1.5 Ok\r\n"
@@ -913,7 +918,7 @@ test_server_null_hooks(void)
 	harness_start(&h);
 	harness_feed(&h, S(in), 5);
 	T_STREQ(buf_cstr(&h.out), "220 mx.example ESMTP\r\n" EHLO_REPLY
-				  "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+				  "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" DATA_354
 				  "250 2.0.0 Ok: queued\r\n503 5.5.1 Need MAIL command\r\n");
 	harness_deinit(&h);
 }
@@ -952,14 +957,14 @@ test_server_timeout_while_pending(void)
 	smtp_server_session_input(h.s, (const uint8_t *)S("EHLO c\r\nMAIL FROM:<a@c>\r\n"));
 	T_ASSERT(h.has_pending);
 	smtp_server_session_timeout(h.s);
-	T_STREQ(buf_cstr(&h.out), "220 mx.example ESMTP\r\n421 4.4.2 Timeout, closing connection\r\n");
+	T_STREQ(buf_cstr(&h.out), "220 mx.example ESMTP\r\n" TIMEOUT_421);
 	T_ASSERT(h.closed);
 	T_ASSERT(!smtp_server_session_wants_input(h.s));
 	complete_pending(&h);                   /* dropped */
 	smtp_server_session_input(h.s, (const uint8_t *)S("NOOP\r\n"));
 	smtp_server_session_timeout(h.s);
 	smtp_server_session_shutdown(h.s);
-	T_STREQ(buf_cstr(&h.out), "220 mx.example ESMTP\r\n421 4.4.2 Timeout, closing connection\r\n");
+	T_STREQ(buf_cstr(&h.out), "220 mx.example ESMTP\r\n" TIMEOUT_421);
 	T_STREQ(buf_cstr(&h.log), "connect\nehlo c\nclose\n");
 	harness_deinit(&h);
 }
@@ -996,7 +1001,7 @@ test_server_shutdown(void)
 	T_ASSERT(h.closed);
 	T_ASSERT(strstr(buf_cstr(&h.out), "354 End data with <CR><LF>.<CR><LF>\r\n"
 					  "250 2.0.0 Ok: queued as Q1\r\n"
-					  "421 4.3.2 Server shutting down, try again later\r\n") != NULL);
+					  SHUTDOWN_421) != NULL);
 	T_ASSERT(strstr(buf_cstr(&h.out), "250 2.0.0 Ok\r\n") == NULL);
 	harness_deinit(&h);
 

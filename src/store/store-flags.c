@@ -82,7 +82,7 @@ store_keywords_check(const char *keywords, const char **error_r)
 		}
 		for (size_t k = 0; k < l.len[i]; k++) {
 			if (!atom_char(l.p[i][k])) {
-				*error_r = "keyword is not an atom (system flags are bits, not keywords)";
+				*error_r = "keyword is not an atom (system flags are bits)";
 				return -1;
 			}
 		}

@@ -119,8 +119,8 @@ domain_del_locked(struct mem_store *s, const char *name, const char **error_r)
 	for (size_t i = 0; i < s->account_count; i++)
 		accounts += s->accounts[i]->domain_id == d->id;
 	if (accounts > 0) {
-		*error_r = store_error_printf("domain %s still has %zu account(s); delete them first",
-					      name, accounts);
+		*error_r = store_error_printf("domain %s still has %zu account(s); delete them "
+					      "first", name, accounts);
 		return -1;
 	}
 	for (size_t i = s->alias_count; i-- > 0;) {
@@ -159,7 +159,9 @@ domain_copy(const struct mem_domain *d, struct store_domain *out)
 static int
 domain_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct store_domain *)a)->name, ((const struct store_domain *)b)->name);
+	const struct store_domain *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
 }
 
 static int
@@ -292,7 +294,10 @@ account_copy(const struct mem_account *a, struct store_account *out)
 static int
 account_ptr_cmp(const void *a, const void *b)
 {
-	return strcmp((*(struct mem_account *const *)a)->key, (*(struct mem_account *const *)b)->key);
+	const struct mem_account *x = *(struct mem_account *const *)a;
+	const struct mem_account *y = *(struct mem_account *const *)b;
+
+	return strcmp(x->key, y->key);
 }
 
 static int

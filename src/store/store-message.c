@@ -206,6 +206,7 @@ store_deliver(struct store *store, struct store_blob **blob,
 	ERROR_R_GUARD(error_r);
 
 	*blob = NULL;
+	ASSERT(b->store == store);
 	if (b->failed || delivery_targets_check(targets, count, error_r) < 0) {
 		if (b->failed)
 			*error_r = "writing the message body failed";

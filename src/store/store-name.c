@@ -129,7 +129,7 @@ domain_check(const char *s, size_t len, const char **error_r)
 			}
 			label = 0;
 		} else if (!domain_label_char((uint8_t)s[i])) {
-			*error_r = "domain name has a character other than letters, digits, '-', '.'";
+			*error_r = "domain name has a character other than letters, digits, '-'";
 			return -1;
 		} else {
 			label++;

@@ -46,14 +46,15 @@ struct store_vfuncs {
 			   const char *password_hash, uint64_t *id_r, const char **error_r);
 	int (*account_del)(struct store *store, const char *key, const char **error_r);
 	int (*account_list)(struct store *store, const char *domain,
-			    struct store_account **accounts_r, size_t *count_r, const char **error_r);
+			    struct store_account **accounts_r, size_t *count_r,
+			    const char **error_r);
 	int (*account_lookup)(struct store *store, const char *key, struct store_account *account_r,
 			      const char **error_r);
 	int (*account_set_password)(struct store *store, const char *key, const char *password_hash,
 				    const char **error_r);
 
-	int (*alias_add)(struct store *store, const struct store_address *source, const char *target,
-			 const char **error_r);
+	int (*alias_add)(struct store *store, const struct store_address *source,
+			 const char *target, const char **error_r);
 	int (*alias_del)(struct store *store, const char *source_key, const char *target,
 			 const char **error_r);
 	int (*alias_list)(struct store *store, const char *domain, struct store_alias **aliases_r,
@@ -64,7 +65,8 @@ struct store_vfuncs {
 	int (*mailbox_lookup)(struct store *store, uint64_t account_id, const char *name,
 			      struct store_mailbox *mailbox_r, const char **error_r);
 	int (*mailbox_list)(struct store *store, uint64_t account_id,
-			    struct store_mailbox **mailboxes_r, size_t *count_r, const char **error_r);
+			    struct store_mailbox **mailboxes_r, size_t *count_r,
+			    const char **error_r);
 	int (*mailbox_create)(struct store *store, uint64_t account_id, const char *name,
 			      unsigned special_use, uint64_t *id_r, const char **error_r);
 	int (*mailbox_delete)(struct store *store, uint64_t account_id, const char *name,
@@ -86,7 +88,8 @@ struct store_vfuncs {
 
 	int (*message_list)(struct store *store, uint64_t mailbox_id,
 			    const struct store_message_query *query,
-			    struct store_message **messages_r, size_t *count_r, const char **error_r);
+			    struct store_message **messages_r, size_t *count_r,
+			    const char **error_r);
 	int (*message_open)(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
 			    uint64_t *size_r, const char **error_r);
 	int (*message_expunge)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
@@ -114,7 +117,7 @@ struct store_blob {
 extern const struct store_vfuncs store_vfuncs_sqlite;
 extern const struct store_vfuncs store_vfuncs_mem;
 
-/* The mailboxes every new account gets (RFC 6154 special use), all subscribed. */
+/* The mailboxes created with every account (RFC 6154 special use), all subscribed. */
 struct store_default_mailbox {
 	const char *name;
 	unsigned special_use;
@@ -122,7 +125,8 @@ struct store_default_mailbox {
 extern const struct store_default_mailbox store_default_mailboxes[];
 extern const size_t store_default_mailbox_count;
 
-/* For the public wrappers: let callers pass error_r == NULL: backends always get somewhere to write. */
+/* For the public wrappers: callers may pass error_r == NULL, backends always
+ * get somewhere to write. */
 #define ERROR_R_GUARD(error_r) \
 	const char *error_unused_; \
 	if ((error_r) == NULL) \

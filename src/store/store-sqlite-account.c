@@ -68,8 +68,8 @@ domain_del_tx(struct sqlite_conn *c, const char *name, const char **error_r)
 	accounts = sqlite3_column_int64(st, 0);
 	sqlite_stmt_done(st);
 	if (accounts > 0) {
-		*error_r = store_error_printf("domain %s still has %lld account(s); delete them first",
-					      name, (long long)accounts);
+		*error_r = store_error_printf("domain %s still has %lld account(s); delete them "
+					      "first", name, (long long)accounts);
 		return -1;
 	}
 	if (sqlite_exec(c, error_r, "DELETE FROM aliases WHERE domain_id = ?1", "i", id) < 0 ||
@@ -114,7 +114,8 @@ sqlite_domain_list(struct store *store, struct store_domain **domains_r, size_t 
 
 	if (c == NULL)
 		return -1;
-	ret = sqlite_run(c, error_r, &st, "SELECT id, name, catchall FROM domains ORDER BY name", "");
+	ret = sqlite_run(c, error_r, &st, "SELECT id, name, catchall FROM domains ORDER BY name",
+			 "");
 	for (; ret > 0; ret = sqlite_step(c, st, error_r)) {
 		list = store_array_grow(list, &alloc, n, sizeof(*list));
 		domain_from_row(st, &list[n++]);

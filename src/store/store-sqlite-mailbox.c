@@ -127,8 +127,9 @@ sqlite_mailbox_insert(struct sqlite_conn *c, uint64_t account_id, const char *na
 		*error_r = "UIDVALIDITY values of this account are exhausted";
 		return -1;
 	}
-	ret = sqlite_run(c, error_r, &st, "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND name = ?2",
-			 "is", (int64_t)account_id, name);
+	ret = sqlite_run(c, error_r, &st,
+			 "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND name = ?2", "is",
+			 (int64_t)account_id, name);
 	if (ret != 0) {
 		if (ret > 0)
 			sqlite_stmt_done(st);
@@ -137,8 +138,8 @@ sqlite_mailbox_insert(struct sqlite_conn *c, uint64_t account_id, const char *na
 	if (sqlite_exec(c, error_r, "UPDATE accounts SET uidvalidity_last = ?2 WHERE id = ?1", "ii",
 			(int64_t)account_id, (int64_t)uidvalidity) < 0 ||
 	    sqlite_exec(c, error_r,
-			"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use, subscribed)"
-			" VALUES (?1, ?2, ?3, ?4, ?5)",
+			"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use,"
+			" subscribed) VALUES (?1, ?2, ?3, ?4, ?5)",
 			"isiii", (int64_t)account_id, name, (int64_t)uidvalidity,
 			(int64_t)special_use, (int64_t)subscribed) < 0)
 		return -1;
@@ -173,8 +174,9 @@ mailbox_delete_tx(struct sqlite_conn *c, uint64_t account_id, const char *name,
 	int64_t id;
 	int ret;
 
-	ret = sqlite_run(c, error_r, &st, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2",
-			 "is", (int64_t)account_id, name);
+	ret = sqlite_run(c, error_r, &st,
+			 "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2", "is",
+			 (int64_t)account_id, name);
 	if (ret <= 0)
 		return ret;
 	id = sqlite3_column_int64(st, 0);

@@ -73,8 +73,8 @@ sqlite_message_list(struct store *store, uint64_t mailbox_id,
 		return ret;
 	}
 	ret = sqlite_run(c, error_r, &st,
-			 "SELECT uid, size, blob_id, flags, keywords, modseq, internaldate, savedate"
-			 " FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3"
+			 "SELECT uid, size, blob_id, flags, keywords, modseq, internaldate,"
+			 " savedate FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3"
 			 " AND modseq > ?4 ORDER BY uid",
 			 "iiii", (int64_t)mailbox_id, (int64_t)query->uid_first,
 			 (int64_t)query->uid_last, (int64_t)query->changed_since);
@@ -99,7 +99,8 @@ message_blob(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t uid,
 {
 	sqlite3_stmt *st;
 	int ret = sqlite_run(c, error_r, &st,
-			     "SELECT blob_id, size FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+			     "SELECT blob_id, size FROM messages"
+			     " WHERE mailbox_id = ?1 AND uid = ?2",
 			     "ii", (int64_t)mailbox_id, (int64_t)uid);
 
 	if (ret > 0) {
@@ -181,8 +182,9 @@ expunge_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, siz
 	if ((ret = mailbox_exists(c, mailbox_id, error_r)) <= 0)
 		return ret;
 	for (size_t i = 0; i < count; i++) {
-		if (sqlite_exec(c, error_r, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-				"ii", (int64_t)mailbox_id, (int64_t)uids[i]) < 0)
+		if (sqlite_exec(c, error_r,
+				"DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", "ii",
+				(int64_t)mailbox_id, (int64_t)uids[i]) < 0)
 			return -1;
 		removed += sqlite3_changes(c->db);
 	}

@@ -370,7 +370,8 @@ schema_create(struct sqlite_conn *c, const char **error_r)
 	int ret, version;
 
 	ret = sqlite_run(c, error_r, &st,
-			 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+			 "SELECT 1 FROM sqlite_master"
+			 " WHERE type = 'table' AND name = 'schema_version'",
 			 "");
 	if (ret < 0)
 		return -1;

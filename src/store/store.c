@@ -174,6 +174,10 @@ store_account_add(struct store *store, const char *address, const char *password
 	int ret;
 	ERROR_R_GUARD(error_r);
 
+	if (password_hash == NULL) {
+		*error_r = "no password hash";
+		return -1;
+	}
 	if (store_address_parse(address, &addr, error_r) < 0) {
 		store_address_deinit(&addr);
 		return -1;
@@ -271,6 +275,10 @@ store_account_set_password(struct store *store, const char *address, const char 
 	int ret;
 	ERROR_R_GUARD(error_r);
 
+	if (password_hash == NULL) {
+		*error_r = "no password hash";
+		return -1;
+	}
 	if (address_for_lookup(address, &addr) < 0)
 		return 0;
 	ret = store->v->account_set_password(store, addr.key, password_hash, error_r);

@@ -398,8 +398,8 @@ t_mailbox_ops(struct store *st, const char *dir)
 	T_INTEQ(store_mailbox_create(st, account, "Work", 0, &id, &error), 1);
 	T_ASSERT(id != 0);
 	T_INTEQ(store_mailbox_create(st, account, "Work", 0, NULL, &error), 0);
-	T_INTEQ(store_mailbox_create(st, account, "Work/Projekte \xc3\xa4", STORE_SPECIAL_USE_FLAGGED,
-				       NULL, &error),
+	T_INTEQ(store_mailbox_create(st, account, "Work/Projekte \xc3\xa4",
+				     STORE_SPECIAL_USE_FLAGGED, NULL, &error),
 		1);
 	T_INTEQ(store_mailbox_create(st, account + 1000, "Work", 0, NULL, &error), -1);
 	T_INTEQ(store_mailbox_create(st, account, "", 0, NULL, &error), -1);
@@ -640,6 +640,44 @@ t_flags(struct store *st, const char *dir)
 	store_message_list_free(&msgs, n);
 }
 BOTH(t_flags)
+
+/* Keyword limits, and a failing change leaves every message as it was. */
+static void
+t_keyword_limits(struct store *st, const char *dir)
+{
+	uint64_t a = add_account(st, "alice@example.com");
+	struct store_flag_change change = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL };
+	struct store_delivery_result r[2];
+	struct store_message *msgs;
+	char many[600] = "", more[600] = "";
+	uint32_t uids[2] = { 1, 2 };
+	size_t n;
+
+	for (int i = 0; i < 65; i++) {
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "k%d ", i);
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), "m%d ", i % 40);
+	}
+	T_INTEQ(deliver1(st, a, "one", &r[0]), 1);
+	T_INTEQ(deliver1(st, a, "two", &r[1]), 1);
+	change.keywords = many;
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
+	many[strlen("k0 k1 ... ") + 150] = '\0'; /* about 40 keywords */
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &change, NULL), 1);
+	/* 40 more would give message 1 over 64: neither message changes */
+	change.keywords = more;
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
+	if (T_INTEQ(store_message_list(st, r[0].mailbox_id, NULL, &msgs, &n, NULL), 1) &&
+	    T_INTEQ(n, 2)) {
+		T_INTEQ(msgs[0].flags, STORE_FLAG_SEEN);
+		T_ASSERT(msgs[0].keywords != NULL && strstr(msgs[0].keywords, "m1") == NULL);
+		T_INTEQ(msgs[0].modseq, 3);
+		T_INTEQ(msgs[1].flags, 0);
+		T_ASSERT(msgs[1].keywords == NULL);
+		T_INTEQ(msgs[1].modseq, 2);
+	}
+	store_message_list_free(&msgs, n);
+}
+BOTH(t_keyword_limits)
 
 static void
 t_failed_delivery(struct store *st, const char *dir)
@@ -1201,6 +1239,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_expunge_sqlite),
 	TEST_ENTRY(t_flags_mem),
 	TEST_ENTRY(t_flags_sqlite),
+	TEST_ENTRY(t_keyword_limits_mem),
+	TEST_ENTRY(t_keyword_limits_sqlite),
 	TEST_ENTRY(t_failed_delivery_mem),
 	TEST_ENTRY(t_failed_delivery_sqlite),
 	TEST_ENTRY(t_account_delete_mem),

@@ -26,6 +26,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -167,6 +168,7 @@ class Server:
     # ---- setup
 
     def init(self):
+        make_traversable(self.dir.parent)
         r = self.run("init", "--dir", str(self.dir), "--domain", self.domain,
                      "--hostname", HOSTNAME)
         assert r.returncode == 0, describe_run(r)
@@ -338,6 +340,21 @@ class Server:
         assert self.alive(), f"server died; log:\n{self.log_tail()}"
 
 
+def make_traversable(path):
+    """Run as root, the server drops to its run_user: that user must be able to
+    reach the data directory, so give every ancestor the search bit (pytest
+    makes its temporary directories 0700)."""
+    if os.geteuid() != 0:
+        return
+    p = Path(path).resolve()
+    p.mkdir(parents=True, exist_ok=True)
+    while p != p.parent:
+        mode = p.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(p, (mode & 0o7777) | 0o011)
+        p = p.parent
+
+
 def describe_run(r):
     return (f"`{' '.join(map(str, r.args))}` exited {r.returncode}\n"
             f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
@@ -380,10 +397,41 @@ class ServerPool:
             pytest.fail("\n".join(problems), pytrace=False)
 
 
+def make_data_base(label):
+    """A fresh directory for data dirs. Not pytest's tmp_path: that lives under a 0700 directory
+    of the invoking user, and posthorn started as root works as its unprivileged run_user,
+    which must be able to reach its data dir. POSTHORN_TEST_TMP chooses the parent."""
+    parent = os.environ.get("POSTHORN_TEST_TMP") or tempfile.gettempdir()
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)[-60:]
+    base = Path(tempfile.mkdtemp(prefix=f"posthorn-proto-{safe}-", dir=parent))
+    base.chmod(0o755)
+    return base
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
 @pytest.fixture
-def server_factory(tmp_path):
+def data_base(request):
+    """A fresh directory for this test; removed afterwards unless the test failed (or
+    POSTHORN_TEST_KEEP is set)."""
+    base = make_data_base(request.node.name)
+    yield base
+    rep = getattr(request.node, "rep_call", None)
+    if (rep is not None and rep.failed) or os.environ.get("POSTHORN_TEST_KEEP"):
+        print(f"data kept in {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def server_factory(data_base):
     """make(conf={key: value}, accounts={addr: pw}, start=True, ipv6=False) -> Server."""
-    pool = ServerPool(tmp_path)
+    pool = ServerPool(data_base)
     yield pool.make
     pool.close()
 
@@ -392,13 +440,6 @@ def server_factory(tmp_path):
 def server(server_factory):
     """A started server with ACCOUNTS in domain localhost and the default drop-in."""
     return server_factory()
-
-
-@pytest.fixture(scope="module")
-def module_server_factory(tmp_path_factory):
-    pool = ServerPool(tmp_path_factory.mktemp("mod"))
-    yield pool.make
-    pool.close()
 
 
 # --------------------------------------------------------------------------------------------

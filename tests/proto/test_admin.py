@@ -194,8 +194,8 @@ def test_dropin_overrides_main_file(store):
     assert values.get("smtp_recipient_limit") == "100", r.stdout
 
 
-def test_missing_config_file_is_config_error(store, tmp_path):
-    r = store.run("domain", "list", "-c", str(tmp_path / "nope.conf"))
+def test_missing_config_file_is_config_error(store):
+    r = store.run("domain", "list", "-c", str(store.dir / "nope.conf"))
     assert r.returncode == CONFIG, describe_run(r)
 
 
@@ -256,8 +256,8 @@ def test_init_refuses_existing_dir(store):
     assert r.returncode == EXISTS, describe_run(r)
 
 
-def test_init_defaults(tmp_path):
-    s = Server(tmp_path / "fresh", accounts={})
+def test_init_defaults(data_base):
+    s = Server(data_base / "fresh", accounts={})
     r = s.run("init", "--dir", str(s.dir))
     assert r.returncode == OK, describe_run(r)
     assert s.conf_file.is_file()

@@ -1,6 +1,0 @@
-build-asan/conf/fuzz-conf-parser.o: src/conf/fuzz-conf-parser.c \
-  src/conf/conf-parser.h src/core/mem.h
-
-src/conf/conf-parser.h:
-
-src/core/mem.h:

@@ -1,3 +1,0 @@
-build-asan/core/mem.o: src/core/mem.c src/core/mem.h
-
-src/core/mem.h:

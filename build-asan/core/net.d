@@ -1,3 +1,0 @@
-build-asan/core/net.o: src/core/net.c src/core/net.h
-
-src/core/net.h:

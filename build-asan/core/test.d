@@ -1,3 +1,0 @@
-build-asan/core/test.o: src/core/test.c src/core/test.h
-
-src/core/test.h:

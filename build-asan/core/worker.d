@@ -1,8 +1,0 @@
-build-asan/core/worker.o: src/core/worker.c src/core/worker.h \
-  src/core/loop.h src/core/mem.h
-
-src/core/worker.h:
-
-src/core/loop.h:
-
-src/core/mem.h:

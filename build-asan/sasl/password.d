@@ -1,6 +1,0 @@
-build-asan/sasl/password.o: src/sasl/password.c src/sasl/password.h \
-  src/core/mem.h
-
-src/sasl/password.h:
-
-src/core/mem.h:

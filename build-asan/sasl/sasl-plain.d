@@ -1,6 +1,0 @@
-build-asan/sasl/sasl-plain.o: src/sasl/sasl-plain.c src/sasl/sasl-plain.h \
-  src/core/mem.h
-
-src/sasl/sasl-plain.h:
-
-src/core/mem.h:

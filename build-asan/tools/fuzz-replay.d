@@ -1,1 +1,0 @@
-build-asan/tools/fuzz-replay.o: tools/fuzz-replay.c

@@ -1,1 +1,0 @@
-build-asan2/tools/fuzz-replay.o: tools/fuzz-replay.c

@@ -1,3 +1,0 @@
-build/core/buf.o: src/core/buf.c src/core/buf.h src/core/mem.h
-src/core/buf.h:
-src/core/mem.h:

@@ -1,2 +1,0 @@
-build/core/test.o: src/core/test.c src/core/test.h
-src/core/test.h:

@@ -1,5 +1,0 @@
-build/core/worker.o: src/core/worker.c src/core/worker.h src/core/loop.h \
- src/core/mem.h
-src/core/worker.h:
-src/core/loop.h:
-src/core/mem.h:

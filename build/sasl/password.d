@@ -1,4 +1,0 @@
-build/sasl/password.o: src/sasl/password.c src/sasl/password.h \
- src/core/mem.h
-src/sasl/password.h:
-src/core/mem.h:

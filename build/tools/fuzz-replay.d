@@ -1,1 +1,0 @@
-build/tools/fuzz-replay.o: tools/fuzz-replay.c
