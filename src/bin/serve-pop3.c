@@ -526,6 +526,9 @@ serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer)
 	pop3_server_limits_init_default(&set.limits);
 	set.limits.max_line = conf->pop3_line_length_limit;
 	set.limits.max_bad_commands = conf->pop3_error_limit;
+	/* RFC 2449 4 allows 40-octet arguments, but a login name is often a
+	 * full address longer than that: be lenient, the line limit still holds */
+	set.limits.max_arg = 254;
 	c->conn = conn_new(srv->loop, fd, &pop3_conn_cb, c);
 	c->idle = loop_timer_add(srv->loop, conf->pop3_timeout, pop3_idle_timeout, c);
 	c->session = pop3_server_session_new(&set, &pop3_hooks, c, &pop3_io, c, c->ip);

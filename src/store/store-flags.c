@@ -112,6 +112,7 @@ store_keywords_apply(const char *old, const struct store_flag_change *change, ch
 {
 	struct keyword_list cur, chg, out;
 
+	*new_r = NULL;
 	/* Both were checked on the way in (or written by this function). */
 	if (keyword_list_split(old, true, &cur) < 0 ||
 	    keyword_list_split(change->keywords, true, &chg) < 0) {

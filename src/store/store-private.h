@@ -155,8 +155,8 @@ int store_mailbox_name_normalize(const char *in, char **name_r, const char **err
 bool store_mailbox_name_under(const char *name, const char *parent);
 /* A space-separated keyword list as in struct store_flag_change. */
 int store_keywords_check(const char *keywords, const char **error_r);
-/* The keywords of a message after change: *new_r is NULL when none are left.
- * -1 when the result would hold more than STORE_KEYWORDS_MAX keywords. */
+/* The keywords of a message after change: *new_r is NULL when none are left
+ * (and on -1: the result would hold more than STORE_KEYWORDS_MAX keywords). */
 int store_keywords_apply(const char *old, const struct store_flag_change *change, char **new_r,
 			 const char **error_r);
 /* The flag bits after change. */

@@ -228,7 +228,7 @@ flags_one(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t uid,
 {
 	sqlite3_stmt *st;
 	unsigned old_flags, new_flags;
-	char *new_keywords;
+	char *new_keywords = NULL;
 	bool changed;
 	int ret;
 

@@ -16,7 +16,10 @@
  * (for "add" and "create": already exists, nothing changed), -1 error with
  * *error_r set. error_r may be NULL. An error string is either a literal or
  * lives in a per-thread buffer that stays valid until the next store call
- * from the same thread; copy it to keep it.
+ * from the same thread; copy it to keep it. A name or address with invalid
+ * syntax is refused (-1) by adds and creates, and simply not found (0) by
+ * lookups and deletions: nothing by that name can exist, and callers such as
+ * SMTP RCPT handling want "no such user" rather than an error.
  *
  * Names: domain names are stored in lowercase. An address keeps the case of
  * its local part as it was created, gets a lowercase domain, and is looked up

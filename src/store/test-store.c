@@ -641,6 +641,14 @@ t_flags(struct store *st, const char *dir)
 }
 BOTH(t_flags)
 
+static void
+keyword_list(char *buf, size_t size, char prefix, int count)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < count; i++)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%c%d ", prefix, i);
+}
+
 /* Keyword limits, and a failing change leaves every message as it was. */
 static void
 t_keyword_limits(struct store *st, const char *dir)
@@ -649,27 +657,25 @@ t_keyword_limits(struct store *st, const char *dir)
 	struct store_flag_change change = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL };
 	struct store_delivery_result r[2];
 	struct store_message *msgs;
-	char many[600] = "", more[600] = "";
+	char list[600];
 	uint32_t uids[2] = { 1, 2 };
 	size_t n;
 
-	for (int i = 0; i < 65; i++) {
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), "k%d ", i);
-		snprintf(more + strlen(more), sizeof(more) - strlen(more), "m%d ", i % 40);
-	}
 	T_INTEQ(deliver1(st, a, "one", &r[0]), 1);
 	T_INTEQ(deliver1(st, a, "two", &r[1]), 1);
-	change.keywords = many;
+	keyword_list(list, sizeof(list), 'k', STORE_KEYWORDS_MAX + 1);
+	change.keywords = list;
 	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
-	many[strlen("k0 k1 ... ") + 150] = '\0'; /* about 40 keywords */
+	keyword_list(list, sizeof(list), 'k', 40);
 	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &change, NULL), 1);
 	/* 40 more would give message 1 over 64: neither message changes */
-	change.keywords = more;
+	keyword_list(list, sizeof(list), 'm', 40);
 	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
 	if (T_INTEQ(store_message_list(st, r[0].mailbox_id, NULL, &msgs, &n, NULL), 1) &&
 	    T_INTEQ(n, 2)) {
 		T_INTEQ(msgs[0].flags, STORE_FLAG_SEEN);
-		T_ASSERT(msgs[0].keywords != NULL && strstr(msgs[0].keywords, "m1") == NULL);
+		T_ASSERT(msgs[0].keywords != NULL && strstr(msgs[0].keywords, "k39") != NULL &&
+			 strstr(msgs[0].keywords, "m0") == NULL);
 		T_INTEQ(msgs[0].modseq, 3);
 		T_INTEQ(msgs[1].flags, 0);
 		T_ASSERT(msgs[1].keywords == NULL);
@@ -751,6 +757,8 @@ BOTH(t_account_delete)
 #define CONC_THREADS 8
 #define CONC_MESSAGES 50
 
+#define CONC_BAD_THREADS 2
+
 struct conc_ctx {
 	struct store *st;
 	uint64_t a, b;
@@ -758,6 +766,8 @@ struct conc_ctx {
 	int failures;
 };
 
+/* Threads numbered CONC_THREADS and up deliver to a missing account: they
+ * share commit batches with the others and must fail alone. */
 static void *
 conc_thread(void *arg)
 {
@@ -767,6 +777,8 @@ conc_thread(void *arg)
 	const char *error;
 	char text[64];
 
+	if (ctx->thread >= CONC_THREADS)
+		t[1].account_id = 999999;
 	for (int i = 0; i < CONC_MESSAGES; i++) {
 		snprintf(text, sizeof(text), "thread %d message %d\r\n", ctx->thread, i);
 		if (deliver_text(ctx->st, text, t, 2, r, &error) != 1)
@@ -806,17 +818,17 @@ conc_check_mailbox(struct store *st, uint64_t mailbox)
 static void
 t_concurrent(struct store *st, const char *dir)
 {
-	struct conc_ctx ctx[CONC_THREADS];
-	pthread_t threads[CONC_THREADS];
+	struct conc_ctx ctx[CONC_THREADS + CONC_BAD_THREADS];
+	pthread_t threads[CONC_THREADS + CONC_BAD_THREADS];
 	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
 
-	for (int i = 0; i < CONC_THREADS; i++) {
+	for (int i = 0; i < CONC_THREADS + CONC_BAD_THREADS; i++) {
 		ctx[i] = (struct conc_ctx){ st, a, b, i, 0 };
 		T_INTEQ(pthread_create(&threads[i], NULL, conc_thread, &ctx[i]), 0);
 	}
-	for (int i = 0; i < CONC_THREADS; i++) {
+	for (int i = 0; i < CONC_THREADS + CONC_BAD_THREADS; i++) {
 		pthread_join(threads[i], NULL);
-		T_INTEQ(ctx[i].failures, 0);
+		T_INTEQ(ctx[i].failures, i < CONC_THREADS ? 0 : CONC_MESSAGES);
 	}
 	conc_check_mailbox(st, mailbox_id(st, a, "INBOX"));
 	conc_check_mailbox(st, mailbox_id(st, b, "INBOX"));

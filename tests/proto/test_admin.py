@@ -244,6 +244,7 @@ def test_new_domain_and_alias_live(server):
     with server.smtp() as c:
         c.begin(rcpts=())
         assert c.cmd("RCPT TO:<info@fresh.test>").code == 550
+    expect(server.cli("account", "del", "new@fresh.test"), OK)
     expect(server.cli("domain", "del", "fresh.test"), OK)
     with server.smtp() as c:
         c.begin(rcpts=())

@@ -110,7 +110,7 @@ def test_curl_smtp_unknown_rcpt_fails(server, tmp_path):
 
 def test_curl_pop3_list_sizes_exact(server):
     for i in range(3):
-        r = swaks(server, "--to", USER, "--from", "sender@example.org", "--body", f"m{i}" * i)
+        r = swaks(server, "--to", USER, "--from", "sender@example.org", "--body", f"m{i}" * (i + 1))
         assert r.returncode == 0, r.stdout
     got = curl_pop3(server, "")
     assert got.returncode == 0, got.stderr
