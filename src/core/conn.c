@@ -33,6 +33,30 @@ struct conn {
 
 static void conn_event(void *ctx, unsigned events);
 
+/* Owner callbacks may free the conn. Before a callback, enter a guard: the
+ * flag it returns turns true if the conn was freed meanwhile. Guards nest
+ * (an outer guard's flag is shared), so only the outermost clears it. */
+static bool *
+conn_guard_enter(struct conn *c, bool *local)
+{
+	*local = false;
+	if (c->destroyed != NULL)
+		return c->destroyed;
+	c->destroyed = local;
+	return local;
+}
+
+/* false when the conn is gone (touch nothing of it then) */
+static bool
+conn_guard_leave(struct conn *c, bool *flag, bool *local)
+{
+	if (*flag)
+		return false;
+	if (flag == local)
+		c->destroyed = NULL;
+	return true;
+}
+
 static void
 conn_update_events(struct conn *c)
 {
@@ -66,26 +90,23 @@ conn_new(struct loop *loop, int fd, const struct conn_callbacks *cb, void *ctx)
 static bool
 conn_report_closed(struct conn *c, const char *reason)
 {
-	bool destroyed = false;
+	bool local, *flag;
 
 	if (c->closed)
 		return true;
 	c->closed = true;
 	c->closing = true;
 	loop_io_set_events(c->io, 0);
-	c->destroyed = &destroyed;
+	flag = conn_guard_enter(c, &local);
 	c->cb.closed(c->ctx, reason);
-	if (destroyed)
-		return false;
-	c->destroyed = NULL;
-	return true;
+	return conn_guard_leave(c, flag, &local);
 }
 
 /* Write what we can. Returns false if c was destroyed. */
 static bool
 conn_flush(struct conn *c)
 {
-	bool destroyed = false;
+	bool local, *flag;
 
 	while (buf_len(&c->out) > 0) {
 		ssize_t n = send(c->fd, buf_data(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
@@ -103,11 +124,10 @@ conn_flush(struct conn *c)
 		return conn_report_closed(c, NULL);
 	}
 	if (buf_len(&c->out) < CONN_LOW_WATER && c->cb.drained != NULL && !c->closing) {
-		c->destroyed = &destroyed;
+		flag = conn_guard_enter(c, &local);
 		c->cb.drained(c->ctx);
-		if (destroyed)
+		if (!conn_guard_leave(c, flag, &local))
 			return false;
-		c->destroyed = NULL;
 	}
 	conn_update_events(c);
 	return true;
@@ -118,7 +138,7 @@ conn_read(struct conn *c)
 {
 	uint8_t data[CONN_READ_SIZE];
 	ssize_t n = recv(c->fd, data, sizeof(data), 0);
-	bool destroyed = false;
+	bool local, *flag;
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -129,33 +149,31 @@ conn_read(struct conn *c)
 		(void)conn_report_closed(c, "disconnected");
 		return;
 	}
-	c->destroyed = &destroyed;
+	flag = conn_guard_enter(c, &local);
 	c->cb.input(c->ctx, data, (size_t)n);
-	if (!destroyed)
-		c->destroyed = NULL;
+	(void)conn_guard_leave(c, flag, &local);
 }
 
 static void
 conn_event(void *ctx, unsigned events)
 {
 	struct conn *c = ctx;
-	bool destroyed = false;
+	bool local, *flag;
 
 	if (c->closed)
 		return;
-	c->destroyed = &destroyed;
+	flag = conn_guard_enter(c, &local);
 	if ((events & LOOP_WRITE) && (buf_len(&c->out) > 0 || c->closing)) {
 		if (!conn_flush(c))
 			return;
-		c->destroyed = &destroyed;
 	}
-	if (destroyed || c->closed)
+	if (*flag || c->closed) {
+		(void)conn_guard_leave(c, flag, &local);
 		return;
+	}
 	if ((events & LOOP_READ) && c->reading && !c->closing)
 		conn_read(c);
-	if (destroyed)
-		return;
-	c->destroyed = NULL;
+	(void)conn_guard_leave(c, flag, &local);
 }
 
 void

@@ -177,6 +177,14 @@ received_protocol(const struct smtp_server_session *s)
 	return s->tls ? "ESMTPS" : "ESMTP";
 }
 
+/* Append text from the glue into a header, control characters replaced. */
+static void
+append_clean(struct buf *out, const char *s)
+{
+	for (const uint8_t *p = (const uint8_t *)s; *p != '\0'; p++)
+		buf_append_byte(out, *p < 32 || *p == 127 ? '?' : *p);
+}
+
 /* RFC 5322 3.3 date-time, in the server's local zone, locale-independent. */
 static void
 append_date(struct buf *out, time_t t)
@@ -207,17 +215,25 @@ smtp_server_format_received(const struct smtp_server_session *s, const char *que
 
 	/* RFC 5321 4.4: From-domain, TCP-info, By-domain, Via/With, ID, For */
 	buf_init(&hdr, 0);
-	buf_printf(&hdr, "Received: from %s (%s [%s%s])\r\n\tby %s with %s",
-		   s->helo != NULL ? s->helo : "unknown",
-		   s->client_rdns != NULL ? s->client_rdns : "unknown", v6 ? "IPv6:" : "",
-		   s->client_ip, s->hostname, received_protocol(s));
-	if (queue_id != NULL)
-		buf_printf(&hdr, " id %s", queue_id);
+	buf_append_str(&hdr, "Received: from ");
+	append_clean(&hdr, s->helo != NULL ? s->helo : "unknown");
+	buf_append_str(&hdr, " (");
+	append_clean(&hdr, s->client_rdns != NULL ? s->client_rdns : "unknown");
+	buf_printf(&hdr, " [%s", v6 ? "IPv6:" : "");
+	append_clean(&hdr, s->client_ip);
+	buf_printf(&hdr, "])\r\n\tby %s with %s", s->hostname, received_protocol(s));
+	if (queue_id != NULL) {
+		buf_append_str(&hdr, " id ");
+		append_clean(&hdr, queue_id);
+	}
 	/* the date goes after "for" on its line, else on a line of its own */
-	if (for_rcpt != NULL)
-		buf_printf(&hdr, "\r\n\tfor <%s>; ", for_rcpt);
-	else
+	if (for_rcpt != NULL) {
+		buf_append_str(&hdr, "\r\n\tfor <");
+		append_clean(&hdr, for_rcpt);
+		buf_append_str(&hdr, ">; ");
+	} else {
 		buf_append_str(&hdr, ";\r\n\t");
+	}
 	append_date(&hdr, now);
 	buf_append_str(&hdr, "\r\n");
 	ret = buf_append(out, buf_data(&hdr), buf_len(&hdr));

@@ -266,6 +266,8 @@ session_process(struct smtp_server_session *s)
 void
 smtp_server_session_start(struct smtp_server_session *s)
 {
+	if (s->destroyed || s->state == SMTP_STATE_CLOSED)
+		return;         /* shut down or timed out before it started */
 	ASSERT(s->state == SMTP_STATE_GREETING && s->pending == SMTP_PENDING_NONE);
 	smtp_server_ref(s);
 	smtp_server_call_hook(s, SMTP_PENDING_CONNECT);

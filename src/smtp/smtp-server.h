@@ -6,9 +6,11 @@
  * gets back bytes to write and a request to close through struct
  * smtp_server_io. The engine reads command lines, parses them, checks their
  * sequence, asks the glue for every decision through struct smtp_server_hooks,
- * writes the replies (RFC 3463 enhanced status codes, RFC 2034), decodes DATA
- * (dot-unstuffing) and BDAT chunks (RFC 3030) and hands the message bytes to
- * the glue. It offers PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME
+ * writes the replies, decodes DATA (dot-unstuffing) and BDAT chunks
+ * (RFC 3030) and hands the message bytes to the glue. Every reply carries an
+ * RFC 3463 enhanced status code except the 220 greeting, the HELO/EHLO 250
+ * (RFC 2034 3 leaves those out; an EHLO keyword line cannot carry one) and
+ * the 354. It offers PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME
  * (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), SMTPUTF8 (RFC 6531) and
  * CHUNKING (RFC 3030).
  *
@@ -200,7 +202,8 @@ const char *smtp_server_session_get_helo(const struct smtp_server_session *s);
 bool smtp_server_session_is_esmtp(const struct smtp_server_session *s);
 /* The current transaction's reverse path, or NULL when there is none. */
 const struct smtp_address *smtp_server_session_get_mail_from(const struct smtp_server_session *s);
-/* Accepted recipients of the current transaction, in order. */
+/* Accepted recipients of the current transaction, in order. A pointer is
+ * valid until the next hook completes or the transaction ends. */
 unsigned smtp_server_session_get_rcpt_count(const struct smtp_server_session *s);
 const struct smtp_address *smtp_server_session_get_rcpt(const struct smtp_server_session *s,
 							unsigned idx);
@@ -222,10 +225,13 @@ void smtp_server_session_set_tls(struct smtp_server_session *s, bool tls);
  *   	by HOSTNAME with ESMTP id QUEUEID
  *   	for <RCPT>; Mon, 2 Jan 2006 15:04:05 +0000
  *
- * The protocol keyword is SMTP / ESMTP / ESMTPS (RFC 3848) or UTF8SMTP /
- * UTF8SMTPS when the transaction uses SMTPUTF8 (RFC 6531 3.7.3). queue_id and
- * for_rcpt may be NULL (clause left out). Returns 0, or -1 when out would
- * exceed its maximum (out is then unchanged).
+ * Without for_rcpt the date goes on its own line after "id QUEUEID;". RDNS
+ * is "unknown" when the session has none; an IPv6 address is written
+ * [IPv6:...]. The protocol keyword is SMTP / ESMTP / ESMTPS (RFC 3848) or
+ * UTF8SMTP / UTF8SMTPS when the transaction uses SMTPUTF8 (RFC 6531 3.7.3).
+ * queue_id and for_rcpt (a mailbox without brackets) may be NULL: the clause
+ * is left out. Control characters in them are replaced. Returns 0, or -1 when
+ * out would exceed its maximum (out is then unchanged).
  */
 int smtp_server_format_received(const struct smtp_server_session *s, const char *queue_id,
 				const char *for_rcpt_or_NULL, struct buf *out);

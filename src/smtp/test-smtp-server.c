@@ -1105,6 +1105,96 @@ test_server_accessors_outside_transaction(void)
 	harness_deinit(&h);
 }
 
+static void
+setup_refuse_data(struct harness *h)
+{
+	h->answers[K_DATA_BEGIN] = (struct answer){ 554, "5.7.1", "No data for you" };
+}
+
+static void
+test_server_data_begin_refused(void)
+{
+	static const char in[] = "EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\n"
+				 "DATA\r\nNOOP\r\n"
+				 "BDAT 5 LAST\r\nRSET\rRCPT TO:<b@d>\r\nNOOP\r\n";
+	char *r = check_script(S(in), setup_refuse_data);
+
+	/* DATA refused: the transaction stays; BDAT refused: chunk consumed,
+	 * then the reply, and the transaction is dropped (RFC 3030 2) */
+	T_STREQ(r, "220 mx.example ESMTP\r\n" EHLO_REPLY
+		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+		   "554 5.7.1 No data for you\r\n"
+		   "250 2.0.0 Ok\r\n"
+		   "554 5.7.1 No data for you\r\n"
+		   "503 5.5.1 Need MAIL command\r\n"
+		   "250 2.0.0 Ok\r\n"
+		   "|connect\nehlo c\nmail <a@c> size=0 body=0 utf8=0\nrcpt <b@d>\n"
+		   "data_begin\ndata_begin\nrset\ndisconnect\n|");
+	mem_free(&r);
+}
+
+static void
+setup_refuse_helo(struct harness *h)
+{
+	h->answers[K_HELO] = (struct answer){ 550, NULL, NULL };
+}
+
+static void
+test_server_helo_refused(void)
+{
+	char *r = check_script(S("EHLO\r\nHELO a b\r\nEHLO c\r\nMAIL FROM:<a@c>\r\n"),
+			       setup_refuse_helo);
+
+	T_STREQ(r, "220 mx.example ESMTP\r\n"
+		   "501 5.5.4 Syntax: EHLO hostname\r\n"
+		   "501 5.5.4 Syntax: HELO hostname\r\n"
+		   "550 5.0.0 Rejected\r\n"
+		   "503 5.5.1 Send HELO/EHLO first\r\n"
+		   "|connect\nehlo c\ndisconnect\n|");
+	mem_free(&r);
+}
+
+static void
+test_server_rcpt_after_bdat(void)
+{
+	char *r = check_script(S("EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<b@d>\r\nBDAT 2\r\nab"
+				 "RCPT TO:<c@d>\r\nBDAT 2 LAST\r\n\r\n"), NULL);
+
+	T_ASSERT(strstr(r, "250 2.0.0 2 octets received\r\n"
+			   "503 5.5.1 RCPT not allowed after BDAT\r\n"
+			   "250 2.0.0 Ok: queued as Q1\r\n") != NULL);
+	T_ASSERT(strstr(r, "rcpts=1 <b@d>") != NULL);
+	mem_free(&r);
+}
+
+static void
+test_server_shutdown_before_start(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	h.s = smtp_server_session_new(&h.set, &hooks, &h, &io, &h, "192.0.2.1", NULL);
+	smtp_server_session_shutdown(h.s);
+	smtp_server_session_start(h.s);
+	T_STREQ(buf_cstr(&h.out), SHUTDOWN_421);
+	T_STREQ(buf_cstr(&h.log), "close\n");
+	harness_deinit(&h);
+}
+
+static void
+test_server_received_sanitised(void)
+{
+	struct harness h;
+
+	harness_init(&h);
+	h.s = smtp_server_session_new(&h.set, &hooks, &h, &io, &h, "192.0.2.1", "evil\r\nX: y");
+	T_INTEQ(smtp_server_format_received(h.s, "Q\r\nX-Injected: 1", "a@b\n", &h.received), 0);
+	T_STREQ(buf_cstr(&h.received), "Received: from unknown (evil??X: y [192.0.2.1])\r\n"
+				       "\tby mx.example with SMTP id Q??X-Injected: 1\r\n"
+				       "\tfor <a@b?>; Mon, 2 Jan 2006 15:04:05 +0000\r\n");
+	harness_deinit(&h);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_server_transaction),
 	TEST_ENTRY(test_server_received),
@@ -1133,6 +1223,11 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_server_free_from_close),
 	TEST_ENTRY(test_server_input_flow_control),
 	TEST_ENTRY(test_server_accessors_outside_transaction),
+	TEST_ENTRY(test_server_data_begin_refused),
+	TEST_ENTRY(test_server_helo_refused),
+	TEST_ENTRY(test_server_rcpt_after_bdat),
+	TEST_ENTRY(test_server_shutdown_before_start),
+	TEST_ENTRY(test_server_received_sanitised),
 	{ NULL, NULL },
 };
 

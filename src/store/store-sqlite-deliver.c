@@ -148,6 +148,20 @@ sync_blob_dir(struct sqlite_store *s, const char *rel, const char **error_r)
 	return 0;
 }
 
+/* Never replace a body: ids are random, but a collision must fail the
+ * delivery rather than overwrite another message. Falls back to link and
+ * unlink where the file system lacks RENAME_NOREPLACE. */
+static int
+rename_noreplace(int from_dir, const char *from, int to_dir, const char *to)
+{
+	if (renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL || linkat(from_dir, from, to_dir, to, 0) < 0)
+		return -1;
+	(void)unlinkat(from_dir, from, 0);
+	return 0;
+}
+
 /* Steps 1 and 2: the body durable under its final name. On -1 the body is
  * gone from blobs/ and any temporary file is left for sqlite_blob_abort. */
 static int
@@ -167,7 +181,7 @@ blob_finish(struct sqlite_store *s, struct sqlite_blob *b, const char **error_r)
 		return -1;
 	}
 	sqlite_blob_rel(b->id, rel);
-	if (renameat(s->tmp_fd, b->tmp_name, s->blobs_fd, rel) < 0) {
+	if (rename_noreplace(s->tmp_fd, b->tmp_name, s->blobs_fd, rel) < 0) {
 		*error_r = store_error_printf("rename to blobs/%s: %s", rel, strerror(errno));
 		return -1;
 	}
@@ -227,7 +241,7 @@ target_next_uid(struct sqlite_conn *c, const struct store_delivery_target *t,
 	return ret;
 }
 
-/* Step 4 for one delivery, inside the batch transaction. */
+/* Step 3 for one delivery, inside the batch transaction. */
 static int
 delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 		const char **error_r)

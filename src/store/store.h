@@ -250,7 +250,9 @@ struct store_message {
 /* Writing a body. store_blob_begin opens a temporary body (a file in tmp/
  * for sqlite); the caller appends with store_blob_write as data arrives and
  * then hands the blob to store_deliver or drops it with store_blob_abort.
- * A blob belongs to the calling thread until then (not shared). */
+ * A blob is used by one thread at a time and may be handed between threads
+ * through a synchronising queue (written on the event loop, where a write
+ * is a buffered page-cache write, then delivered from a worker). */
 int store_blob_begin(struct store *store, struct store_blob **blob_r, const char **error_r);
 /* 0 ok, -1 I/O error. Errors are sticky: later writes and store_deliver fail too. */
 int store_blob_write(struct store_blob *blob, const void *data, size_t len);
