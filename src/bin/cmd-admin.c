@@ -120,6 +120,23 @@ out:
 	return ret;
 }
 
+/* Is the domain of address one of ours? (An unparsable address says yes and
+ * lets the store give the precise error.) */
+static bool
+admin_domain_exists(struct admin_ctx *ctx, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	struct store_domain dom;
+	int ret;
+
+	if (at == NULL)
+		return true;
+	ret = store_domain_lookup(ctx->store, at + 1, &dom, NULL);
+	if (ret == 1)
+		store_domain_deinit(&dom);
+	return ret != 0;
+}
+
 /* The password for add/passwd: from stdin, or generated and printed. */
 static char *
 account_password(const struct admin_ctx *ctx, bool *generated_r)
@@ -149,7 +166,11 @@ account_set(struct admin_ctx *ctx, bool add)
 
 	if (pw == NULL)
 		return CLI_USAGE;
-	if (password_hash(pw, &hash, &error) < 0) {
+	if (add && !admin_domain_exists(ctx, address)) {
+		fprintf(stderr, "posthorn: no such domain for %s (add it with: posthorn domain add)\n",
+			address);
+		ret = CLI_NOT_FOUND;
+	} else if (password_hash(pw, &hash, &error) < 0) {
 		fprintf(stderr, "posthorn: %s\n", error);
 		ret = CLI_FAILURE;
 	} else if (add) {

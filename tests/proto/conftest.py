@@ -19,6 +19,7 @@ with exit status 0 within STOP_TIMEOUT, or the test errors at teardown.
 import base64
 import email.utils
 import os
+import queue
 import re
 import shutil
 import signal
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -415,8 +417,36 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+class Remover:
+    """Removes finished data dirs in a background thread: a store holds a few hundred
+    directories, and removing them inline would add most of a second to every test."""
+
+    def __init__(self):
+        self.queue = queue.Queue()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            path = self.queue.get()
+            if path is None:
+                return
+            shutil.rmtree(path, ignore_errors=True)
+
+    def finish(self):
+        self.queue.put(None)
+        self.thread.join(120)
+
+
+@pytest.fixture(scope="session")
+def remover():
+    r = Remover()
+    yield r
+    r.finish()
+
+
 @pytest.fixture
-def data_base(request):
+def data_base(request, remover):
     """A fresh directory for this test; removed afterwards unless the test failed (or
     POSTHORN_TEST_KEEP is set)."""
     base = make_data_base(request.node.name)
@@ -425,7 +455,7 @@ def data_base(request):
     if (rep is not None and rep.failed) or os.environ.get("POSTHORN_TEST_KEEP"):
         print(f"data kept in {base}")
     else:
-        shutil.rmtree(base, ignore_errors=True)
+        remover.queue.put(base)
 
 
 @pytest.fixture
