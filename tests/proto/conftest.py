@@ -16,6 +16,7 @@ every wait loop has a deadline, and every test has a wall-clock watchdog (SIGALR
 with exit status 0 within STOP_TIMEOUT, or the test errors at teardown.
 """
 
+import atexit
 import base64
 import email.utils
 import os
@@ -86,13 +87,24 @@ def pytest_runtest_protocol(item, nextitem):
 # paths, tools, ports
 
 
+_bin_copy = None
+
+
 def posthorn_bin():
-    """The binary under test; fails the test loudly when it is missing."""
-    path = Path(os.environ.get("POSTHORN_BIN") or REPO / "build" / "posthorn")
-    if not path.is_file() or not os.access(path, os.X_OK):
-        pytest.fail(f"posthorn binary not found or not executable: {path} "
-                    "(build it with make, or set POSTHORN_BIN)", pytrace=False)
-    return str(path)
+    """The binary under test; fails the test loudly when it is missing. The first call copies
+    it aside, so that a rebuild during the run does not change or remove it under the tests."""
+    global _bin_copy
+    if _bin_copy is None:
+        path = Path(os.environ.get("POSTHORN_BIN") or REPO / "build" / "posthorn")
+        if not path.is_file() or not os.access(path, os.X_OK):
+            pytest.fail(f"posthorn binary not found or not executable: {path} "
+                        "(build it with make, or set POSTHORN_BIN)", pytrace=False)
+        snap = Path(tempfile.mkdtemp(prefix="posthorn-proto-bin-"))
+        snap.chmod(0o755)
+        shutil.copy2(path, snap / "posthorn")
+        atexit.register(shutil.rmtree, snap, True)
+        _bin_copy = str(snap / "posthorn")
+    return _bin_copy
 
 
 def require_tool(name):
