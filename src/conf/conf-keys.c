@@ -145,7 +145,7 @@ const struct conf_key conf_keys[] = {
 	KEY_UINT(pop3_max_connections, "1000", 1, 1000000, "Most simultaneous POP3 connections"),
 	KEY_BOOL(plaintext_auth_loopback, "yes",
 		 "Allow plain-text passwords without TLS on loopback connections"),
-	KEY_UINT(worker_threads, "4", 1, 64,
+	KEY_UINT(worker_threads, "16", 1, 64,
 		 "Threads for storage, password hashing and fsync work"),
 	KEY_ENUM(log_level, "info", log_levels,
 		 "Least severe messages logged: debug, info, warning or error"),

@@ -141,7 +141,7 @@ test_defaults(void)
 	T_INTEQ(conf.pop3_timeout, 10 * 60 * 1000);
 	T_INTEQ(conf.pop3_max_connections, 1000);
 	T_ASSERT(conf.plaintext_auth_loopback);
-	T_INTEQ(conf.worker_threads, 4);
+	T_INTEQ(conf.worker_threads, 16);
 	T_INTEQ(conf.log_level, CONF_LOG_INFO);
 	T_STREQ(conf.run_user, "posthorn");
 	conf_deinit(&conf);
