@@ -16,17 +16,19 @@ CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wno-unused-parameter $(WERROR) -Isrc $(SAN) -pthread \
             -MMD -MP
-override LDLIBS += -lsqlite3 -lcrypt -pthread
+override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -pthread
 
 # Layers, lowest first. A folder's library may use only the folders listed
 # after it in its LAYER_ line; tools/check-layers.sh enforces the includes.
-FOLDERS         := core conf sasl store delivery smtp pop3
+FOLDERS         := core conf tls mime sasl store delivery smtp pop3
 LAYER_core      :=
 LAYER_conf      := core
+LAYER_tls       := core
+LAYER_mime      := core
 LAYER_sasl      := core
 LAYER_store     := core
 LAYER_delivery  := store core
-LAYER_smtp      := core
+LAYER_smtp      := sasl core
 LAYER_pop3      := sasl core
 
 lib_srcs  = $(filter-out src/$(1)/test-%.c src/$(1)/fuzz-%.c,$(wildcard src/$(1)/*.c))
@@ -37,7 +39,7 @@ lib_chain = $(call lib_file,$(1)) $(foreach d,$(LAYER_$(1)),$(call lib_file,$(d)
 
 BIN_SRCS  := $(wildcard src/bin/*.c)
 BIN_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(BIN_SRCS))
-ALL_LIBS  := $(foreach f,pop3 smtp delivery store sasl conf core,$(call lib_file,$(f)))
+ALL_LIBS  := $(foreach f,pop3 smtp delivery store sasl mime tls conf core,$(call lib_file,$(f)))
 
 TEST_SRCS := $(foreach f,$(FOLDERS),$(wildcard src/$(f)/test-*.c))
 TEST_BINS := $(patsubst src/%.c,$(BUILD)/%,$(TEST_SRCS))
