@@ -28,8 +28,6 @@ enum conf_type {
 	CONF_TYPE_IPLIST,   /* struct conf_addr_list */
 };
 
-/* The key must stay empty: its service needs TLS, which does not exist yet. */
-#define CONF_KEY_NEEDS_TLS 0x1u
 /* conf_write_default() writes the key as a setting, not as a comment. */
 #define CONF_KEY_INIT_SET 0x2u
 

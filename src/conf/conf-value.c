@@ -429,11 +429,6 @@ parse_listen(const struct conf_key *key, const char *text, void *field, struct b
 		mem_free(&list.items);
 		return -1;
 	}
-	if (list.count > 0 && (key->flags & CONF_KEY_NEEDS_TLS) != 0) {
-		mem_free(&list.items);
-		buf_append_str(error, "requires TLS support, not available yet");
-		return -1;
-	}
 	mem_free(&((struct conf_listen_list *)field)->items);
 	*(struct conf_listen_list *)field = list;
 	return 0;

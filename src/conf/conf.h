@@ -72,11 +72,14 @@ struct posthorn_conf {
 	char *data_dir; /* "" = config_dir; see conf_resolve_data_dir() */
 	struct conf_listen_list smtp_listen;
 	struct conf_listen_list submission_listen;
-	struct conf_listen_list submissions_listen; /* always empty until TLS exists */
+	struct conf_listen_list submissions_listen;
 	struct conf_listen_list imap_listen;
-	struct conf_listen_list imaps_listen;       /* always empty until TLS exists */
+	struct conf_listen_list imaps_listen;
 	struct conf_listen_list pop3_listen;
-	struct conf_listen_list pop3s_listen;       /* always empty until TLS exists */
+	struct conf_listen_list pop3s_listen;
+	char *tls_cert;                             /* "" = no TLS */
+	char *tls_key;
+	char *tls_sni_certs;                        /* HOST=CERT:KEY, ... */
 	struct conf_addr_list local_address_literals;
 	char *recipient_delimiter;                  /* "" or one character */
 	uint64_t message_size_limit;                /* bytes */
@@ -91,6 +94,8 @@ struct posthorn_conf {
 	uint64_t pop3_timeout;                      /* milliseconds */
 	unsigned int pop3_max_connections;
 	bool plaintext_auth_loopback;
+	uint64_t auth_failure_delay;                /* milliseconds */
+	uint64_t auth_failure_delay_max;            /* milliseconds */
 	unsigned int worker_threads;
 	unsigned int log_level;                     /* enum conf_log_level */
 	char *run_user;

@@ -123,10 +123,11 @@ test_defaults(void)
 	T_INTEQ(conf.submission_listen.items[0].port, 2587);
 	T_INTEQ(conf.imap_listen.items[0].port, 2143);
 	T_INTEQ(conf.pop3_listen.items[0].port, 2110);
-	T_INTEQ(conf.submissions_listen.count, 0);
-	T_ASSERT(conf.submissions_listen.items == NULL);
-	T_INTEQ(conf.imaps_listen.count, 0);
-	T_INTEQ(conf.pop3s_listen.count, 0);
+	T_INTEQ(conf.submissions_listen.items[0].port, 2465);
+	T_INTEQ(conf.imaps_listen.items[0].port, 2993);
+	T_INTEQ(conf.pop3s_listen.items[0].port, 2995);
+	T_STREQ(conf.tls_cert, "");
+	T_INTEQ(conf.auth_failure_delay, 2000);
 	T_INTEQ(conf.local_address_literals.count, 0);
 	T_STREQ(conf.recipient_delimiter, "+");
 	T_INTEQ(conf.message_size_limit, 50 * 1024 * 1024);
@@ -172,7 +173,7 @@ test_schema(void)
 		conf_print_value(&conf, key, &out);
 		T_STREQ(buf_cstr(&out), conf_key_default(key));
 	}
-	T_INTEQ(conf_key_count, 26);
+	T_INTEQ(conf_key_count, 31);
 	T_ASSERT(conf_lookup_key("nope") == NULL);
 	T_ASSERT(conf_lookup_key("") == NULL);
 	T_STREQ(conf_key_description(conf_lookup_key("run_user")),
@@ -427,10 +428,8 @@ test_tls_listen(void)
 {
 	value_ok("submissions_listen", "", "");
 	value_ok("imaps_listen", "  ", "");
-	value_bad("submissions_listen", "127.0.0.1:465", "requires TLS support, not available yet");
-	value_bad("imaps_listen", "[::1]:993", "requires TLS support, not available yet");
-	value_bad("pop3s_listen", "127.0.0.1:995", "requires TLS support, not available yet");
-	/* a bad address is reported as such, before the TLS rule */
+	value_ok("submissions_listen", "127.0.0.1:465", "127.0.0.1:465");
+	value_ok("imaps_listen", "[::1]:993", "[::1]:993");
 	value_bad("pop3s_listen", "x:995", "'x' is not an IPv4 address");
 }
 
@@ -487,14 +486,14 @@ test_all_errors(void)
 		   "message_size_limit = 1k\n"
 		   "worker_threads = 2\n"
 		   "= 5\n"
-		   "imaps_listen = 127.0.0.1:993\n"
+		   "imaps_listen = 127.0.0.1:99999\n"
 		   "log_level = loud\n",
 		   "t.conf:3: unknown key 'bogus'\n"
 		   "t.conf:4: duplicate key 'smtp_error_limit' (first set on line 2)\n"
 		   "t.conf:5: expected '=' after key\n"
 		   "t.conf:6: message_size_limit: must be at least 64k\n"
 		   "t.conf:8: missing key before '='\n"
-		   "t.conf:9: imaps_listen: requires TLS support, not available yet\n"
+		   "t.conf:9: imaps_listen: '99999' is not a port number (1-65535)\n"
 		   "t.conf:10: log_level: 'loud' is not one of: debug, info, warning, error\n");
 }
 
@@ -736,7 +735,7 @@ test_json(void)
 		T_ASSERT(starts_with(s, "{\n  \"hostname\": \"\",\n"));
 		T_ASSERT(strstr(s, "\n  \"data_dir\": \"a\\\"b\\\\c\\u0009z\",\n") != NULL);
 		T_ASSERT(strstr(s, "\"smtp_listen\": [\"127.0.0.1:25\",\"[::1]:25\"],") != NULL);
-		T_ASSERT(strstr(s, "\"submissions_listen\": [],") != NULL);
+		T_ASSERT(strstr(s, "\"submissions_listen\": [\"127.0.0.1:2465\"],") != NULL);
 		T_ASSERT(strstr(s, "\"message_size_limit\": 52428800,") != NULL);
 		T_ASSERT(strstr(s, "\"smtp_command_timeout\": 300,") != NULL);
 		T_ASSERT(strstr(s, "\"plaintext_auth_loopback\": true,") != NULL);
@@ -767,7 +766,7 @@ test_write_default(void)
 		buf_deinit(&line);
 	}
 	T_ASSERT(strstr(buf_cstr(&out), "\nsmtp_listen = 127.0.0.1:2525\n") != NULL);
-	T_ASSERT(strstr(buf_cstr(&out), "\nimaps_listen =\n") != NULL);
+	T_ASSERT(strstr(buf_cstr(&out), "\nimaps_listen = 127.0.0.1:2993\n") != NULL);
 	T_ASSERT(strstr(buf_cstr(&out), "\n#message_size_limit = 50M\n") != NULL);
 	/* it loads, and differs from the defaults only where asked */
 	if (load_ok(buf_cstr(&out), &conf)) {

@@ -85,6 +85,15 @@ def test_sigkill_right_after_250(server_factory):
     # and in arrival order
     order = [tag_of(split_trace(m)[2]) for m in srv.messages(USER)]
     assert order == acked
+    # UIDLs survive a crash too
+    with srv.pop3(USER) as p:
+        uidls = p.uidl()
+        p.quit()
+    srv.kill()
+    srv.start()
+    with srv.pop3(USER) as p:
+        assert p.uidl() == uidls
+        p.quit()
 
 
 def burst_worker(port, rnd_seed, prefix, attempted, acked, lock, stop):

@@ -125,3 +125,35 @@ def test_noop_and_rset_replies(server):
         assert p.cmd("NOOP").startswith(b"+OK")
         assert p.cmd("RSET").startswith(b"+OK")
         p.quit()
+
+
+def test_two_sessions_on_one_mailbox(server):
+    # RFC 1939 8 lets a server refuse a second session ([IN-USE]); if it allows one, deleting
+    # in both must leave a consistent maildrop.
+    deliver(server, 3)
+    a = server.pop3(USER)
+    b = Pop3Client(server.pop3_port)
+    try:
+        b.ok(f"USER {USER}")
+        r = b.cmd(f"PASS {USER_PW}")
+        a.ok("DELE 1")
+        if r.startswith(b"+OK"):
+            b.ok("DELE 1")
+            b.ok("DELE 2")
+            assert a.cmd("QUIT").startswith(b"+OK")
+            r = b.cmd("QUIT")
+            assert r.startswith(b"+OK") or r.startswith(b"-ERR"), r
+            want = 1
+        else:
+            assert a.cmd("QUIT").startswith(b"+OK")
+            want = 2
+    finally:
+        a.close()
+        b.close()
+    with server.pop3(USER) as p:
+        count = p.stat()[0]
+        got = p.retr_all()
+        p.quit()
+    assert count == want, (count, want)
+    assert b"pop3 message m2" in got[-1]
+    server.assert_healthy()

@@ -481,3 +481,150 @@ def test_pop3_password_is_checked(server):
     with server.pop3() as p:
         p.ok(f"USER {USER}")
         assert p.cmd("PASS wrong" + USER_PW).startswith(b"-ERR")
+
+
+# ---- edges
+
+
+def sized_message(size):
+    """A message of exactly size octets (CRLF lines of at most 100 octets)."""
+    head = b"Subject: exact size\r\n\r\n"
+    left = size - len(head)
+    lines = []
+    while left > 0:
+        n = min(100, left)
+        if left - n in (1,):  # never leave a remainder too short for a line ending
+            n -= 1
+        lines.append(b"s" * (n - 2) + CRLF if n >= 2 else b"")
+        left -= n
+    msg = head + b"".join(lines)
+    assert len(msg) == size
+    return msg
+
+
+def ehlo_size(c):
+    r = c.ehlo()
+    return int(ehlo_keywords(r)["SIZE"][0])
+
+
+def test_size_limit_boundary(server):
+    # RFC 1870: the size is the message as sent, CRLFs included, without the final dot.
+    with server.smtp() as c:
+        limit = ehlo_size(c)
+        assert c.cmd(f"MAIL FROM:<{SENDER}> SIZE={limit + 1}").code == 552
+        assert c.cmd(f"MAIL FROM:<{SENDER}> SIZE={limit}").code == 250
+        assert c.cmd(f"RCPT TO:<{USER}>").code == 250
+        assert c.cmd("DATA").code == 354
+        exact = sized_message(limit)
+        c.send(exact + b".\r\n")
+        r = c.reply()
+        assert r.code == 250, f"a message of exactly SIZE {limit} octets was refused: {r}"
+        c.begin(ehlo=False)
+        assert c.cmd("DATA").code == 354
+        c.send(sized_message(limit + 1) + b".\r\n")
+        r = c.reply()
+        assert r.code == 552, f"a message of SIZE + 1 octets was accepted: {r}"
+    stored = server.messages(USER)
+    assert len(stored) == 1
+    assert_stored(stored[0], exact, SENDER)
+
+
+def test_helo_ehlo_need_an_argument(server):
+    with server.smtp() as c:
+        assert c.cmd("EHLO").code == 501
+        assert c.cmd("HELO").code == 501
+        assert c.ehlo().code == 250
+
+
+def test_postmaster_without_domain(server):
+    # RFC 5321 4.1.1.3: RCPT TO:<Postmaster> (no domain) MUST be accepted.
+    server.cli_ok("alias", "add", "postmaster@localhost", USER)
+    msg = make_message("to postmaster", b"hello postmaster\r\n", to="Postmaster")
+    with server.smtp() as c:
+        c.begin(rcpts=())
+        r = c.cmd("RCPT TO:<Postmaster>")
+        assert r.code == 250, r
+        assert c.cmd("DATA").code == 354
+        c.send(msg + b".\r\n")
+        assert c.reply().code == 250
+    stored = server.messages(USER)
+    assert len(stored) == 1
+    assert_stored(stored[0], msg, SENDER)
+
+
+def test_quoted_local_part_sender(server):
+    sender = '"john q. public"@example.org'
+    msg = make_message("quoted", b"quoted sender\r\n")
+    with server.smtp() as c:
+        c.ehlo()
+        r = c.cmd(f"MAIL FROM:<{sender}>")
+        assert r.code == 250, r
+        assert c.cmd(f"RCPT TO:<{USER}>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(msg + b".\r\n")
+        assert c.reply().code == 250
+    assert_stored(server.messages(USER)[0], msg, sender)
+
+
+@pytest.mark.parametrize("name", ["x" * 250 + ".example", "[127.0.0.1]", "[IPv6:::1]",
+                                  "a(b)c;d", "unqualified", "xn--bcher-kva.example"])
+def test_odd_ehlo_names_keep_trace_well_formed(server, name):
+    msg = make_message("odd ehlo", b"x\r\n")
+    with server.smtp() as c:
+        r = c.ehlo(name)
+        if r.code != 250:
+            assert r.code == 501, r  # refusing a bad name is fine
+            return
+        c.begin(ehlo=False)
+        assert c.cmd("DATA").code == 354
+        c.send(msg + b".\r\n")
+        assert c.reply().code == 250
+    stored = server.messages(USER)
+    assert len(stored) == 1
+    assert_stored(stored[0], msg, SENDER)  # Received still one well-formed field
+
+
+def test_empty_message(server):
+    with server.smtp() as c:
+        c.begin()
+        assert c.cmd("DATA").code == 354
+        c.send(b".\r\n")
+        r = c.reply()
+        assert r.code == 250 or 500 <= r.code < 600, r
+        assert c.cmd("NOOP").code == 250
+    stored = server.messages(USER)
+    if r.code == 250:
+        assert len(stored) == 1
+        assert split_trace(stored[0])[2] == b""
+    else:
+        assert stored == []
+    server.assert_healthy()
+
+
+def test_concurrent_senders(server):
+    import threading
+
+    errors, qids = [], []
+    lock = threading.Lock()
+
+    def sender(t):
+        try:
+            for i in range(10):
+                m = make_message(f"concurrent {t}-{i}", b"thread %d message %d\r\n" % (t, i),
+                                 headers=[f"X-Seq: {t}-{i}"])
+                q = smtp_send(server, SENDER, [USER if i % 2 else BOB], m)
+                with lock:
+                    qids.append(q)
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=sender, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert len(qids) == 80 and len(set(qids)) == 80, "queue ids are not unique"
+    got = server.messages(USER) + server.messages(BOB)
+    seqs = sorted(re.search(rb"X-Seq: (\S+)", m).group(1) for m in got)
+    assert seqs == sorted(b"%d-%d" % (t, i) for t in range(8) for i in range(10))

@@ -126,3 +126,60 @@ def test_next_client_served_after_bare_lf(server):
         c.send(b"Subject: after\r\n\r\nafter\r\n.\r\n")
         assert c.reply().code == 250
     assert len(server.messages(USER)) == 1
+
+
+# ---- BDAT: the chunk is data whatever happens to the command (RFC 3030 2: after a failure
+# the server "MUST accept and discard the associated message data" before replying)
+
+CHUNK = (b"MAIL FROM:<evil@x>\r\nRCPT TO:<victim@localhost>\r\nDATA\r\nSmuggled\r\n.\r\n"
+         b"RSET\r\n")
+
+
+def bdat_replies(server, prologue):
+    with server.smtp() as c:
+        assert c.ehlo().code == 250
+        c.send(prologue + b"BDAT %d LAST\r\n" % len(CHUNK) + CHUNK + b"QUIT\r\n")
+        return parse_replies(c.read_until_closed())
+
+
+def test_bdat_without_transaction_discards_chunk(victim_server):
+    replies = bdat_replies(victim_server, b"")
+    assert [r.code for r in replies] == [503, 221], replies
+    assert victim_server.messages(VICTIM) == []
+
+
+def test_bdat_without_valid_recipient_discards_chunk(victim_server):
+    replies = bdat_replies(victim_server, b"MAIL FROM:<a@example.org>\r\n"
+                                          b"RCPT TO:<nobody-here@localhost>\r\n")
+    codes = [r.code for r in replies]
+    assert codes[:2] == [250, 550] and len(codes) == 4 and codes[-1] == 221, replies
+    assert codes[2] in (503, 554), replies
+    assert victim_server.messages(VICTIM) == []
+
+
+def test_bdat_over_size_limit_discards_chunk(victim_server):
+    big = b"Subject: big\r\n\r\n" + b"y" * (1100 * 1024) + b"\r\n"
+    with victim_server.smtp() as c:
+        c.begin(rcpts=[VICTIM])
+        c.send(b"BDAT %d LAST\r\n" % len(big) + big)
+        r = c.reply()
+        assert r.code == 552, r
+        # the session goes on, in step with the client
+        assert c.cmd("NOOP").code == 250
+        c.begin(rcpts=[VICTIM], ehlo=False)
+        c.send(b"BDAT 4 LAST\r\nok\r\n")
+        assert c.reply().code == 250
+    msgs = victim_server.messages(VICTIM)
+    assert len(msgs) == 1 and split_trace(msgs[0])[2] == b"ok\r\n"
+
+
+def test_bdat_chunk_holding_end_marker_is_data(victim_server):
+    msg = b"Subject: bdat\r\n\r\nbefore\r\n.\r\n" + CHUNK + b"after\r\n"
+    with victim_server.smtp() as c:
+        c.begin(rcpts=[VICTIM])
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg + b"QUIT\r\n")
+        replies = parse_replies(c.read_until_closed())
+    assert [r.code for r in replies] == [250, 221], replies
+    msgs = victim_server.messages(VICTIM)
+    assert len(msgs) == 1
+    assert split_trace(msgs[0])[2] == msg
