@@ -1,13 +1,23 @@
 /*
  * conn.c - see conn.h.
  *
- * Invariant: the loop watches READ when reading is enabled and the
- * connection is not closing; WRITE when output is pending. After calling
- * any owner callback, code checks the destroyed flag before touching c.
+ * Invariants:
+ * - The loop watches, when not closed: during a handshake, the direction the
+ *   transport waits for; otherwise the read direction (read_wants) when
+ *   reading is enabled, the connection is not closing and no transport
+ *   switch is pending, and the write direction (write_wants) when output is
+ *   pending or the connection is closing.
+ * - While a switch is pending (next_ops set), the first plain_left bytes of
+ *   the output buffer are the last plain-text bytes; the switch happens when
+ *   they are written, and nothing is read meanwhile.
+ * - Owner callbacks run only from the loop (io events and the conn's own
+ *   timers), never from inside a conn_* call. After calling any owner
+ *   callback, code checks the destroyed flag before touching c.
  */
 #include "core/conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +27,9 @@
 #include "core/mem.h"
 
 #define CONN_READ_SIZE 16384
+/* reads per event while the transport still holds buffered input; past this
+ * the rest is read from a zero timer so that other connections get a turn */
+#define CONN_READ_BURST 64
 
 struct conn {
 	struct loop *loop;
@@ -25,13 +38,50 @@ struct conn {
 	struct conn_callbacks cb;
 	void *ctx;
 	struct buf out;
+
+	const struct conn_transport_ops *ops;
+	void *t;
+	const struct conn_transport_ops *next_ops; /* switch pending */
+	void *next_t;
+	size_t plain_left;
+	unsigned read_wants, write_wants, hs_wants;
+	unsigned hs_timeout;
+	struct loop_timer *hs_timer;
+	struct loop_timer *kick; /* zero timer: resume reading buffered input */
+
 	bool reading;
+	bool handshaking;
 	bool closing;
 	bool closed;
 	bool *destroyed;
 };
 
 static void conn_event(void *ctx, unsigned events);
+
+/* ---- the plain transport: the socket itself ---- */
+
+static ssize_t
+conn_plain_read(void *t, void *data, size_t len)
+{
+	struct conn *c = t;
+
+	return recv(c->fd, data, len, 0);
+}
+
+static ssize_t
+conn_plain_write(void *t, const void *data, size_t len)
+{
+	struct conn *c = t;
+
+	return send(c->fd, data, len, MSG_NOSIGNAL);
+}
+
+static const struct conn_transport_ops conn_plain_ops = {
+	.read = conn_plain_read,
+	.write = conn_plain_write,
+};
+
+/* ---- guards ---- */
 
 /* Owner callbacks may free the conn. Before a callback, enter a guard: the
  * flag it returns turns true if the conn was freed meanwhile. Guards nest
@@ -57,18 +107,59 @@ conn_guard_leave(struct conn *c, bool *flag, bool *local)
 	return true;
 }
 
+/* ---- state helpers ---- */
+
+static bool
+conn_may_read(const struct conn *c)
+{
+	return c->reading && !c->closing && !c->closed && !c->handshaking && c->next_ops == NULL;
+}
+
+/* the direction the transport waits for, def when it does not say */
+static unsigned
+conn_transport_wants(const struct conn *c, unsigned def)
+{
+	unsigned w = c->ops->wants != NULL ? c->ops->wants(c->t) : def;
+
+	return w == LOOP_READ || w == LOOP_WRITE ? w : def;
+}
+
 static void
 conn_update_events(struct conn *c)
 {
 	unsigned ev = 0;
 
-	if (c->io == NULL)
+	if (c->io == NULL || c->closed)
 		return;
-	if (c->reading && !c->closing)
-		ev |= LOOP_READ;
-	if (buf_len(&c->out) > 0 || c->closing)
-		ev |= LOOP_WRITE;
+	if (c->handshaking) {
+		/* a close during the handshake is finished by the kick timer */
+		if (!c->closing)
+			ev = c->hs_wants;
+	} else {
+		if (conn_may_read(c))
+			ev |= c->read_wants;
+		if (buf_len(&c->out) > 0 || c->closing)
+			ev |= c->write_wants;
+	}
 	loop_io_set_events(c->io, ev);
+}
+
+static void
+conn_kick_cb(void *ctx)
+{
+	struct conn *c = ctx;
+
+	conn_event(c, LOOP_READ | LOOP_WRITE);
+}
+
+/* Run conn_event from the loop soon, even if the socket shows no event. */
+static void
+conn_kick(struct conn *c)
+{
+	if (c->kick == NULL)
+		c->kick = loop_timer_add(c->loop, 0, conn_kick_cb, c);
+	else
+		loop_timer_reset(c->kick, 0);
 }
 
 struct conn *
@@ -81,10 +172,17 @@ conn_new(struct loop *loop, int fd, const struct conn_callbacks *cb, void *ctx)
 	c->cb = *cb;
 	c->ctx = ctx;
 	c->reading = true;
+	c->ops = &conn_plain_ops;
+	c->t = c;
+	c->read_wants = LOOP_READ;
+	c->write_wants = LOOP_WRITE;
+	c->hs_timeout = CONN_HANDSHAKE_TIMEOUT_MSECS;
 	buf_init(&c->out, 0);
 	c->io = loop_io_add(loop, fd, LOOP_READ, conn_event, c);
 	return c;
 }
+
+/* ---- ending ---- */
 
 /* Report the end once; returns false if the owner destroyed c. */
 static bool
@@ -97,10 +195,92 @@ conn_report_closed(struct conn *c, const char *reason)
 	c->closed = true;
 	c->closing = true;
 	loop_io_set_events(c->io, 0);
+	loop_timer_remove(&c->hs_timer);
 	flag = conn_guard_enter(c, &local);
 	c->cb.closed(c->ctx, reason);
 	return conn_guard_leave(c, flag, &local);
 }
+
+/* A transport failure ends the connection; errno is still that of the
+ * failed call. Returns false if c was destroyed. */
+static bool
+conn_fail(struct conn *c, const char *prefix)
+{
+	char reason[512];
+	const char *text = c->ops->error != NULL ? c->ops->error(c->t) : NULL;
+
+	if (text == NULL)
+		text = strerror(errno);
+	if (prefix == NULL)
+		return conn_report_closed(c, text);
+	snprintf(reason, sizeof(reason), "%s: %s", prefix, text);
+	return conn_report_closed(c, reason);
+}
+
+/* The end of conn_close_after_flush. */
+static bool
+conn_finish_close(struct conn *c)
+{
+	if (!c->handshaking && c->next_ops == NULL && c->ops->shutdown != NULL)
+		c->ops->shutdown(c->t);
+	shutdown(c->fd, SHUT_WR);
+	return conn_report_closed(c, NULL);
+}
+
+/* ---- handshake ---- */
+
+static void
+conn_hs_timeout(void *ctx)
+{
+	struct conn *c = ctx;
+
+	/* the fired timer stays allocated; conn_report_closed removes it */
+	(void)conn_report_closed(c, "handshake timed out");
+}
+
+/* The plain-text output is out: install the pending transport. */
+static void
+conn_switch(struct conn *c)
+{
+	c->ops = c->next_ops;
+	c->t = c->next_t;
+	c->next_ops = NULL;
+	c->next_t = NULL;
+	c->plain_left = 0;
+	c->handshaking = true;
+	/* try at once when either direction is ready: a server waits for the
+	 * ClientHello, a client has to send one */
+	c->hs_wants = LOOP_READ | LOOP_WRITE;
+	c->read_wants = LOOP_READ;
+	c->write_wants = LOOP_WRITE;
+}
+
+/* One handshake step. Returns false if c was destroyed. */
+static bool
+conn_handshake_step(struct conn *c)
+{
+	int ret = c->ops->handshake != NULL ? c->ops->handshake(c->t) : 1;
+	bool local, *flag;
+
+	if (ret == 0) {
+		c->hs_wants = conn_transport_wants(c, LOOP_READ);
+		conn_update_events(c);
+		return true;
+	}
+	if (ret < 0)
+		return conn_fail(c, "handshake failed");
+	c->handshaking = false;
+	c->hs_wants = 0;
+	loop_timer_remove(&c->hs_timer);
+	conn_update_events(c);
+	if (c->cb.handshake_done == NULL)
+		return true;
+	flag = conn_guard_enter(c, &local);
+	c->cb.handshake_done(c->ctx);
+	return conn_guard_leave(c, flag, &local);
+}
+
+/* ---- output ---- */
 
 /* Write what we can. Returns false if c was destroyed. */
 static bool
@@ -108,22 +288,33 @@ conn_flush(struct conn *c)
 {
 	bool local, *flag;
 
-	while (buf_len(&c->out) > 0) {
-		ssize_t n = send(c->fd, buf_data(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+	while (buf_len(&c->out) > 0 && !c->handshaking) {
+		size_t len = buf_len(&c->out);
+		ssize_t n;
 
+		if (c->next_ops != NULL && len > c->plain_left)
+			len = c->plain_left;
+		n = c->ops->write(c->t, buf_data(&c->out), len);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				c->write_wants = conn_transport_wants(c, LOOP_WRITE);
 				break;
+			}
 			buf_reset(&c->out);
-			return conn_report_closed(c, strerror(errno));
+			return conn_fail(c, NULL);
 		}
+		c->write_wants = LOOP_WRITE;
 		buf_consume(&c->out, (size_t)n);
+		if (c->next_ops != NULL) {
+			c->plain_left -= (size_t)n;
+			if (c->plain_left == 0)
+				conn_switch(c);
+		}
 	}
-	if (buf_len(&c->out) == 0 && c->closing) {
-		shutdown(c->fd, SHUT_WR);
-		return conn_report_closed(c, NULL);
-	}
-	if (buf_len(&c->out) < CONN_LOW_WATER && c->cb.drained != NULL && !c->closing) {
+	if (c->closing && (buf_len(&c->out) == 0 || c->handshaking))
+		return conn_finish_close(c);
+	if (buf_len(&c->out) < CONN_LOW_WATER && c->cb.drained != NULL && !c->closing &&
+	    !c->handshaking && c->next_ops == NULL) {
 		flag = conn_guard_enter(c, &local);
 		c->cb.drained(c->ctx);
 		if (!conn_guard_leave(c, flag, &local))
@@ -133,25 +324,70 @@ conn_flush(struct conn *c)
 	return true;
 }
 
-static void
+/* ---- input ---- */
+
+/* Read and deliver; keeps reading while the transport holds buffered input.
+ * Returns false if c was destroyed. */
+static bool
 conn_read(struct conn *c)
 {
 	uint8_t data[CONN_READ_SIZE];
-	ssize_t n = recv(c->fd, data, sizeof(data), 0);
 	bool local, *flag;
 
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			(void)conn_report_closed(c, strerror(errno));
-		return;
+	for (unsigned i = 0; conn_may_read(c); i++) {
+		ssize_t n;
+
+		if (i == CONN_READ_BURST) {
+			conn_kick(c);
+			break;
+		}
+		n = c->ops->read(c->t, data, sizeof(data));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				c->read_wants = conn_transport_wants(c, LOOP_READ);
+				break;
+			}
+			return conn_fail(c, NULL);
+		}
+		c->read_wants = LOOP_READ;
+		if (n == 0)
+			return conn_report_closed(c, "disconnected");
+		flag = conn_guard_enter(c, &local);
+		c->cb.input(c->ctx, data, (size_t)n);
+		if (!conn_guard_leave(c, flag, &local))
+			return false;
+		if (c->ops->pending == NULL || !c->ops->pending(c->t))
+			break;
 	}
-	if (n == 0) {
-		(void)conn_report_closed(c, "disconnected");
-		return;
+	conn_update_events(c);
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+/* Returns false if c was destroyed. */
+static bool
+conn_dispatch(struct conn *c, unsigned events)
+{
+	if (c->handshaking) {
+		if (c->closing)
+			return conn_finish_close(c);
+		if (!conn_handshake_step(c))
+			return false;
+		if (c->closed || c->handshaking)
+			return true;
+		/* just done: send what was queued, read what came along */
+		events |= LOOP_READ | LOOP_WRITE;
 	}
-	flag = conn_guard_enter(c, &local);
-	c->cb.input(c->ctx, data, (size_t)n);
-	(void)conn_guard_leave(c, flag, &local);
+	if ((events & c->write_wants) && (buf_len(&c->out) > 0 || c->closing)) {
+		if (!conn_flush(c))
+			return false;
+		if (c->closed)
+			return true;
+	}
+	if ((events & c->read_wants) && conn_may_read(c))
+		return conn_read(c);
+	return true;
 }
 
 static void
@@ -163,18 +399,11 @@ conn_event(void *ctx, unsigned events)
 	if (c->closed)
 		return;
 	flag = conn_guard_enter(c, &local);
-	if ((events & LOOP_WRITE) && (buf_len(&c->out) > 0 || c->closing)) {
-		if (!conn_flush(c))
-			return;
-	}
-	if (*flag || c->closed) {
+	if (conn_dispatch(c, events))
 		(void)conn_guard_leave(c, flag, &local);
-		return;
-	}
-	if ((events & LOOP_READ) && c->reading && !c->closing)
-		conn_read(c);
-	(void)conn_guard_leave(c, flag, &local);
 }
+
+/* ---- public ---- */
 
 void
 conn_write(struct conn *c, const void *data, size_t len)
@@ -195,9 +424,16 @@ conn_out_pending(const struct conn *c)
 void
 conn_set_reading(struct conn *c, bool enabled)
 {
+	bool was = c->reading;
+
 	c->reading = enabled;
-	if (!c->closed)
-		conn_update_events(c);
+	if (c->closed)
+		return;
+	conn_update_events(c);
+	/* input buffered inside the transport does not make the socket readable */
+	if (enabled && !was && conn_may_read(c) && c->ops->pending != NULL &&
+	    c->ops->pending(c->t))
+		conn_kick(c);
 }
 
 void
@@ -206,9 +442,52 @@ conn_close_after_flush(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	/* closed() is reported from the loop (write event), never from inside
-	 * the caller's stack */
+	/* closed() is reported from the loop (write event, or the kick timer
+	 * during a handshake), never from inside the caller's stack */
+	if (c->handshaking)
+		conn_kick(c);
 	conn_update_events(c);
+}
+
+void
+conn_set_transport(struct conn *c, const struct conn_transport_ops *ops, void *t)
+{
+	ASSERT(c->ops == &conn_plain_ops && c->next_ops == NULL);
+	ASSERT(ops->read != NULL && ops->write != NULL && ops->free != NULL);
+	if (buf_len(&c->out) > 0) {
+		c->next_ops = ops;
+		c->next_t = t;
+		c->plain_left = buf_len(&c->out);
+	} else {
+		c->next_ops = ops;
+		c->next_t = t;
+		conn_switch(c);
+	}
+	if (!c->closed)
+		c->hs_timer = loop_timer_add(c->loop, c->hs_timeout, conn_hs_timeout, c);
+	conn_update_events(c);
+}
+
+void
+conn_set_handshake_timeout(struct conn *c, unsigned msecs)
+{
+	c->hs_timeout = msecs;
+	if (c->hs_timer != NULL)
+		loop_timer_reset(c->hs_timer, msecs);
+}
+
+bool
+conn_handshaking(const struct conn *c)
+{
+	return c->handshaking || c->next_ops != NULL;
+}
+
+void *
+conn_transport(const struct conn *c)
+{
+	if (c->next_ops != NULL)
+		return c->next_t;
+	return c->ops == &conn_plain_ops ? NULL : c->t;
 }
 
 int
@@ -227,8 +506,13 @@ conn_free(struct conn **cp)
 	if (c->destroyed != NULL)
 		*c->destroyed = true;
 	loop_io_remove(&c->io);
+	loop_timer_remove(&c->hs_timer);
+	loop_timer_remove(&c->kick);
+	if (c->ops->free != NULL)
+		c->ops->free(c->t);
+	if (c->next_ops != NULL)
+		c->next_ops->free(c->next_t);
 	close(c->fd);
 	buf_deinit(&c->out);
 	mem_free(cp);
 }
-
