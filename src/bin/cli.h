@@ -56,5 +56,6 @@ int cmd_config(int argc, char **argv);
 int cmd_domain(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 
 #endif

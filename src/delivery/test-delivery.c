@@ -25,8 +25,8 @@ setup(void)
 	T_INTEQ(store_domain_add(store, "example.test", NULL), 1);
 	T_INTEQ(store_domain_add(store, "localhost", NULL), 1);
 	T_INTEQ(store_domain_add(store, "catch.test", NULL), 1);
-	T_INTEQ(store_account_add(store, "alice@example.test", "x", &alice, NULL), 1);
-	T_INTEQ(store_account_add(store, "bob@localhost", "x", &bob, NULL), 1);
+	T_INTEQ(store_account_add(store, "alice@example.test", "x", NULL, &alice, NULL), 1);
+	T_INTEQ(store_account_add(store, "bob@localhost", "x", NULL, &bob, NULL), 1);
 	T_INTEQ(store_alias_add(store, "team@example.test", "alice@example.test", NULL), 1);
 	T_INTEQ(store_alias_add(store, "team@example.test", "bob@localhost", NULL), 1);
 	T_INTEQ(store_alias_add(store, "loop1@example.test", "loop2@example.test", NULL), 1);

@@ -4,7 +4,8 @@
  *
  * A body being written is a bounded memory buffer; store_deliver turns it
  * into a mem_body shared by every message delivered from it, freed when the
- * last of them is expunged. Every operation first checks everything that can
+ * last of them is expunged (a queue entry holds a reference the same way,
+ * store-mem-queue.c). Every operation first checks everything that can
  * fail and only then changes state, so a failure leaves nothing behind, as a
  * rolled-back transaction would.
  *
@@ -78,8 +79,8 @@ mem_mailbox_add(struct mem_store *s, struct mem_account *a, const char *name,
 	return m;
 }
 
-static void
-body_unref(struct mem_body *b)
+void
+mem_body_unref(struct mem_body *b)
 {
 	ASSERT(b->refcount > 0);
 	if (--b->refcount > 0)
@@ -94,7 +95,7 @@ mem_mailbox_remove(struct mem_store *s, size_t index)
 	struct mem_mailbox *m = s->mailboxes[index];
 
 	for (size_t i = 0; i < m->count; i++) {
-		body_unref(m->messages[i].body);
+		mem_body_unref(m->messages[i].body);
 		mem_free(&m->messages[i].keywords);
 	}
 	mem_free(&m->messages);
@@ -348,6 +349,18 @@ mem_blob_abort(struct store_blob *blob)
 	mem_free(&b);
 }
 
+struct mem_body *
+mem_body_take(struct store_blob *blob)
+{
+	struct mem_blob *b = (struct mem_blob *)blob;
+	struct mem_body *body = mem_zalloc(sizeof(*body));
+
+	memcpy(body->id, b->id, sizeof(body->id));
+	body->size = buf_len(&b->data);
+	body->data = (uint8_t *)buf_steal_str(&b->data);
+	return body;
+}
+
 /* The mailbox a target names, or NULL with *error_r set. */
 static struct mem_mailbox *
 target_mailbox(struct mem_store *s, const struct store_delivery_target *t, const char **error_r)
@@ -414,10 +427,7 @@ deliver_locked(struct mem_store *s, struct mem_blob *b,
 			return -1;
 		}
 	}
-	body = mem_zalloc(sizeof(*body));
-	memcpy(body->id, b->id, sizeof(body->id));
-	body->size = buf_len(&b->data);
-	body->data = (uint8_t *)buf_steal_str(&b->data);
+	body = mem_body_take(&b->blob);
 	for (size_t i = 0; i < count; i++) {
 		message_append(target_mailbox(s, &targets[i], error_r), body, &targets[i], now,
 			       &results_r[i]);
@@ -526,6 +536,12 @@ memfd_with(const uint8_t *data, size_t size, int *fd_r, const char **error_r)
 }
 
 int
+mem_body_open(const struct mem_body *body, int *fd_r, const char **error_r)
+{
+	return memfd_with(body->data, body->size, fd_r, error_r);
+}
+
+int
 mem_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
 		 uint64_t *size_r, const char **error_r)
 {
@@ -565,7 +581,7 @@ mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *ui
 		if (i < 0)
 			continue;
 		m->size -= m->messages[i].body->size;
-		body_unref(m->messages[i].body);
+		mem_body_unref(m->messages[i].body);
 		mem_free(&m->messages[i].keywords);
 		memmove(&m->messages[i], &m->messages[i + 1],
 			(m->count - (size_t)i - 1) * sizeof(*m->messages));

@@ -5,7 +5,8 @@
  * counts), nothing on disk, nothing kept after store_close.
  *
  * This file: open/close, domains, accounts, aliases, gc. Mailboxes, bodies
- * and messages are in store-mem-mailbox.c.
+ * and messages are in store-mem-mailbox.c, the outbound queue in
+ * store-mem-queue.c.
  *
  * Does not: persist anything, or scale (lookups are linear scans; tests hold
  * a few thousand objects at most).
@@ -76,11 +77,20 @@ alias_free(struct mem_alias *a)
 	mem_free(&a);
 }
 
+/* Wipe and free a secret string. */
+static void
+secret_free(char **secret)
+{
+	if (*secret != NULL)
+		explicit_bzero(*secret, strlen(*secret));
+	mem_free(secret);
+}
+
 static void
 account_free(struct mem_account *a)
 {
-	explicit_bzero(a->password_hash, strlen(a->password_hash));
-	mem_free(&a->password_hash);
+	secret_free(&a->password_hash);
+	secret_free(&a->scram_secret);
 	mem_free(&a->address);
 	mem_free(&a->key);
 	mem_free(&a);
@@ -219,7 +229,8 @@ mem_domain_set_catchall(struct store *store, const char *name, const char *targe
  */
 static int
 account_add_locked(struct mem_store *s, const struct store_address *addr,
-		   const char *password_hash, uint64_t *id_r, const char **error_r)
+		   const char *password_hash, const char *scram_secret, uint64_t *id_r,
+		   const char **error_r)
 {
 	struct mem_domain *d = domain_find(s, addr->domain, NULL);
 	struct mem_account *a;
@@ -236,6 +247,7 @@ account_add_locked(struct mem_store *s, const struct store_address *addr,
 	a->address = mem_strdup(addr->address);
 	a->key = mem_strdup(addr->key);
 	a->password_hash = mem_strdup(password_hash);
+	a->scram_secret = scram_secret == NULL ? NULL : mem_strdup(scram_secret);
 	PTR_APPEND(s->accounts, s->account_count, s->account_alloc, a);
 	for (size_t i = 0; i < store_default_mailbox_count; i++) {
 		const struct store_default_mailbox *m = &store_default_mailboxes[i];
@@ -249,13 +261,13 @@ account_add_locked(struct mem_store *s, const struct store_address *addr,
 
 static int
 mem_account_add(struct store *store, const struct store_address *addr, const char *password_hash,
-		uint64_t *id_r, const char **error_r)
+		const char *scram_secret, uint64_t *id_r, const char **error_r)
 {
 	struct mem_store *s = (struct mem_store *)store;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = account_add_locked(s, addr, password_hash, id_r, error_r);
+	ret = account_add_locked(s, addr, password_hash, scram_secret, id_r, error_r);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -289,6 +301,7 @@ account_copy(const struct mem_account *a, struct store_account *out)
 	out->domain_id = a->domain_id;
 	out->address = mem_strdup(a->address);
 	out->password_hash = mem_strdup(a->password_hash);
+	out->scram_secret = a->scram_secret == NULL ? NULL : mem_strdup(a->scram_secret);
 }
 
 static int
@@ -346,7 +359,7 @@ mem_account_lookup(struct store *store, const char *key, struct store_account *a
 
 static int
 mem_account_set_password(struct store *store, const char *key, const char *password_hash,
-			 const char **error_r)
+			 const char *scram_secret, const char **error_r)
 {
 	struct mem_store *s = (struct mem_store *)store;
 	struct mem_account *a;
@@ -354,12 +367,34 @@ mem_account_set_password(struct store *store, const char *key, const char *passw
 	pthread_mutex_lock(&s->lock);
 	a = account_find(s, key, NULL);
 	if (a != NULL) {
-		explicit_bzero(a->password_hash, strlen(a->password_hash));
-		mem_free(&a->password_hash);
+		secret_free(&a->password_hash);
+		secret_free(&a->scram_secret);
 		a->password_hash = mem_strdup(password_hash);
+		a->scram_secret = scram_secret == NULL ? NULL : mem_strdup(scram_secret);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return a != NULL ? 1 : 0;
+}
+
+static int
+mem_account_may_send_as(struct store *store, uint64_t account_id, const char *key,
+			const char **error_r)
+{
+	struct mem_store *s = (struct mem_store *)store;
+	struct mem_account *a;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	a = mem_account_by_id(s, account_id);
+	if (a != NULL && strcmp(a->key, key) == 0)
+		ret = 1;
+	for (size_t i = 0; a != NULL && ret == 0 && i < s->alias_count; i++) {
+		if (strcmp(s->aliases[i]->source_key, key) == 0 &&
+		    store_address_has_key(s->aliases[i]->target, a->key))
+			ret = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 /*
@@ -518,6 +553,7 @@ mem_close(struct store *store)
 {
 	struct mem_store *s = (struct mem_store *)store;
 
+	mem_queue_free(s);
 	while (s->mailbox_count > 0)
 		mem_mailbox_remove(s, s->mailbox_count - 1);
 	for (size_t i = 0; i < s->alias_count; i++)
@@ -559,6 +595,7 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.account_list = mem_account_list,
 	.account_lookup = mem_account_lookup,
 	.account_set_password = mem_account_set_password,
+	.account_may_send_as = mem_account_may_send_as,
 	.alias_add = mem_alias_add,
 	.alias_del = mem_alias_del,
 	.alias_list = mem_alias_list,
@@ -577,5 +614,13 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.message_open = mem_message_open,
 	.message_expunge = mem_message_expunge,
 	.message_set_flags = mem_message_set_flags,
+	.queue_add = mem_queue_add,
+	.queue_list = mem_queue_list,
+	.queue_due = mem_queue_due,
+	.queue_get = mem_queue_get,
+	.queue_delete = mem_queue_delete,
+	.queue_set_hold = mem_queue_set_hold,
+	.queue_open_body = mem_queue_open_body,
+	.queue_update_rcpt = mem_queue_update_rcpt,
 	.gc = mem_gc,
 };

@@ -28,7 +28,7 @@ struct mem_domain {
 
 struct mem_account {
 	uint64_t id, domain_id;
-	char *address, *key, *password_hash;
+	char *address, *key, *password_hash, *scram_secret;
 	uint32_t uidvalidity_last;
 };
 
@@ -37,7 +37,7 @@ struct mem_alias {
 	char *source, *source_key, *target;
 };
 
-/* A stored body, shared by refcount messages. */
+/* A stored body, shared by refcount messages and queue entries. */
 struct mem_body {
 	char id[STORE_BLOB_ID_LEN + 1];
 	uint8_t *data;
@@ -66,6 +66,12 @@ struct mem_mailbox {
 	size_t count, alloc;
 };
 
+struct mem_queue_entry {
+	uint64_t id; /* creation order */
+	struct mem_body *body;
+	struct store_queue_entry e; /* everything else, as handed out */
+};
+
 struct mem_store {
 	struct store store;
 	pthread_mutex_t lock;
@@ -78,6 +84,8 @@ struct mem_store {
 	size_t alias_count, alias_alloc;
 	struct mem_mailbox **mailboxes;
 	size_t mailbox_count, mailbox_alloc;
+	struct mem_queue_entry **queue;
+	size_t queue_count, queue_alloc;
 };
 
 /* Remove element i of an array of pointers, keeping the order. */
@@ -105,6 +113,12 @@ int mem_mailbox_rename(struct store *store, uint64_t account_id, const char *old
 		       const char *new_name, const char **error_r);
 int mem_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
 			       bool subscribed, const char **error_r);
+/* Turn a written blob into a body without references (the blob is left
+ * empty, for mem_blob_abort). */
+struct mem_body *mem_body_take(struct store_blob *blob);
+void mem_body_unref(struct mem_body *body);
+/* A memfd holding a copy of the body, at offset 0: 1 or -1. */
+int mem_body_open(const struct mem_body *body, int *fd_r, const char **error_r);
 int mem_blob_begin(struct store *store, struct store_blob **blob_r, const char **error_r);
 int mem_blob_write(struct store_blob *blob, const void *data, size_t len);
 void mem_blob_abort(struct store_blob *blob);
@@ -121,5 +135,24 @@ int mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t
 int mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			  size_t count, const struct store_flag_change *change,
 			  const char **error_r);
+
+/* store-mem-queue.c */
+void mem_queue_free(struct mem_store *s);
+int mem_queue_add(struct store *store, struct store_blob *blob,
+		  const struct store_queue_envelope *env, const char *queue_id,
+		  const char **error_r);
+int mem_queue_list(struct store *store, struct store_queue_entry **entries_r, size_t *count_r,
+		   const char **error_r);
+int mem_queue_due(struct store *store, int64_t now, size_t max,
+		  struct store_queue_entry **entries_r, size_t *count_r, const char **error_r);
+int mem_queue_get(struct store *store, const char *queue_id, struct store_queue_entry *entry_r,
+		  const char **error_r);
+int mem_queue_delete(struct store *store, const char *queue_id, const char **error_r);
+int mem_queue_set_hold(struct store *store, const char *queue_id, bool hold,
+		       const char **error_r);
+int mem_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,
+			const char **error_r);
+int mem_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_index,
+			  const struct store_queue_rcpt_update *u, const char **error_r);
 
 #endif

@@ -3,6 +3,10 @@
  * domain names, addresses, mailbox names, keywords; plus blob ids and the
  * UIDVALIDITY sequence. Shared by every backend so that they agree exactly.
  *
+ * Text the store keeps opaque (SCRAM secrets, queue envelope strings) is only
+ * bounded and kept UTF-8 without control characters, so that it can be logged
+ * and listed (also as JSON) safely.
+ *
  * Does not: convert internationalised domains between U-labels and A-labels
  * (the caller passes the form it wants kept), parse quoted local parts, or
  * fold case outside ASCII. Case folding is ASCII only, so the lookup key of
@@ -213,6 +217,45 @@ store_address_check(const char *in, const char **error_r)
 
 	store_address_deinit(&addr);
 	return ret;
+}
+
+bool
+store_address_has_key(const char *address, const char *key)
+{
+	struct store_address addr;
+	const char *error;
+	bool ret = store_address_parse(address, &addr, &error) == 0 && strcmp(addr.key, key) == 0;
+
+	store_address_deinit(&addr);
+	return ret;
+}
+
+int
+store_text_check(const char *what, const char *s, size_t max, const char **error_r)
+{
+	if (strlen(s) > max) {
+		*error_r = store_error_printf("%s is longer than %zu octets", what, max);
+		return -1;
+	}
+	if (!utf8_valid((const uint8_t *)s, strlen(s)) || has_control(s)) {
+		*error_r = store_error_printf("%s is not UTF-8 text without control characters",
+					      what);
+		return -1;
+	}
+	return 0;
+}
+
+bool
+store_queue_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z')) || i == STORE_QUEUE_ID_MAX)
+			return false;
+	}
+	return i > 0;
 }
 
 int

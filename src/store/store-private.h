@@ -2,11 +2,12 @@
  * store-private.h - what backends implement and share; not for users of the
  * store (they include store.h only).
  *
- * store.c checks and normalises every argument before it reaches a backend:
- * a backend gets lowercase domain names, parsed addresses with their lookup
- * key, canonical mailbox names ("INBOX" in capitals), valid keywords, flag
- * masks within STORE_FLAG_MASK, count >= 1 where a count is needed, and a
- * non-NULL error_r. Backends own the semantics that must be atomic (checks
+ * The public wrappers (store.c, store-message.c, store-queue.c) check and
+ * normalise every argument before it reaches a backend: a backend gets
+ * lowercase domain names, parsed addresses with their lookup key, canonical
+ * mailbox names ("INBOX" in capitals), valid keywords, flag masks within
+ * STORE_FLAG_MASK, count >= 1 where a count is needed, valid queue ids and
+ * envelopes, and a non-NULL error_r. Backends own the semantics that must be atomic (checks
  * against existing rows, UID and MODSEQ assignment, reference counts).
  *
  * Lists returned through the vtable are allocated with core/mem.h, so that
@@ -28,6 +29,15 @@ struct store_address {
 	char *domain;  /* lowercase domain */
 };
 
+/* The checked arguments of store_queue_update_rcpt. */
+struct store_queue_rcpt_update {
+	enum store_queue_rcpt_state state;
+	int64_t now;          /* becomes last_attempt */
+	int64_t next_attempt;
+	const char *status;   /* NULL = none */
+	const char *dsn;      /* NULL = none */
+};
+
 struct store_vfuncs {
 	const char *name;
 	int (*open)(const struct store_settings *set, struct store **store_r, const char **error_r);
@@ -43,7 +53,8 @@ struct store_vfuncs {
 				   const char **error_r);
 
 	int (*account_add)(struct store *store, const struct store_address *addr,
-			   const char *password_hash, uint64_t *id_r, const char **error_r);
+			   const char *password_hash, const char *scram_secret, uint64_t *id_r,
+			   const char **error_r);
 	int (*account_del)(struct store *store, const char *key, const char **error_r);
 	int (*account_list)(struct store *store, const char *domain,
 			    struct store_account **accounts_r, size_t *count_r,
@@ -51,7 +62,10 @@ struct store_vfuncs {
 	int (*account_lookup)(struct store *store, const char *key, struct store_account *account_r,
 			      const char **error_r);
 	int (*account_set_password)(struct store *store, const char *key, const char *password_hash,
-				    const char **error_r);
+				    const char *scram_secret, const char **error_r);
+	/* key is the address's lookup key; the contract of store_account_may_send_as. */
+	int (*account_may_send_as)(struct store *store, uint64_t account_id, const char *key,
+				   const char **error_r);
 
 	int (*alias_add)(struct store *store, const struct store_address *source,
 			 const char *target, const char **error_r);
@@ -97,6 +111,28 @@ struct store_vfuncs {
 	int (*message_set_flags)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 				 size_t count, const struct store_flag_change *change,
 				 const char **error_r);
+
+	/* Consumes blob on every path, like deliver. */
+	int (*queue_add)(struct store *store, struct store_blob *blob,
+			 const struct store_queue_envelope *env, const char *queue_id,
+			 const char **error_r);
+	int (*queue_list)(struct store *store, struct store_queue_entry **entries_r,
+			  size_t *count_r, const char **error_r);
+	/* max >= 1 */
+	int (*queue_due)(struct store *store, int64_t now, size_t max,
+			 struct store_queue_entry **entries_r, size_t *count_r,
+			 const char **error_r);
+	int (*queue_get)(struct store *store, const char *queue_id,
+			 struct store_queue_entry *entry_r, const char **error_r);
+	int (*queue_delete)(struct store *store, const char *queue_id, const char **error_r);
+	int (*queue_set_hold)(struct store *store, const char *queue_id, bool hold,
+			      const char **error_r);
+	int (*queue_open_body)(struct store *store, const char *queue_id, int *fd_r,
+			       uint64_t *size_r, const char **error_r);
+	/* u->state is DEFERRED, SENT or BOUNCED, u->next_attempt already 0 for
+	 * the final states; the backend refuses (-1) a recipient that is final. */
+	int (*queue_update_rcpt)(struct store *store, const char *queue_id, size_t rcpt_index,
+				 const struct store_queue_rcpt_update *u, const char **error_r);
 
 	int (*gc)(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
 		  const char **error_r);
@@ -149,6 +185,8 @@ int store_address_parse(const char *in, struct store_address *addr_r, const char
 void store_address_deinit(struct store_address *addr);
 /* A target address (alias target, catch-all): syntax only, kept as given. */
 int store_address_check(const char *in, const char **error_r);
+/* address (as stored, e.g. an alias target) has lookup key key. */
+bool store_address_has_key(const char *address, const char *key);
 /* Canonical mailbox name: "INBOX" in any case becomes "INBOX". */
 int store_mailbox_name_normalize(const char *in, char **name_r, const char **error_r);
 /* name is parent itself or below it ("parent/..."). */
@@ -166,6 +204,12 @@ bool store_str_equal(const char *a, const char *b);
 /* A fresh random blob id (STORE_BLOB_ID_LEN hex digits and a NUL). */
 int store_blob_id_generate(char id_r[STORE_BLOB_ID_LEN + 1], const char **error_r);
 bool store_blob_id_valid(const char *s);
+/* Text the store keeps opaque (SCRAM secrets, queue envelope strings,
+ * status text): at most max octets of UTF-8 without control characters.
+ * what names it in the error. 0 or -1. */
+int store_text_check(const char *what, const char *s, size_t max, const char **error_r);
+/* A queue id: 1..STORE_QUEUE_ID_MAX ASCII letters and digits. */
+bool store_queue_id_valid(const char *s);
 /* The UIDVALIDITY following last for a new mailbox: the current time, or
  * last + 1 when that is not greater. 0 when exhausted (after 2106). */
 uint32_t store_uidvalidity_next(uint32_t last);

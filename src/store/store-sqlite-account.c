@@ -177,7 +177,8 @@ sqlite_domain_set_catchall(struct store *store, const char *name, const char *ta
  */
 static int
 account_add_tx(struct sqlite_conn *c, const struct store_address *addr,
-	       const char *password_hash, uint64_t *id_r, const char **error_r)
+	       const char *password_hash, const char *scram_secret, uint64_t *id_r,
+	       const char **error_r)
 {
 	sqlite3_stmt *st;
 	int64_t dom, id;
@@ -196,9 +197,9 @@ account_add_tx(struct sqlite_conn *c, const struct store_address *addr,
 		return ret > 0 ? 0 : -1;
 	}
 	if (sqlite_exec(c, error_r,
-			"INSERT INTO accounts (domain_id, address, address_key, password_hash)"
-			" VALUES (?1, ?2, ?3, ?4)",
-			"isss", dom, addr->address, addr->key, password_hash) < 0)
+			"INSERT INTO accounts (domain_id, address, address_key, password_hash,"
+			" scram_secret) VALUES (?1, ?2, ?3, ?4, ?5)",
+			"issss", dom, addr->address, addr->key, password_hash, scram_secret) < 0)
 		return -1;
 	id = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < store_default_mailbox_count; i++) {
@@ -214,7 +215,8 @@ account_add_tx(struct sqlite_conn *c, const struct store_address *addr,
 
 int
 sqlite_account_add(struct store *store, const struct store_address *addr,
-		   const char *password_hash, uint64_t *id_r, const char **error_r)
+		   const char *password_hash, const char *scram_secret, uint64_t *id_r,
+		   const char **error_r)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
@@ -223,7 +225,7 @@ sqlite_account_add(struct store *store, const struct store_address *addr,
 	if (c == NULL)
 		return -1;
 	if (sqlite_begin(s, c, error_r) > 0) {
-		ret = account_add_tx(c, addr, password_hash, id_r, error_r);
+		ret = account_add_tx(c, addr, password_hash, scram_secret, id_r, error_r);
 		ret = sqlite_end(s, c, ret, error_r);
 	}
 	sqlite_conn_put(s, c);
@@ -277,7 +279,8 @@ sqlite_account_del(struct store *store, const char *key, const char **error_r)
 	return ret;
 }
 
-#define ACCOUNT_COLUMNS "id, domain_id, address, password_hash, quota_bytes, quota_messages"
+#define ACCOUNT_COLUMNS \
+	"id, domain_id, address, password_hash, quota_bytes, quota_messages, scram_secret"
 
 static void
 account_from_row(sqlite3_stmt *st, struct store_account *a)
@@ -288,6 +291,7 @@ account_from_row(sqlite3_stmt *st, struct store_account *a)
 	a->password_hash = sqlite_column_strdup(st, 3);
 	a->quota_bytes = (uint64_t)sqlite3_column_int64(st, 4);
 	a->quota_messages = (uint64_t)sqlite3_column_int64(st, 5);
+	a->scram_secret = sqlite_column_strdup(st, 6);
 }
 
 int
@@ -346,7 +350,7 @@ sqlite_account_lookup(struct store *store, const char *key, struct store_account
 
 int
 sqlite_account_set_password(struct store *store, const char *key, const char *password_hash,
-			    const char **error_r)
+			    const char *scram_secret, const char **error_r)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
@@ -356,14 +360,48 @@ sqlite_account_set_password(struct store *store, const char *key, const char *pa
 		return -1;
 	if (sqlite_begin(s, c, error_r) > 0) {
 		ret = sqlite_exec(c, error_r,
-				  "UPDATE accounts SET password_hash = ?2 WHERE address_key = ?1",
-				  "ss", key, password_hash);
+				  "UPDATE accounts SET password_hash = ?2, scram_secret = ?3"
+				  " WHERE address_key = ?1",
+				  "sss", key, password_hash, scram_secret);
 		if (ret > 0 && sqlite3_changes(c->db) == 0)
 			ret = 0;
 		ret = sqlite_end(s, c, ret, error_r);
 	}
 	sqlite_conn_put(s, c);
 	return ret;
+}
+
+/* One statement, so one consistent snapshot: a row per alias target of
+ * key (or one row with a NULL target), each with the account's own key. */
+int
+sqlite_account_may_send_as(struct store *store, uint64_t account_id, const char *key,
+			   const char **error_r)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
+	sqlite3_stmt *st;
+	int ret, yes = 0;
+
+	if (c == NULL)
+		return -1;
+	ret = sqlite_run(c, error_r, &st,
+			 "SELECT a.address_key, al.target FROM accounts a"
+			 " LEFT JOIN aliases al ON al.source_key = ?2 WHERE a.id = ?1",
+			 "is", (int64_t)account_id, key);
+	for (; ret > 0; ret = sqlite_step(c, st, error_r)) {
+		const char *own = (const char *)sqlite3_column_text(st, 0);
+		const char *target = (const char *)sqlite3_column_text(st, 1);
+
+		if (strcmp(own, key) == 0 ||
+		    (target != NULL && store_address_has_key(target, own))) {
+			yes = 1;
+			sqlite_stmt_done(st);
+			ret = 0;
+			break;
+		}
+	}
+	sqlite_conn_put(s, c);
+	return ret < 0 ? -1 : yes;
 }
 
 /*

@@ -1,6 +1,8 @@
 /*
  * store-sqlite-deliver.c - writing message bodies and delivering them with
- * group commit (DESIGN.md 3) in the SQLite backend.
+ * group commit (DESIGN.md 3) in the SQLite backend: into mailboxes
+ * (store_deliver) and into the outbound queue (store_queue_add), which share
+ * the same path and the same batches.
  *
  * A delivery is durable when store_deliver returns 1, in this order:
  *   1. the caller's thread flushes and fdatasyncs its body file in tmp/,
@@ -8,8 +10,8 @@
  *   3. joins the commit queue; one thread at a time (the leader) takes every
  *      waiting delivery and inserts all of them in ONE index transaction
  *      (synchronous=FULL: one WAL fsync for the batch), each inside its own
- *      savepoint so that one bad delivery (e.g. an unknown account) fails
- *      alone;
+ *      savepoint so that one bad delivery (e.g. an unknown account, a queue
+ *      id that exists) fails alone;
  *   4. the leader marks the batch done and wakes the waiting callers; a
  *      caller still queued becomes the next leader.
  * Steps 1-2 run in parallel in the callers' threads, where the kernel
@@ -241,7 +243,8 @@ target_next_uid(struct sqlite_conn *c, const struct store_delivery_target *t,
 	return ret;
 }
 
-/* Step 3 for one delivery, inside the batch transaction. */
+/* Step 3 for one delivery, inside the batch transaction: 1, 0 (a queue id
+ * that exists), -1. */
 static int
 delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 		const char **error_r)
@@ -249,6 +252,8 @@ delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 	if (sqlite_exec(c, error_r, "INSERT INTO blobs (id, size) VALUES (?1, ?2)", "si",
 			d->blob_id, (int64_t)d->size) < 0)
 		return -1;
+	if (d->env != NULL)
+		return sqlite_queue_insert(c, d, now, error_r);
 	for (size_t i = 0; i < d->count; i++) {
 		const struct store_delivery_target *t = &d->targets[i];
 		struct store_delivery_result *r = &d->results[i];
@@ -264,7 +269,7 @@ delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 				now) < 0)
 			return -1;
 	}
-	return 0;
+	return 1;
 }
 
 /* Run every delivery of the batch in its own savepoint. -1 when the
@@ -276,10 +281,15 @@ batch_insert(struct sqlite_conn *c, struct sqlite_delivery *batch, const char **
 	const char *error;
 
 	for (struct sqlite_delivery *d = batch; d != NULL; d = d->next) {
+		int ret;
+
 		if (sqlite_exec(c, error_r, "SAVEPOINT delivery", "") < 0)
 			return -1;
-		if (delivery_insert(c, d, now, &error) < 0) {
+		if ((ret = delivery_insert(c, d, now, &error)) <= 0) {
+			if (ret == 0)
+				error = "a queue entry with this id exists";
 			delivery_fail(d, error);
+			d->ret = ret;
 			if (sqlite3_get_autocommit(c->db)) {
 				*error_r = d->error;
 				return -1;
@@ -301,7 +311,7 @@ commit_batch(struct sqlite_store *s, struct sqlite_delivery *batch)
 	int ret = -1;
 
 	for (struct sqlite_delivery *d = batch; d != NULL; d = d->next)
-		d->ret = 0;
+		d->ret = 1;
 	if (c != NULL) {
 		if (sqlite_begin(s, c, &error) > 0) {
 			ret = batch_insert(c, batch, &error);
@@ -310,12 +320,10 @@ commit_batch(struct sqlite_store *s, struct sqlite_delivery *batch)
 		sqlite_conn_put(s, c);
 	}
 	for (struct sqlite_delivery *d = batch; d != NULL; d = d->next) {
-		if (d->ret < 0)
+		if (d->ret <= 0)
 			continue; /* failed alone, its error is set */
 		if (ret < 0)
 			delivery_fail(d, error);
-		else
-			d->ret = 1;
 	}
 }
 
@@ -375,35 +383,60 @@ commit_queue_run(struct sqlite_store *s, struct sqlite_delivery *d)
 	pthread_mutex_unlock(&q->lock);
 }
 
-int
-sqlite_deliver(struct store *store, struct store_blob *blob,
-	       const struct store_delivery_target *targets, size_t count,
-	       struct store_delivery_result *results_r, const char **error_r)
+/* Steps 1 to 4 for d (its blob_id and size are filled in here), consuming
+ * blob. Returns d->ret; on <= 0 the body file is gone again. */
+static int
+commit_blob(struct sqlite_store *s, struct store_blob *blob, struct sqlite_delivery *d,
+	    const char **error_r)
 {
-	struct sqlite_store *s = (struct sqlite_store *)store;
 	struct sqlite_blob *b = (struct sqlite_blob *)blob;
-	struct sqlite_delivery d;
 	char rel[SQLITE_BLOB_REL_SIZE];
 
 	if (blob_finish(s, b, error_r) < 0) {
 		sqlite_blob_abort(blob);
 		return -1;
 	}
+	d->blob_id = b->id;
+	d->size = blob->size;
+	commit_queue_run(s, d);
+	if (d->ret <= 0) {
+		sqlite_blob_rel(b->id, rel);
+		(void)unlinkat(s->blobs_fd, rel, 0);
+		*error_r = store_error_printf("%s", d->error);
+	}
+	mem_free(&b);
+	return d->ret;
+}
+
+int
+sqlite_deliver(struct store *store, struct store_blob *blob,
+	       const struct store_delivery_target *targets, size_t count,
+	       struct store_delivery_result *results_r, const char **error_r)
+{
+	struct sqlite_delivery d;
+	int ret;
+
 	memset(&d, 0, sizeof(d));
-	d.blob_id = b->id;
-	d.size = blob->size;
 	d.targets = targets;
 	d.count = count;
 	d.results = results_r;
-	commit_queue_run(s, &d);
-	if (d.ret < 0) {
-		sqlite_blob_rel(b->id, rel);
-		(void)unlinkat(s->blobs_fd, rel, 0);
+	ret = commit_blob((struct sqlite_store *)store, blob, &d, error_r);
+	if (ret < 0)
 		memset(results_r, 0, sizeof(*results_r) * count);
-		*error_r = store_error_printf("%s", d.error);
-	}
-	mem_free(&b);
-	return d.ret;
+	return ret;
+}
+
+int
+sqlite_queue_add(struct store *store, struct store_blob *blob,
+		 const struct store_queue_envelope *env, const char *queue_id,
+		 const char **error_r)
+{
+	struct sqlite_delivery d;
+
+	memset(&d, 0, sizeof(d));
+	d.env = env;
+	d.queue_id = queue_id;
+	return commit_blob((struct sqlite_store *)store, blob, &d, error_r);
 }
 
 void

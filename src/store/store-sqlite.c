@@ -11,13 +11,24 @@
  * the writer), synchronous=FULL (a commit is on disk when COMMIT returns),
  * foreign keys enforced, a busy timeout for other processes.
  *
- * Invariants kept by the schema (see schema_sql): blobs.refcount equals the
- * number of message rows referencing the blob and mailboxes.messages/size
- * equal the count and sum of sizes of its messages (triggers maintain both);
- * a blob row exists only while refcount > 0 outside a transaction.
+ * Invariants kept by the schema (see sqlite_schema_v1_sql, schema_migrations):
+ * blobs.refcount equals the number of message and queue rows referencing the
+ * blob and mailboxes.messages/size equal the count and sum of sizes of its
+ * messages (triggers maintain both); a blob row exists only while
+ * refcount > 0 outside a transaction.
  *
- * Does not: migrate schemas yet (the version table is there for it), or
- * share a connection between threads at the same time.
+ * Schema versions: sqlite_schema_v1_sql is the schema the first release
+ * created and never changes; each later version is one step in
+ * schema_migrations. A new database is made by running version 1 and then
+ * every step, exactly as an old one is upgraded, so the two cannot drift
+ * apart. Opening runs the missing steps and the version update in the one
+ * write transaction that checks the version: a crash leaves the old version
+ * intact, and concurrent openers wait for each other. A database newer than
+ * this program is refused. A released step is never edited; changes are new
+ * steps.
+ *
+ * Does not: downgrade, or share a connection between threads at the same
+ * time.
  */
 #include "store/store-sqlite.h"
 
@@ -36,11 +47,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SQLITE_SCHEMA_VERSION 1
 /* Temporary files of live processes older than this are removed on open. */
 #define SQLITE_TMP_GRACE_SECS (24 * 3600)
 
-static const char schema_sql[] =
+/* Version 1, as the first release created it. Never change it. */
+const char sqlite_schema_v1_sql[] =
 	"CREATE TABLE schema_version (version INTEGER NOT NULL);"
 	"CREATE TABLE domains ("
 	" id INTEGER PRIMARY KEY,"
@@ -103,6 +114,51 @@ static const char schema_sql[] =
 	" UPDATE mailboxes SET messages = messages - 1, size = size - OLD.size"
 	"  WHERE id = OLD.mailbox_id;"
 	" END;";
+
+/* schema_migrations[i] takes the database from version i + 1 to i + 2. */
+static const char *const schema_migrations[] = {
+	/* 2: SCRAM secrets beside the password hash; NULL for older accounts. */
+	"ALTER TABLE accounts ADD COLUMN scram_secret TEXT;",
+
+	/* 3: the outbound queue. An entry holds one reference to its body blob
+	 * (the triggers), like a message. submitter is a plain number, not a
+	 * foreign key: deleting an account does not touch mail it sent. States
+	 * and times as in store.h; queue_rcpts_due serves store_queue_due. */
+	"CREATE TABLE queue ("
+	" id INTEGER PRIMARY KEY,"
+	" queue_id TEXT NOT NULL UNIQUE,"
+	" blob_id TEXT NOT NULL REFERENCES blobs(id),"
+	" size INTEGER NOT NULL,"
+	" sender TEXT NOT NULL,"                 /* '' = null sender */
+	" envid TEXT,"
+	" ret INTEGER NOT NULL DEFAULT 0,"
+	" submitter INTEGER NOT NULL DEFAULT 0,"
+	" arrival INTEGER NOT NULL,"
+	" hold INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX queue_blob ON queue(blob_id);"
+	"CREATE TABLE queue_rcpts ("
+	" entry_id INTEGER NOT NULL REFERENCES queue(id),"
+	" idx INTEGER NOT NULL,"
+	" address TEXT NOT NULL,"
+	" orcpt TEXT,"
+	" notify INTEGER NOT NULL DEFAULT 0,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_attempt INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt INTEGER NOT NULL DEFAULT 0,"
+	" status TEXT,"
+	" dsn TEXT,"
+	" PRIMARY KEY (entry_id, idx)) WITHOUT ROWID;"
+	"CREATE INDEX queue_rcpts_due ON queue_rcpts(next_attempt) WHERE state IN (0, 1);"
+	"CREATE TRIGGER queue_insert AFTER INSERT ON queue BEGIN"
+	" UPDATE blobs SET refcount = refcount + 1 WHERE id = NEW.blob_id;"
+	" END;"
+	"CREATE TRIGGER queue_delete AFTER DELETE ON queue BEGIN"
+	" UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob_id;"
+	" END;",
+};
+
+#define SQLITE_SCHEMA_VERSION ((int)N_ELEMENTS(schema_migrations) + 1)
 
 const char *
 sqlite_error(struct sqlite_conn *c, const char *what)
@@ -363,6 +419,8 @@ make_blob_dirs(struct sqlite_store *s, const char **error_r)
 	return 0;
 }
 
+/* Inside the write transaction: create version 1 when the database is
+ * empty, then run every missing migration step. */
 static int
 schema_create(struct sqlite_conn *c, const char **error_r)
 {
@@ -375,23 +433,35 @@ schema_create(struct sqlite_conn *c, const char **error_r)
 			 "");
 	if (ret < 0)
 		return -1;
-	if (ret == 0) {
-		if (sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (ret > 0) {
+		sqlite_stmt_done(st);
+	} else {
+		if (sqlite3_exec(c->db, sqlite_schema_v1_sql, NULL, NULL, NULL) != SQLITE_OK) {
 			*error_r = sqlite_error(c, "creating the schema");
 			return -1;
 		}
-		return sqlite_exec(c, error_r, "INSERT INTO schema_version VALUES (?1)", "i",
-				   (int64_t)SQLITE_SCHEMA_VERSION);
+		if (sqlite_exec(c, error_r, "INSERT INTO schema_version VALUES (1)", "") < 0)
+			return -1;
 	}
-	sqlite_stmt_done(st);
 	if (sqlite_run(c, error_r, &st, "SELECT max(version) FROM schema_version", "") <= 0)
 		return -1;
 	version = sqlite3_column_int(st, 0);
 	sqlite_stmt_done(st);
-	if (version != SQLITE_SCHEMA_VERSION) {
-		*error_r = store_error_printf("database schema version %d, this program knows %d",
-					      version, SQLITE_SCHEMA_VERSION);
+	if (version < 1 || version > SQLITE_SCHEMA_VERSION) {
+		*error_r = store_error_printf("database schema version %d, this program knows "
+					      "1 to %d", version, SQLITE_SCHEMA_VERSION);
 		return -1;
+	}
+	for (; version < SQLITE_SCHEMA_VERSION; version++) {
+		if (sqlite3_exec(c->db, schema_migrations[version - 1], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			*error_r = store_error_printf("upgrading the schema to version %d: %s",
+						      version + 1, sqlite3_errmsg(c->db));
+			return -1;
+		}
+		if (sqlite_exec(c, error_r, "UPDATE schema_version SET version = ?1", "i",
+				(int64_t)version + 1) < 0)
+			return -1;
 	}
 	return 1;
 }
@@ -543,6 +613,7 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.account_list = sqlite_account_list,
 	.account_lookup = sqlite_account_lookup,
 	.account_set_password = sqlite_account_set_password,
+	.account_may_send_as = sqlite_account_may_send_as,
 	.alias_add = sqlite_alias_add,
 	.alias_del = sqlite_alias_del,
 	.alias_list = sqlite_alias_list,
@@ -561,5 +632,13 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.message_open = sqlite_message_open,
 	.message_expunge = sqlite_message_expunge,
 	.message_set_flags = sqlite_message_set_flags,
+	.queue_add = sqlite_queue_add,
+	.queue_list = sqlite_queue_list,
+	.queue_due = sqlite_queue_due,
+	.queue_get = sqlite_queue_get,
+	.queue_delete = sqlite_queue_delete,
+	.queue_set_hold = sqlite_queue_set_hold,
+	.queue_open_body = sqlite_queue_open_body,
+	.queue_update_rcpt = sqlite_queue_update_rcpt,
 	.gc = sqlite_gc,
 };

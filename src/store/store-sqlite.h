@@ -28,7 +28,7 @@
 #include <sqlite3.h>
 #include <sys/types.h>
 
-#define SQLITE_STMT_CACHE_MAX 96
+#define SQLITE_STMT_CACHE_MAX 128
 #define SQLITE_BUSY_TIMEOUT_MSECS 10000
 /* Relative path of a body below blobs/: "XX/" + id. */
 #define SQLITE_BLOB_REL_SIZE (3 + STORE_BLOB_ID_LEN + 1)
@@ -45,14 +45,17 @@ struct sqlite_conn {
 	} stmts[SQLITE_STMT_CACHE_MAX];
 };
 
-/* One store_deliver call waiting for, or being handled by, a group commit. */
+/* One store_deliver or store_queue_add call waiting for, or being handled
+ * by, a group commit. A delivery has targets, a queue entry has env. */
 struct sqlite_delivery {
 	const char *blob_id;
 	uint64_t size;
 	const struct store_delivery_target *targets;
 	size_t count;
 	struct store_delivery_result *results;
-	int ret;         /* written by the leader: 1 ok, -1 failed */
+	const struct store_queue_envelope *env;
+	const char *queue_id;
+	int ret;         /* written by the leader: 1 ok, 0 queue id taken, -1 failed */
 	bool done;       /* set under the queue lock once ret and results are final */
 	char error[256]; /* when ret == -1 */
 	struct sqlite_delivery *next;
@@ -83,6 +86,8 @@ struct sqlite_blob_ids {
 };
 
 /* store-sqlite.c */
+/* The SQL of schema version 1 (frozen; the tests build old databases with it). */
+extern const char sqlite_schema_v1_sql[];
 struct sqlite_conn *sqlite_conn_get(struct sqlite_store *s, const char **error_r);
 void sqlite_conn_put(struct sqlite_store *s, struct sqlite_conn *c);
 /* The cached statement for sql (a string literal), reset and unbound; NULL on error. */
@@ -126,14 +131,17 @@ int sqlite_domain_lookup(struct store *store, const char *name, struct store_dom
 int sqlite_domain_set_catchall(struct store *store, const char *name, const char *target,
 			       const char **error_r);
 int sqlite_account_add(struct store *store, const struct store_address *addr,
-		       const char *password_hash, uint64_t *id_r, const char **error_r);
+		       const char *password_hash, const char *scram_secret, uint64_t *id_r,
+		       const char **error_r);
 int sqlite_account_del(struct store *store, const char *key, const char **error_r);
 int sqlite_account_list(struct store *store, const char *domain, struct store_account **accounts_r,
 			size_t *count_r, const char **error_r);
 int sqlite_account_lookup(struct store *store, const char *key, struct store_account *account_r,
 			  const char **error_r);
 int sqlite_account_set_password(struct store *store, const char *key, const char *password_hash,
-				const char **error_r);
+				const char *scram_secret, const char **error_r);
+int sqlite_account_may_send_as(struct store *store, uint64_t account_id, const char *key,
+			       const char **error_r);
 int sqlite_alias_add(struct store *store, const struct store_address *source, const char *target,
 		     const char **error_r);
 int sqlite_alias_del(struct store *store, const char *source_key, const char *target,
@@ -182,6 +190,25 @@ int sqlite_blobs_unreferenced(struct sqlite_conn *c, struct sqlite_blob_ids *ids
 /* After the commit: unlink those bodies and free the list. */
 void sqlite_blobs_unlink(struct sqlite_store *s, struct sqlite_blob_ids *ids);
 
+/* store-sqlite-queue.c */
+/* Inside the leader's batch transaction: insert the entry of d (d->env).
+ * 1, 0 queue id taken, -1 error. */
+int sqlite_queue_insert(struct sqlite_conn *c, const struct sqlite_delivery *d, int64_t now,
+			const char **error_r);
+int sqlite_queue_list(struct store *store, struct store_queue_entry **entries_r,
+		      size_t *count_r, const char **error_r);
+int sqlite_queue_due(struct store *store, int64_t now, size_t max,
+		     struct store_queue_entry **entries_r, size_t *count_r, const char **error_r);
+int sqlite_queue_get(struct store *store, const char *queue_id, struct store_queue_entry *entry_r,
+		     const char **error_r);
+int sqlite_queue_delete(struct store *store, const char *queue_id, const char **error_r);
+int sqlite_queue_set_hold(struct store *store, const char *queue_id, bool hold,
+			  const char **error_r);
+int sqlite_queue_open_body(struct store *store, const char *queue_id, int *fd_r,
+			   uint64_t *size_r, const char **error_r);
+int sqlite_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_index,
+			     const struct store_queue_rcpt_update *u, const char **error_r);
+
 /* store-sqlite-deliver.c */
 void sqlite_commit_queue_init(struct sqlite_commit_queue *q);
 void sqlite_commit_queue_deinit(struct sqlite_commit_queue *q);
@@ -191,6 +218,9 @@ void sqlite_blob_abort(struct store_blob *blob);
 int sqlite_deliver(struct store *store, struct store_blob *blob,
 		   const struct store_delivery_target *targets, size_t count,
 		   struct store_delivery_result *results_r, const char **error_r);
+int sqlite_queue_add(struct store *store, struct store_blob *blob,
+		     const struct store_queue_envelope *env, const char *queue_id,
+		     const char **error_r);
 /* Group-commit statistics since open: index transactions and the deliveries
  * they carried (for the benchmark in test-store.c and, later, metrics). */
 void sqlite_commit_stats(struct store *store, uint64_t *batches_r, uint64_t *deliveries_r);

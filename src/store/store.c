@@ -165,24 +165,40 @@ store_domain_set_catchall(struct store *store, const char *name, const char *tar
 /*
  * Accounts
  */
+/* The password arguments of account add and set_password: 0 or -1. */
+static int
+password_check(const char *password_hash, const char *scram_secret, const char **error_r)
+{
+	if (password_hash == NULL) {
+		*error_r = "no password hash";
+		return -1;
+	}
+	if (scram_secret != NULL && scram_secret[0] == '\0') {
+		*error_r = "empty SCRAM secret";
+		return -1;
+	}
+	if (scram_secret != NULL &&
+	    store_text_check("SCRAM secret", scram_secret, STORE_SCRAM_SECRET_MAX, error_r) < 0)
+		return -1;
+	return 0;
+}
+
 int
 store_account_add(struct store *store, const char *address, const char *password_hash,
-		  uint64_t *id_r, const char **error_r)
+		  const char *scram_secret, uint64_t *id_r, const char **error_r)
 {
 	struct store_address addr;
 	uint64_t id;
 	int ret;
 	ERROR_R_GUARD(error_r);
 
-	if (password_hash == NULL) {
-		*error_r = "no password hash";
+	if (password_check(password_hash, scram_secret, error_r) < 0)
 		return -1;
-	}
 	if (store_address_parse(address, &addr, error_r) < 0) {
 		store_address_deinit(&addr);
 		return -1;
 	}
-	ret = store->v->account_add(store, &addr, password_hash, &id, error_r);
+	ret = store->v->account_add(store, &addr, password_hash, scram_secret, &id, error_r);
 	if (ret > 0 && id_r != NULL)
 		*id_r = id;
 	store_address_deinit(&addr);
@@ -239,7 +255,10 @@ store_account_deinit(struct store_account *account)
 {
 	if (account->password_hash != NULL)
 		explicit_bzero(account->password_hash, strlen(account->password_hash));
+	if (account->scram_secret != NULL)
+		explicit_bzero(account->scram_secret, strlen(account->scram_secret));
 	mem_free(&account->password_hash);
+	mem_free(&account->scram_secret);
 	mem_free(&account->address);
 }
 
@@ -269,19 +288,33 @@ store_account_lookup(struct store *store, const char *address, struct store_acco
 
 int
 store_account_set_password(struct store *store, const char *address, const char *password_hash,
-			   const char **error_r)
+			   const char *scram_secret, const char **error_r)
 {
 	struct store_address addr;
 	int ret;
 	ERROR_R_GUARD(error_r);
 
-	if (password_hash == NULL) {
-		*error_r = "no password hash";
+	if (password_check(password_hash, scram_secret, error_r) < 0)
 		return -1;
-	}
 	if (address_for_lookup(address, &addr) < 0)
 		return 0;
-	ret = store->v->account_set_password(store, addr.key, password_hash, error_r);
+	ret = store->v->account_set_password(store, addr.key, password_hash, scram_secret,
+					     error_r);
+	store_address_deinit(&addr);
+	return ret;
+}
+
+int
+store_account_may_send_as(struct store *store, uint64_t account_id, const char *address,
+			  const char **error_r)
+{
+	struct store_address addr;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (account_id == 0 || address_for_lookup(address, &addr) < 0)
+		return 0;
+	ret = store->v->account_may_send_as(store, account_id, addr.key, error_r);
 	store_address_deinit(&addr);
 	return ret;
 }

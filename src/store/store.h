@@ -27,19 +27,24 @@
  * Mailbox names are UTF-8 with '/' as the hierarchy separator; "INBOX" is
  * matched case-insensitively (RFC 9051 5.1).
  *
- * Durability (DESIGN.md 3): when store_deliver() returns 1 the message is on
- * stable storage (body fsync'd, renamed into place, directory fsync'd, index
- * committed). Concurrent deliveries share those syncs (group commit).
+ * Durability (DESIGN.md 3): when store_deliver() or store_queue_add()
+ * returns 1 the message is on stable storage (body fsync'd, renamed into
+ * place, directory fsync'd, index committed). Concurrent deliveries and
+ * queue additions share those syncs (group commit).
  *
  * Message bodies are immutable blobs addressed by a random 128-bit id and
  * stored once however many mailboxes hold them; each blob carries a reference
- * count. A body file is unlinked after the index commit that dropped its
- * last reference. A crash between the two leaks the file, never loses a
- * referenced one; store_gc() collects such leaks.
+ * count (a queue entry holds one reference, like a message). A body file is
+ * unlinked after the index commit that dropped its last reference. A crash
+ * between the two leaks the file, never loses a referenced one; store_gc()
+ * collects such leaks.
+ *
+ * The outbound queue (store_queue_*) keeps mail for other hosts: one entry
+ * per accepted message (envelope, DSN parameters, body blob) with a state
+ * and retry schedule per recipient. The store keeps and selects entries; the
+ * delivery engine decides what to do with them.
  *
  * Not here yet (later issues, they belong in this interface):
- *   - the outbound queue (queue entries, recipients, retry schedule) will be
- *     a store_queue_* group of operations sharing store_blob for bodies;
  *   - change notification (IMAP IDLE/NOTIFY across processes and nodes) will
  *     be a store_notify_* subscription keyed by mailbox id and modseq;
  *   - ACLs (RFC 4314), quota enforcement (RFC 9208) and expunge tombstones
@@ -109,21 +114,28 @@ int store_domain_set_catchall(struct store *store, const char *name, const char 
 /*
  * Accounts
  */
+/* Longest SCRAM secret kept (octets). */
+#define STORE_SCRAM_SECRET_MAX 1024
+
 struct store_account {
 	uint64_t id;
 	uint64_t domain_id;
 	char *address;       /* local part as created, lowercase domain */
 	char *password_hash; /* crypt(3) string as given to add/set_password */
+	char *scram_secret;  /* SCRAM verifier as given to add/set_password (its format is the
+				SASL code's), NULL when the account has none */
 	uint64_t quota_bytes;    /* storage limit, 0 = none (stored, not yet enforced) */
 	uint64_t quota_messages; /* message count limit, 0 = none (idem) */
 };
 
 /* Create an account in an existing domain, with the mailboxes INBOX, Sent,
  * Drafts, Trash, Junk and Archive (special-use attributes per RFC 6154), all
- * subscribed. 1 created (*id_r set when id_r != NULL), 0 an account with this
- * address (in any case) exists, -1 error (no such domain, invalid address). */
+ * subscribed. scram_secret is kept as opaque text beside the hash (NULL =
+ * none; else 1..STORE_SCRAM_SECRET_MAX octets without control characters).
+ * 1 created (*id_r set when id_r != NULL), 0 an account with this address
+ * (in any case) exists, -1 error (no such domain, invalid address or secret). */
 int store_account_add(struct store *store, const char *address, const char *password_hash,
-		      uint64_t *id_r, const char **error_r);
+		      const char *scram_secret, uint64_t *id_r, const char **error_r);
 /* Delete an account with its mailboxes and messages; body files no longer
  * referenced by anyone are unlinked. 1 deleted, 0 not found. */
 int store_account_del(struct store *store, const char *address, const char **error_r);
@@ -134,13 +146,25 @@ int store_account_list(struct store *store, const char *domain, struct store_acc
 		       size_t *count_r, const char **error_r);
 void store_account_list_free(struct store_account **accounts, size_t count);
 /* Case-insensitive lookup. On 1, release *account_r with store_account_deinit
- * (which also wipes the password hash). */
+ * (which also wipes the password hash and the SCRAM secret). */
 int store_account_lookup(struct store *store, const char *address,
 			 struct store_account *account_r, const char **error_r);
 void store_account_deinit(struct store_account *account);
-/* 1 changed, 0 no such account. */
+/* Replace the password hash and the SCRAM secret together: scram_secret ==
+ * NULL removes the old secret, which belonged to the old password.
+ * 1 changed, 0 no such account, -1 error (e.g. invalid secret). */
 int store_account_set_password(struct store *store, const char *address,
-			       const char *password_hash, const char **error_r);
+			       const char *password_hash, const char *scram_secret,
+			       const char **error_r);
+/* May the account use address (case-insensitive) as its sender (submission,
+ * RFC 6409 6.1)? Yes for the account's own address and for the source of
+ * every alias that lists the account's address among its targets. Only
+ * direct alias targets count: not a catch-all, not an alias of an alias, not
+ * a target written as a subaddress (user+tag@); mapping a subaddress sender
+ * to its base address first is the caller's business.
+ * 1 yes, 0 no (also: no such account, invalid address), -1 error. */
+int store_account_may_send_as(struct store *store, uint64_t account_id, const char *address,
+			      const char **error_r);
 
 /*
  * Aliases: mail to source (a full address in a local domain) goes to each of
@@ -326,6 +350,135 @@ struct store_flag_change {
 int store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			    size_t count, const struct store_flag_change *change,
 			    const char **error_r);
+
+/*
+ * Outbound queue (DESIGN.md 3): messages for other hosts, waiting for the
+ * delivery engine. An entry holds the envelope, its DSN parameters
+ * (RFC 3461) and a body blob; each recipient has its own state and retry
+ * schedule. Entries are named by the queue id the SMTP layer chose (the id
+ * in the log lines). A recipient in a final state (SENT, BOUNCED) never
+ * changes again; an entry stays until store_queue_delete, which the engine
+ * calls once every recipient is final and any DSN has been queued.
+ *
+ * Times are seconds since the epoch.
+ */
+#define STORE_QUEUE_ID_MAX 32      /* queue ids: 1..32 ASCII letters and digits */
+#define STORE_QUEUE_ENVID_MAX 100  /* RFC 3461 4.4 */
+#define STORE_QUEUE_ORCPT_MAX 500  /* RFC 3461 4.2 */
+#define STORE_QUEUE_STATUS_MAX 1024 /* last status text of a recipient */
+
+/* RET (RFC 3461 4.3). */
+enum store_queue_ret {
+	STORE_QUEUE_RET_NONE, /* not given: the DSN generator decides */
+	STORE_QUEUE_RET_FULL,
+	STORE_QUEUE_RET_HDRS,
+};
+
+/* NOTIFY (RFC 3461 4.1), a bit set: 0 = not given, NEVER only alone. */
+#define STORE_QUEUE_NOTIFY_NEVER 0x01u
+#define STORE_QUEUE_NOTIFY_SUCCESS 0x02u
+#define STORE_QUEUE_NOTIFY_FAILURE 0x04u
+#define STORE_QUEUE_NOTIFY_DELAY 0x08u
+
+enum store_queue_rcpt_state {
+	STORE_QUEUE_RCPT_QUEUED,   /* not tried yet */
+	STORE_QUEUE_RCPT_DEFERRED, /* tried, failed temporarily; due again at next_attempt */
+	STORE_QUEUE_RCPT_SENT,     /* final: accepted by the next hop */
+	STORE_QUEUE_RCPT_BOUNCED,  /* final: failed permanently or expired */
+};
+
+/* One recipient as store_queue_add takes it. Every string of an envelope
+ * must be UTF-8 without control characters. */
+struct store_queue_envelope_rcpt {
+	const char *address; /* forward path without <>, 1..STORE_ADDRESS_MAX octets */
+	const char *orcpt;   /* ORCPT value as received ("rfc822;..." in xtext, RFC 3461
+				4.2), kept unchanged for relaying; NULL = none */
+	unsigned notify;     /* STORE_QUEUE_NOTIFY_* */
+};
+
+struct store_queue_envelope {
+	const char *sender; /* reverse path without <>; "" = the null sender */
+	const char *envid;  /* ENVID as received (xtext, RFC 3461 4.4); NULL = none */
+	enum store_queue_ret ret;
+	uint64_t submitter; /* id of the authenticated account that sent it; 0 = none
+			       (kept as a number: the account may be deleted meanwhile) */
+	const struct store_queue_envelope_rcpt *rcpts;
+	size_t rcpt_count;  /* >= 1 */
+};
+
+/* A recipient as the queue holds it. */
+struct store_queue_rcpt {
+	char *address;
+	char *orcpt; /* NULL = none */
+	unsigned notify;
+	enum store_queue_rcpt_state state;
+	uint32_t attempts;    /* store_queue_update_rcpt calls so far */
+	int64_t last_attempt; /* 0 = never tried */
+	int64_t next_attempt; /* QUEUED, DEFERRED: due from then on; final states: 0 */
+	char *status;         /* last status text (e.g. the remote reply), NULL = none */
+	char *dsn;            /* last RFC 3463 status code ("4.4.1"), NULL = none */
+};
+
+struct store_queue_entry {
+	char queue_id[STORE_QUEUE_ID_MAX + 1];
+	uint64_t size; /* octets of the body */
+	char *sender;  /* "" = null sender */
+	char *envid;   /* NULL = none */
+	enum store_queue_ret ret;
+	uint64_t submitter;
+	int64_t arrival; /* when store_queue_add committed it */
+	bool hold;       /* held entries are never due */
+	struct store_queue_rcpt *rcpts; /* rcpts[i] is recipient i as added */
+	size_t rcpt_count;
+};
+
+/* Put a message into the queue: the body of *blob with env, named queue_id
+ * (unique; the caller's). Every recipient starts QUEUED, due now. The blob is
+ * consumed either way and *blob set to NULL.
+ * 1: durable before returning, like store_deliver (body fsync'd, renamed,
+ * directory fsync'd, index committed, sharing the group commit of
+ * deliveries). 0: an entry named queue_id exists, nothing was queued. -1:
+ * error (invalid envelope or id, a write failed); nothing was queued. */
+int store_queue_add(struct store *store, struct store_blob **blob,
+		    const struct store_queue_envelope *env, const char *queue_id,
+		    const char **error_r);
+/* Every entry with all its recipients, oldest arrival first (then in the
+ * order added); free with store_queue_list_free. Returns 1 or -1. */
+int store_queue_list(struct store *store, struct store_queue_entry **entries_r, size_t *count_r,
+		     const char **error_r);
+/* For the delivery engine: at most max entries that are not held and have a
+ * recipient in state QUEUED or DEFERRED with next_attempt <= now, the entry
+ * whose earliest such recipient is due first coming first. Each comes with
+ * all its recipients; the engine tries the due ones. Free with
+ * store_queue_list_free. Returns 1 (perhaps with none) or -1. */
+int store_queue_due(struct store *store, int64_t now, size_t max,
+		    struct store_queue_entry **entries_r, size_t *count_r, const char **error_r);
+void store_queue_list_free(struct store_queue_entry **entries, size_t count);
+/* One entry. On 1, release *entry_r with store_queue_entry_deinit. 0 none. */
+int store_queue_get(struct store *store, const char *queue_id, struct store_queue_entry *entry_r,
+		    const char **error_r);
+void store_queue_entry_deinit(struct store_queue_entry *entry);
+/* Remove an entry; its body file goes after the commit when nothing else
+ * references it. 1 deleted, 0 not found. */
+int store_queue_delete(struct store *store, const char *queue_id, const char **error_r);
+/* Hold an entry (never due, like postsuper -h) or release it again; the
+ * recipients keep their schedule. 1 done (also when it already was), 0 not
+ * found. */
+int store_queue_hold(struct store *store, const char *queue_id, const char **error_r);
+int store_queue_release(struct store *store, const char *queue_id, const char **error_r);
+/* Open an entry's body read-only: like store_message_open. 1, 0 not found. */
+int store_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,
+			  const char **error_r);
+/* Record a delivery attempt for recipient rcpt_index of an entry: attempts
+ * grows by one, last_attempt becomes now, state becomes state (DEFERRED,
+ * SENT or BOUNCED), next_attempt is kept for DEFERRED (it must be given) and
+ * 0 for the final states, status (<= STORE_QUEUE_STATUS_MAX octets, no
+ * control characters) and dsn (RFC 3463 3.1 class.subject.detail) replace
+ * the old ones (NULL = none). 1 done, 0 no such entry or recipient, -1 error
+ * (invalid arguments, or the recipient is final already). */
+int store_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_index,
+			    enum store_queue_rcpt_state state, int64_t next_attempt,
+			    const char *status, const char *dsn, const char **error_r);
 
 /*
  * Maintenance

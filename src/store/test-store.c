@@ -1,8 +1,10 @@
 /*
  * test-store.c - the store API against both backends ("mem" and "sqlite"),
  * through the same test functions, plus SQLite-only checks: persistence
- * across reopen, garbage collection, and crash safety (a child delivering
- * in a loop is SIGKILLed; every message it reported must be intact).
+ * across reopen, schema upgrades from version 1, garbage collection, and
+ * crash safety (a child delivering in a loop is SIGKILLed; every message it
+ * reported must be intact). The outbound queue has its own program,
+ * test-store-queue.c; helpers shared by both are in test-store-util.h.
  *
  * `test-store --bench` instead measures group commit: 1, 4 and 16 threads
  * each delivering 200 small messages, printing deliveries per second and
@@ -11,6 +13,7 @@
  */
 #include "store/store.h"
 #include "store/store-sqlite.h"
+#include "store/test-store-util.h"
 
 #include "core/mem.h"
 #include "core/test.h"
@@ -29,164 +32,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef void backend_test_fn(struct store *st, const char *dir);
-
-static char *
-new_data_dir(void)
-{
-	static unsigned n;
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/data%u", test_tmpdir(), ++n);
-	return mem_strdup(path);
-}
-
-static struct store *
-open_store(const char *backend, const char *dir)
-{
-	struct store_settings set = { backend, dir };
-	struct store *st = NULL;
-	const char *error = NULL;
-
-	if (!T_INTEQ(store_open(&set, &st, &error), 1))
-		fprintf(stderr, "  store_open(%s): %s\n", backend, error);
-	return st;
-}
-
-static void
-run_backend(const char *backend, backend_test_fn *fn)
-{
-	char *dir = strcmp(backend, "sqlite") == 0 ? new_data_dir() : NULL;
-	struct store *st = open_store(backend, dir);
-
-	if (st != NULL) {
-		fn(st, dir);
-		store_close(&st);
-		T_ASSERT(st == NULL);
-	}
-	mem_free(&dir);
-}
-
-#define BOTH(fn) \
-	static void fn##_mem(void) \
-	{ \
-		run_backend("mem", fn); \
-	} \
-	static void fn##_sqlite(void) \
-	{ \
-		run_backend("sqlite", fn); \
-	}
-
-/*
- * Helpers
- */
-static uint64_t
-add_account(struct store *st, const char *address)
-{
-	const char *at = strrchr(address, '@');
-	uint64_t id = 0;
-	const char *error = NULL;
-
-	T_ASSERT(store_domain_add(st, at + 1, &error) >= 0);
-	if (!T_INTEQ(store_account_add(st, address, "$y$hash", &id, &error), 1))
-		fprintf(stderr, "  account_add %s: %s\n", address, error);
-	return id;
-}
-
-static uint64_t
-mailbox_id(struct store *st, uint64_t account, const char *name)
-{
-	struct store_mailbox m;
-	uint64_t id = 0;
-
-	if (T_INTEQ(store_mailbox_lookup(st, account, name, &m, NULL), 1))
-		id = m.id;
-	store_mailbox_deinit(&m);
-	return id;
-}
-
-static int
-deliver_text(struct store *st, const char *text, const struct store_delivery_target *targets,
-	     size_t count, struct store_delivery_result *results, const char **error_r)
-{
-	struct store_blob *blob;
-
-	if (store_blob_begin(st, &blob, error_r) != 1)
-		return -1;
-	/* in pieces, as the protocol glue writes them */
-	for (size_t off = 0, len = strlen(text); off < len; off += 7) {
-		if (store_blob_write(blob, text + off, len - off < 7 ? len - off : 7) < 0) {
-			store_blob_abort(&blob);
-			return -1;
-		}
-	}
-	return store_deliver(st, &blob, targets, count, results, error_r);
-}
-
-static int
-deliver1(struct store *st, uint64_t account, const char *text, struct store_delivery_result *r)
-{
-	struct store_delivery_target t = { account, 0, 0, 0 };
-	const char *error = NULL;
-	int ret = deliver_text(st, text, &t, 1, r, &error);
-
-	if (ret != 1)
-		fprintf(stderr, "  deliver: %s\n", error);
-	return ret;
-}
-
-/* The body of a message as a string (NULL if it cannot be opened). */
-static char *
-read_body(struct store *st, uint64_t mailbox, uint32_t uid)
-{
-	uint64_t size;
-	char *data;
-	ssize_t n;
-	int fd;
-
-	if (store_message_open(st, mailbox, uid, &fd, &size, NULL) != 1)
-		return NULL;
-	data = mem_zalloc(size + 1);
-	n = read(fd, data, size + 1);
-	close(fd);
-	if (n < 0 || (uint64_t)n != size)
-		mem_free(&data);
-	return data;
-}
-
-static bool
-blob_file_exists(const char *dir, const char *id)
-{
-	char path[600];
-
-	snprintf(path, sizeof(path), "%s/blobs/%.2s/%s", dir, id, id);
-	return access(path, F_OK) == 0;
-}
-
-/* Regular files in dir/sub (sub "blobs" counts all blobs/XX/ files). */
-static unsigned
-count_files(const char *dir, const char *sub)
-{
-	char path[600];
-	unsigned n = 0;
-	struct dirent *d;
-	DIR *dh;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	if ((dh = opendir(path)) == NULL)
-		return 0;
-	while ((d = readdir(dh)) != NULL) {
-		char child[700];
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(child, sizeof(child), "%s/%s", sub, d->d_name);
-		n += d->d_type == DT_DIR ? count_files(dir, child) : 1;
-	}
-	closedir(dh);
-	return n;
-}
 
 /*
  * Domains, accounts, aliases
@@ -233,42 +78,70 @@ t_domains(struct store *st, const char *dir)
 }
 BOTH(t_domains)
 
+/* SCRAM secrets as the SASL code might make them; opaque to the store. */
+#define SCRAM1 "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVkS2V5$c2VydmVyS2V5"
+#define SCRAM2 "SCRAM-SHA-256$4096:bmV3$bmV3U3RvcmVk$bmV3U2VydmVy"
+
 static void
 t_accounts(struct store *st, const char *dir)
 {
 	struct store_account a, *list;
 	struct store_mailbox *boxes;
 	const char *error = NULL;
+	char long_secret[STORE_SCRAM_SECRET_MAX + 2];
 	uint64_t id = 0;
 	size_t n;
 
 	T_INTEQ(store_domain_add(st, "example.com", &error), 1);
 	T_INTEQ(store_domain_add(st, "other.example", &error), 1);
-	T_INTEQ(store_account_add(st, "Alice@EXAMPLE.com", "$y$one", &id, &error), 1);
+	T_INTEQ(store_account_add(st, "Alice@EXAMPLE.com", "$y$one", SCRAM1, &id, &error), 1);
 	T_ASSERT(id != 0);
-	T_INTEQ(store_account_add(st, "alice@example.com", "$y$two", NULL, &error), 0);
-	T_INTEQ(store_account_add(st, "bob@other.example", "$y$bob", NULL, &error), 1);
-	T_INTEQ(store_account_add(st, "carol@missing.example", "$y$x", NULL, &error), -1);
+	T_INTEQ(store_account_add(st, "alice@example.com", "$y$two", NULL, NULL, &error), 0);
+	T_INTEQ(store_account_add(st, "bob@other.example", "$y$bob", NULL, NULL, &error), 1);
+	T_INTEQ(store_account_add(st, "carol@missing.example", "$y$x", NULL, NULL, &error), -1);
 	T_ASSERT(error != NULL && strstr(error, "missing.example") != NULL);
-	T_INTEQ(store_account_add(st, "no-at-sign", "$y$x", NULL, &error), -1);
-	T_INTEQ(store_account_add(st, "sp ace@example.com", "$y$x", NULL, &error), -1);
+	T_INTEQ(store_account_add(st, "no-at-sign", "$y$x", NULL, NULL, &error), -1);
+	T_INTEQ(store_account_add(st, "sp ace@example.com", "$y$x", NULL, NULL, &error), -1);
+	T_INTEQ(store_account_add(st, "carol@example.com", "$y$x", "", NULL, &error), -1);
+	T_INTEQ(store_account_add(st, "carol@example.com", "$y$x", "a\nb", NULL, &error), -1);
+	memset(long_secret, 'x', sizeof(long_secret) - 1);
+	long_secret[sizeof(long_secret) - 1] = '\0';
+	T_INTEQ(store_account_add(st, "carol@example.com", "$y$x", long_secret, NULL, &error), -1);
+	T_INTEQ(store_account_lookup(st, "carol@example.com", &a, &error), 0);
 	if (T_INTEQ(store_account_lookup(st, "ALICE@example.COM", &a, &error), 1)) {
 		T_INTEQ(a.id, id);
 		T_STREQ(a.address, "Alice@example.com");
 		T_STREQ(a.password_hash, "$y$one");
+		T_STREQ(a.scram_secret, SCRAM1);
 		T_INTEQ(a.quota_bytes, 0);
 		T_INTEQ(a.quota_messages, 0);
 	}
 	store_account_deinit(&a);
-	T_INTEQ(store_account_set_password(st, "alice@example.com", "$y$new", &error), 1);
-	T_INTEQ(store_account_set_password(st, "nobody@example.com", "$y$new", &error), 0);
-	if (T_INTEQ(store_account_lookup(st, "alice@example.com", &a, &error), 1))
+	T_ASSERT(a.password_hash == NULL && a.scram_secret == NULL);
+	if (T_INTEQ(store_account_lookup(st, "bob@other.example", &a, &error), 1))
+		T_ASSERT(a.scram_secret == NULL);
+	store_account_deinit(&a);
+	/* a new password without a SCRAM secret drops the old one */
+	T_INTEQ(store_account_set_password(st, "alice@example.com", "$y$new", NULL, &error), 1);
+	T_INTEQ(store_account_set_password(st, "nobody@example.com", "$y$new", NULL, &error), 0);
+	T_INTEQ(store_account_set_password(st, "alice@example.com", "$y$new", "\x01", &error), -1);
+	if (T_INTEQ(store_account_lookup(st, "alice@example.com", &a, &error), 1)) {
 		T_STREQ(a.password_hash, "$y$new");
+		T_ASSERT(a.scram_secret == NULL);
+	}
+	store_account_deinit(&a);
+	T_INTEQ(store_account_set_password(st, "alice@example.com", "$y$3", SCRAM2, &error), 1);
+	if (T_INTEQ(store_account_lookup(st, "alice@example.com", &a, &error), 1)) {
+		T_STREQ(a.password_hash, "$y$3");
+		T_STREQ(a.scram_secret, SCRAM2);
+	}
 	store_account_deinit(&a);
 	T_INTEQ(store_account_lookup(st, "not valid", &a, &error), 0);
 	if (T_INTEQ(store_account_list(st, NULL, &list, &n, &error), 1) && T_INTEQ(n, 2)) {
 		T_STREQ(list[0].address, "Alice@example.com");
+		T_STREQ(list[0].scram_secret, SCRAM2);
 		T_STREQ(list[1].address, "bob@other.example");
+		T_ASSERT(list[1].scram_secret == NULL);
 	}
 	store_account_list_free(&list, n);
 	if (T_INTEQ(store_account_list(st, "OTHER.example", &list, &n, &error), 1) && T_INTEQ(n, 1))
@@ -339,6 +212,48 @@ t_aliases(struct store *st, const char *dir)
 	store_alias_list_free(&list, n);
 }
 BOTH(t_aliases)
+
+/* Sender addresses for submission: own address and direct alias sources
+ * only (no catch-all, no alias of an alias, no subaddress targets). */
+static void
+t_send_as(struct store *st, const char *dir)
+{
+	uint64_t a = add_account(st, "Alice@example.com"), b = add_account(st, "bob@example.com");
+	const char *error = NULL;
+
+	T_INTEQ(store_alias_add(st, "info@example.com", "ALICE@Example.COM", &error), 1);
+	T_INTEQ(store_alias_add(st, "team@example.com", "alice@example.com", &error), 1);
+	T_INTEQ(store_alias_add(st, "team@example.com", "bob@example.com", &error), 1);
+	T_INTEQ(store_alias_add(st, "ext@example.com", "alice@other.example", &error), 1);
+	T_INTEQ(store_alias_add(st, "nested@example.com", "team@example.com", &error), 1);
+	T_INTEQ(store_alias_add(st, "sub@example.com", "alice+sub@example.com", &error), 1);
+	T_INTEQ(store_domain_set_catchall(st, "example.com", "alice@example.com", &error), 1);
+
+	T_INTEQ(store_account_may_send_as(st, a, "alice@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, a, "ALICE@EXAMPLE.COM", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, a, "Info@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, a, "team@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, b, "TEAM@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, b, "bob@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, b, "info@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, b, "alice@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "bob@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "ext@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "nested@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "sub@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "alice+sub@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "anyone@example.com", &error), 0); /* catch-all */
+	T_INTEQ(store_account_may_send_as(st, a, "alice@other.example", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "not an address", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, 999999, "alice@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, 0, "alice@example.com", &error), 0);
+	/* rights go with the alias */
+	T_INTEQ(store_alias_del(st, "team@example.com", "bob@example.com", &error), 1);
+	T_INTEQ(store_account_may_send_as(st, b, "team@example.com", &error), 0);
+	T_INTEQ(store_account_may_send_as(st, a, "team@example.com", &error), 1);
+}
+BOTH(t_send_as)
 
 /*
  * Mailboxes
@@ -838,7 +753,6 @@ t_concurrent(struct store *st, const char *dir)
 	}
 }
 BOTH(t_concurrent)
-
 /*
  * SQLite only: persistence, garbage collection, crash safety
  */
@@ -906,6 +820,125 @@ test_sqlite_reopen(void)
 	store_close(&st);
 out:
 	mem_free(&dir);
+}
+
+/* Run sql on dir's database directly (building and inspecting old schemas). */
+static int
+db_exec(const char *dir, const char *sql)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/posthorn.db", dir);
+	rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  %s: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "no memory");
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The first column of the first row of a query, as text (NULL when none). */
+static char *
+db_text(const char *dir, const char *sql)
+{
+	char path[600], *out = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/posthorn.db", dir);
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		out = mem_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+#define SCHEMA_QUERY \
+	"SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), char(10))" \
+	" FROM (SELECT * FROM sqlite_master ORDER BY type, name)"
+
+/* A database as the first release left it is upgraded on open, keeps its
+ * data, and ends up with exactly the schema of a new one. */
+static void
+test_sqlite_migrate(void)
+{
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text, *fresh;
+	struct store_settings set = { "sqlite", NULL };
+	struct store_delivery_result r;
+	struct store_queue_entry e;
+	struct store_account acc;
+	const char *error = NULL;
+	struct store *st;
+
+	if (!T_INTEQ(mkdir(dir, 0700), 0) || !T_INTEQ(db_exec(dir, sqlite_schema_v1_sql), 0) ||
+	    !T_INTEQ(db_exec(dir,
+			     "INSERT INTO schema_version VALUES (1);"
+			     "INSERT INTO domains (id, name) VALUES (1, 'example.com');"
+			     "INSERT INTO accounts (id, domain_id, address, address_key,"
+			     " password_hash, uidvalidity_last)"
+			     " VALUES (7, 1, 'Old@example.com', 'old@example.com', '$y$old', 5);"
+			     "INSERT INTO mailboxes (account_id, name, uidvalidity, subscribed)"
+			     " VALUES (7, 'INBOX', 5, 1);"),
+		     0))
+		goto out;
+	if ((st = open_store("sqlite", dir)) == NULL)
+		goto out;
+	if (T_INTEQ(store_account_lookup(st, "OLD@example.com", &acc, NULL), 1)) {
+		T_INTEQ(acc.id, 7);
+		T_STREQ(acc.address, "Old@example.com");
+		T_STREQ(acc.password_hash, "$y$old");
+		T_ASSERT(acc.scram_secret == NULL);
+	}
+	store_account_deinit(&acc);
+	if (T_INTEQ(deliver1(st, 7, "after the upgrade", &r), 1))
+		T_INTEQ(r.uid, 1);
+	T_INTEQ(store_account_set_password(st, "old@example.com", "$y$new", SCRAM1, NULL), 1);
+	T_INTEQ(queue1(st, "M1", "queued after the upgrade"), 1);
+	store_close(&st);
+	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
+	T_STREQ(text, "3");
+	mem_free(&text);
+
+	/* reopening an upgraded database changes nothing */
+	if ((st = open_store("sqlite", dir)) == NULL)
+		goto out;
+	if (T_INTEQ(store_account_lookup(st, "old@example.com", &acc, NULL), 1))
+		T_STREQ(acc.scram_secret, SCRAM1);
+	store_account_deinit(&acc);
+	T_INTEQ(store_queue_get(st, "M1", &e, NULL), 1);
+	store_queue_entry_deinit(&e);
+	text = read_body(st, r.mailbox_id, 1);
+	T_STREQ(text, "after the upgrade");
+	mem_free(&text);
+	store_close(&st);
+
+	if ((st = open_store("sqlite", fresh_dir)) == NULL)
+		goto out;
+	store_close(&st);
+	text = db_text(dir, SCHEMA_QUERY);
+	fresh = db_text(fresh_dir, SCHEMA_QUERY);
+	T_ASSERT(text != NULL && strstr(text, "scram_secret") != NULL &&
+		 strstr(text, "queue_rcpts") != NULL);
+	T_STREQ(text, fresh);
+	mem_free(&text);
+	mem_free(&fresh);
+
+	/* a database from a newer program is refused and left alone */
+	T_INTEQ(db_exec(dir, "UPDATE schema_version SET version = 99"), 0);
+	set.data_dir = dir;
+	T_INTEQ(store_open(&set, &st, &error), -1);
+	T_ASSERT(error != NULL && strstr(error, "99") != NULL);
+	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
+	T_STREQ(text, "99");
+	mem_free(&text);
+out:
+	mem_free(&dir);
+	mem_free(&fresh_dir);
 }
 
 static void
@@ -1005,98 +1038,6 @@ test_open_errors(void)
 }
 
 /* Crash safety: every message the child reported delivered is there, exact. */
-#define CRASH_THREADS 4
-#define CRASH_LINES 120
-
-static size_t
-crash_body(int thread, int i, char *buf, size_t size)
-{
-	int len = snprintf(buf, size, "Subject: thread %d message %d\r\n\r\n", thread, i);
-	size_t fill = (size_t)(i * 131 % 3000);
-
-	for (size_t k = 0; k < fill && (size_t)len + k + 1 < size; k++)
-		buf[len + k] = (char)('a' + (k + (size_t)i) % 26);
-	len += (int)fill;
-	buf[len] = '\0';
-	return (size_t)len;
-}
-
-struct crash_ctx {
-	struct store *st;
-	uint64_t account;
-	int thread, fd;
-};
-
-static void *
-crash_thread(void *arg)
-{
-	struct crash_ctx *ctx = arg;
-	struct store_delivery_result r;
-	char body[4096], line[64];
-
-	for (int i = 0;; i++) {
-		crash_body(ctx->thread, i, body, sizeof(body));
-		if (deliver1(ctx->st, ctx->account, body, &r) != 1)
-			_exit(1);
-		/* one write of less than PIPE_BUF: lines never interleave */
-		snprintf(line, sizeof(line), "%d %d %u\n", ctx->thread, i, r.uid);
-		if (write(ctx->fd, line, strlen(line)) < 0)
-			_exit(1);
-	}
-	return NULL;
-}
-
-static void
-crash_child(const char *dir, uint64_t account, int fd)
-{
-	struct crash_ctx ctx[CRASH_THREADS];
-	pthread_t threads[CRASH_THREADS];
-	struct store *st = open_store("sqlite", dir);
-
-	if (st == NULL)
-		_exit(1);
-	for (int i = 0; i < CRASH_THREADS; i++) {
-		ctx[i] = (struct crash_ctx){ st, account, i, fd };
-		pthread_create(&threads[i], NULL, crash_thread, &ctx[i]);
-	}
-	for (int i = 0; i < CRASH_THREADS; i++)
-		pthread_join(threads[i], NULL);
-	_exit(1);
-}
-
-/* Read the child's report until enough lines came, kill it, read the rest. */
-static char *
-crash_collect(pid_t pid, int fd)
-{
-	size_t len = 0, cap = 1 << 20, lines = 0;
-	char *out = mem_zalloc(cap + 1);
-	bool killed = false;
-
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (poll(&pfd, 1, 30000) <= 0) {
-			T_ASSERT(!"child stalled");
-			kill(pid, SIGKILL);
-			break;
-		}
-		n = read(fd, out + len, cap - len);
-		if (n <= 0)
-			break;
-		for (ssize_t i = 0; i < n; i++)
-			lines += out[len + (size_t)i] == '\n';
-		len += (size_t)n;
-		if (!killed && (lines >= CRASH_LINES || len > cap / 2)) {
-			kill(pid, SIGKILL);
-			killed = true;
-		}
-	}
-	T_ASSERT(killed);
-	out[len] = '\0';
-	return out;
-}
-
 static void
 crash_verify(struct store *st, uint64_t inbox, const char *report)
 {
@@ -1122,34 +1063,19 @@ crash_verify(struct store *st, uint64_t inbox, const char *report)
 static void
 test_sqlite_crash(void)
 {
-	char *dir = new_data_dir();
+	char *dir = new_data_dir(), *report = NULL;
 	struct store *st = open_store("sqlite", dir);
 	struct store_message *msgs;
 	uint64_t account, inbox;
-	char *report;
-	int p[2], status;
 	size_t n;
-	pid_t pid;
 
 	if (st == NULL)
 		goto out;
 	account = add_account(st, "alice@example.com");
 	inbox = mailbox_id(st, account, "INBOX");
 	store_close(&st);
-	if (!T_INTEQ(pipe(p), 0))
-		goto out;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		close(p[0]);
-		crash_child(dir, account, p[1]);
-	}
-	close(p[1]);
-	report = crash_collect(pid, p[0]);
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	T_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-
-	if ((st = open_store("sqlite", dir)) != NULL) {
+	report = crash_run_child(dir, account);
+	if (report != NULL && (st = open_store("sqlite", dir)) != NULL) {
 		T_INTEQ(count_files(dir, "tmp"), 0); /* the dead writer's files went on open */
 		crash_verify(st, inbox, report);
 		/* nothing referenced is missing */
@@ -1241,6 +1167,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_accounts_sqlite),
 	TEST_ENTRY(t_aliases_mem),
 	TEST_ENTRY(t_aliases_sqlite),
+	TEST_ENTRY(t_send_as_mem),
+	TEST_ENTRY(t_send_as_sqlite),
 	TEST_ENTRY(t_special_use_mem),
 	TEST_ENTRY(t_special_use_sqlite),
 	TEST_ENTRY(t_mailbox_ops_mem),
@@ -1260,6 +1188,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_concurrent_mem),
 	TEST_ENTRY(t_concurrent_sqlite),
 	TEST_ENTRY(test_sqlite_reopen),
+	TEST_ENTRY(test_sqlite_migrate),
 	TEST_ENTRY(test_sqlite_gc),
 	TEST_ENTRY(test_open_errors),
 	TEST_ENTRY(test_sqlite_crash),
