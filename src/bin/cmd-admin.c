@@ -10,6 +10,7 @@
 #include "bin/cli.h"
 #include "core/mem.h"
 #include "sasl/password.h"
+#include "sasl/sasl-server.h"
 
 struct admin_ctx {
 	struct cli_args args;
@@ -161,12 +162,18 @@ account_set(struct admin_ctx *ctx, bool add)
 {
 	const char *address = ctx->args.pos[1], *error = NULL;
 	bool generated;
-	char *pw = account_password(ctx, &generated), *hash = NULL;
+	char *pw = account_password(ctx, &generated), *hash = NULL, *scram = NULL;
 	int ret;
 
 	if (pw == NULL)
 		return CLI_USAGE;
-	if (add && !admin_domain_exists(ctx, address)) {
+	/* the SCRAM secret is stored beside the hash, so that SCRAM-SHA-256
+	 * works without the plain password (RFC 5802 5.1) */
+	scram = sasl_scram_secret_make(pw, 0);
+	if (scram == NULL) {
+		fprintf(stderr, "posthorn: cannot compute the SCRAM secret\n");
+		ret = CLI_FAILURE;
+	} else if (add && !admin_domain_exists(ctx, address)) {
 		fprintf(stderr, "posthorn: no such domain for %s (add it with: posthorn domain add)\n",
 			address);
 		ret = CLI_NOT_FOUND;
@@ -174,10 +181,11 @@ account_set(struct admin_ctx *ctx, bool add)
 		fprintf(stderr, "posthorn: %s\n", error);
 		ret = CLI_FAILURE;
 	} else if (add) {
-		ret = admin_result(store_account_add(ctx->store, address, hash, NULL, &error),
+		ret = admin_result(store_account_add(ctx->store, address, hash, scram, NULL, &error),
 				   CLI_EXISTS, "account exists already", error);
 	} else {
-		ret = admin_result(store_account_set_password(ctx->store, address, hash, &error),
+		ret = admin_result(store_account_set_password(ctx->store, address, hash, scram,
+							      &error),
 				   CLI_NOT_FOUND, "no such account", error);
 	}
 	if (ret == CLI_OK && generated)
@@ -187,6 +195,9 @@ account_set(struct admin_ctx *ctx, bool add)
 	if (hash != NULL)
 		explicit_bzero(hash, strlen(hash));
 	mem_free(&hash);
+	if (scram != NULL)
+		explicit_bzero(scram, strlen(scram));
+	mem_free(&scram);
 	return ret;
 }
 

@@ -22,6 +22,8 @@
 #include "core/buf.h"
 #include "core/mem.h"
 #include "sasl/password.h"
+#include "sasl/sasl-server.h"
+#include "tls/tls.h"
 
 static int
 init_mkdirs(const char *dir)
@@ -105,15 +107,74 @@ init_write_conf(const char *path, const char *hostname)
 	return ret;
 }
 
+/* A self-signed certificate for development, and conf.d/10-tls.conf naming
+ * it. Replace it by a real one: see the README (certbot deploy hook). */
+static int
+init_tls(const char *dir, const char *hostname)
+{
+	char tlsdir[4096], confd[4096], cert[4200], key[4200], dropin[4200];
+	const char *error;
+	const char *text = "# written by posthorn init: a self-signed certificate for development.\n"
+			   "# Point these at your real certificate chain and key (absolute paths or\n"
+			   "# relative to the config directory) and send SIGHUP.\n"
+			   "tls_cert = tls/cert.pem\n"
+			   "tls_key = tls/key.pem\n";
+	int fd;
+
+	snprintf(tlsdir, sizeof(tlsdir), "%s/tls", dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", tlsdir);
+	snprintf(key, sizeof(key), "%s/key.pem", tlsdir);
+	snprintf(confd, sizeof(confd), "%s/conf.d", dir);
+	snprintf(dropin, sizeof(dropin), "%s/10-tls.conf", confd);
+	if ((mkdir(tlsdir, 0750) < 0 && errno != EEXIST) ||
+	    (mkdir(confd, 0755) < 0 && errno != EEXIST)) {
+		fprintf(stderr, "posthorn: mkdir: %s\n", strerror(errno));
+		return -1;
+	}
+	if (tls_make_self_signed(hostname, cert, key, &error) < 0) {
+		fprintf(stderr, "posthorn: self-signed certificate: %s\n", error);
+		return -1;
+	}
+	fd = open(dropin, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
+		fprintf(stderr, "posthorn: %s: %s\n", dropin, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	printf("created a self-signed certificate for %s in %s\n", hostname, tlsdir);
+	return 0;
+}
+
+/* As root: the key must be readable by run_user. */
+static int
+init_tls_owner(const char *dir, const char *user)
+{
+	struct passwd *pw;
+	char path[4096];
+
+	if (geteuid() != 0 || (pw = getpwnam(user)) == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/tls", dir);
+	if (chown(path, 0, pw->pw_gid) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/tls/key.pem", dir);
+	if (chown(path, 0, pw->pw_gid) < 0 || chmod(path, 0640) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 init_account(struct store *store, const char *address, const char *domain)
 {
 	char *pw = password_generate(16), *hash = NULL, *postmaster;
+	char *scram = sasl_scram_secret_make(pw, 0);
 	const char *error = NULL;
 	int ret = CLI_OK;
 
-	if (password_hash(pw, &hash, &error) < 0 ||
-	    store_account_add(store, address, hash, NULL, &error) != 1) {
+	if (scram == NULL || password_hash(pw, &hash, &error) < 0 ||
+	    store_account_add(store, address, hash, scram, NULL, &error) != 1) {
 		fprintf(stderr, "posthorn: cannot add account %s: %s\n", address,
 			error != NULL ? error : "it exists already");
 		ret = CLI_FAILURE;
@@ -129,6 +190,9 @@ init_account(struct store *store, const char *address, const char *domain)
 	explicit_bzero(pw, strlen(pw));
 	mem_free(&pw);
 	mem_free(&hash);
+	if (scram != NULL)
+		explicit_bzero(scram, strlen(scram));
+	mem_free(&scram);
 	return ret;
 }
 
@@ -163,7 +227,20 @@ cmd_init(int argc, char **argv)
 		ret = CLI_CONFIG;
 		goto out;
 	}
-	if (init_run_user(conf.run_user, dir) < 0 || cli_open_store(&conf, &store) < 0) {
+	{
+		char *host = cli_hostname(&conf);
+		int r = init_tls(dir, host);
+
+		mem_free(&host);
+		conf_deinit(&conf);
+		/* reload: the drop-in now names the certificate */
+		if (r < 0 || cli_load_conf(&args, &conf) < 0) {
+			ret = r < 0 ? CLI_FAILURE : CLI_CONFIG;
+			goto out;
+		}
+	}
+	if (init_run_user(conf.run_user, dir) < 0 || init_tls_owner(dir, conf.run_user) < 0 ||
+	    cli_open_store(&conf, &store) < 0) {
 		ret = CLI_FAILURE;
 	} else if (store_domain_add(store, domain, &error) < 0) {
 		fprintf(stderr, "posthorn: cannot add domain %s: %s\n", domain, error);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bin/serve-auth.h"
 #include "bin/serve.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -22,7 +23,7 @@
 #include "core/mem.h"
 #include "core/worker.h"
 #include "pop3/pop3-server.h"
-#include "sasl/password.h"
+#include "sasl/sasl-server.h"
 #include "store/store.h"
 
 #define POP3_READ_CHUNK (128 * 1024)
@@ -61,6 +62,10 @@ struct pop3_client {
 	uint32_t *uids; /* POP3 index -> UID */
 	size_t uid_count;
 	struct pop3_job *job;
+	struct serve_auth *auth;
+	bool auth_is_secret;
+	bool implicit_tls;
+	struct serve_tls_cb cb_storage;
 	/* retrieve in progress */
 	int retr_fd;
 	bool retr_waiting_drain;
@@ -129,10 +134,40 @@ pop3_unlock(struct server *srv, uint64_t account_id)
 	}
 }
 
-/* ---- login ---- */
+/* ---- authentication and maildrop ---- */
 
 static void
-login_work(void *ctx)
+auth_lookup_done(void *ctx, enum serve_auth_result result, const char *secret,
+		 uint64_t account_id, const char *address)
+{
+	struct pop3_client *c = ctx;
+
+	c->auth = NULL;
+	if (result == SERVE_AUTH_TEMPFAIL) {
+		pop3_server_auth_tempfail(c->session);
+	} else if (c->auth_is_secret) {
+		pop3_server_auth_secret(c->session, secret);
+	} else {
+		if (result == SERVE_AUTH_FAILED)
+			log_info("pop3d", "login failed: user=<%s>, rip=%s, reason=auth failed",
+				 c->user, c->ip);
+		pop3_server_auth_verified(c->session, result == SERVE_AUTH_OK);
+	}
+}
+
+static void
+hook_auth_lookup(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
+		 const char *password)
+{
+	struct pop3_client *c = ctx;
+
+	log_sanitize(c->user, sizeof(c->user), authcid, strlen(authcid));
+	c->auth_is_secret = password == NULL;
+	c->auth = serve_auth_start(c->base.server, c->ip, authcid, password, auth_lookup_done, c);
+}
+
+static void
+maildrop_work(void *ctx)
 {
 	struct pop3_job *job = ctx;
 	struct store_account acct;
@@ -151,23 +186,12 @@ login_work(void *ctx)
 	ret = store_account_lookup(job->srv->store, address, &acct, &error);
 	if (address != job->user)
 		mem_free(&address);
-	if (ret < 0) {
-		job->result = POP3_LOGIN_TEMPFAIL;
+	if (ret <= 0) {
+		job->result = ret == 0 ? POP3_LOGIN_FAILED : POP3_LOGIN_TEMPFAIL;
 		return;
 	}
-	if (ret == 0) {
-		/* same cost as a wrong password: no user enumeration by timing */
-		password_verify_dummy(job->password);
-		job->result = POP3_LOGIN_FAILED;
-		return;
-	}
-	ret = password_verify(job->password, acct.password_hash);
 	job->account_id = acct.id;
 	store_account_deinit(&acct);
-	if (ret != 1) {
-		job->result = POP3_LOGIN_FAILED;
-		return;
-	}
 	if (store_mailbox_lookup(job->srv->store, job->account_id, "INBOX", &mbox, &error) != 1) {
 		job->result = POP3_LOGIN_TEMPFAIL;
 		return;
@@ -184,7 +208,7 @@ login_work(void *ctx)
 }
 
 static void
-login_done(void *ctx)
+maildrop_done(void *ctx)
 {
 	struct pop3_job *job = ctx;
 	struct pop3_client *c = pop3_job_finish(job);
@@ -210,12 +234,12 @@ login_done(void *ctx)
 			snprintf(info[i].uidl, sizeof(info[i].uidl), "%08x.%08x", job->uidvalidity,
 				 job->msgs[i].uid);
 		}
-		log_info("pop3d", "login: user=<%s>, rip=%s, messages=%zu", c->user, c->ip,
-			 job->msg_count);
+		serve_auth_report(c->base.server, c->ip, true);
+		log_info("pop3d", "login: user=<%s>, rip=%s, messages=%zu%s", c->user, c->ip,
+			 job->msg_count, pop3_server_session_is_tls(c->session) ? ", TLS" : "");
 	} else {
 		log_info("pop3d", "login failed: user=<%s>, rip=%s, reason=%s", c->user, c->ip,
-			 result == POP3_LOGIN_IN_USE ? "in use" :
-			 result == POP3_LOGIN_TEMPFAIL ? "temporary failure" : "auth failed");
+			 result == POP3_LOGIN_IN_USE ? "in use" : "temporary failure");
 	}
 	pop3_server_login_done(c->session, result, info, (unsigned)c->uid_count);
 	mem_free(&info);
@@ -223,15 +247,13 @@ login_done(void *ctx)
 }
 
 static void
-hook_login(void *ctx, struct pop3_server_session *s, const char *user, const char *password)
+hook_open_maildrop(void *ctx, struct pop3_server_session *s, const char *user)
 {
 	struct pop3_client *c = ctx;
 	struct pop3_job *job = pop3_job_new(c);
 
-	log_sanitize(c->user, sizeof(c->user), user, strlen(user));
 	job->user = mem_strdup(user);
-	job->password = mem_strdup(password);
-	worker_pool_submit(c->base.server->pool, login_work, login_done, job);
+	worker_pool_submit(c->base.server->pool, maildrop_work, maildrop_done, job);
 }
 
 /* ---- retrieve ---- */
@@ -387,11 +409,22 @@ hook_disconnect(void *ctx, struct pop3_server_session *s)
 	}
 }
 
+static void
+hook_starttls(void *ctx, struct pop3_server_session *s)
+{
+	struct pop3_client *c = ctx;
+
+	if (!serve_tls_start(c->base.server, c->conn))
+		conn_close_after_flush(c->conn); /* cannot happen: STLS is offered only with TLS */
+}
+
 static const struct pop3_server_hooks pop3_hooks = {
-	.login = hook_login,
+	.auth_lookup = hook_auth_lookup,
+	.open_maildrop = hook_open_maildrop,
 	.retrieve = hook_retrieve,
 	.update = hook_update,
 	.disconnect = hook_disconnect,
+	.starttls = hook_starttls,
 };
 
 /* ---- io ---- */
@@ -464,10 +497,27 @@ static const struct pop3_server_io pop3_io = {
 	.close = pop3_io_close,
 };
 
+static void
+pop3_conn_handshake_done(void *ctx)
+{
+	struct pop3_client *c = ctx;
+	struct sasl_channel_binding cb;
+	char version[32], cipher[64];
+
+	serve_tls_info(c->conn, version, sizeof(version), cipher, sizeof(cipher));
+	log_info("pop3d", "TLS established with [%s]: %s with cipher %s", c->ip, version, cipher);
+	serve_tls_channel_binding(c->conn, &c->cb_storage, &cb);
+	pop3_server_session_set_tls(c->session, true);
+	pop3_server_session_set_channel_binding(c->session, &cb);
+	if (c->implicit_tls)
+		pop3_server_session_start(c->session);
+}
+
 static const struct conn_callbacks pop3_conn_cb = {
 	.input = pop3_conn_input,
 	.drained = pop3_conn_drained,
 	.closed = pop3_conn_closed,
+	.handshake_done = pop3_conn_handshake_done,
 };
 
 static void
@@ -494,6 +544,7 @@ pop3_client_free(struct pop3_client *c)
 			c->retr_fd = -1;
 		c->job = NULL;
 	}
+	serve_auth_cancel(&c->auth);
 	if (c->retr_fd >= 0)
 		close(c->retr_fd);
 	pop3_server_session_free(&c->session);
@@ -507,7 +558,8 @@ pop3_client_free(struct pop3_client *c)
 }
 
 void
-serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer)
+serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer,
+		  enum server_service service)
 {
 	struct pop3_client *c = mem_zalloc(sizeof(*c));
 	struct pop3_server_settings set;
@@ -523,6 +575,7 @@ serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer)
 	/* until TLS exists, plain-text passwords only on loopback (and only
 	 * when the config allows it) */
 	set.allow_plaintext_auth = conf->plaintext_auth_loopback && net_addr_is_loopback(peer);
+	set.stls_available = srv->tls != NULL && service == SERVER_POP3;
 	pop3_server_limits_init_default(&set.limits);
 	set.limits.max_line = conf->pop3_line_length_limit;
 	set.limits.max_bad_commands = conf->pop3_error_limit;
@@ -535,6 +588,18 @@ serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer)
 	if (srv->pop3_clients > conf->pop3_max_connections) {
 		conn_write(c->conn, "-ERR [SYS/TEMP] too many connections\r\n", 38);
 		conn_close_after_flush(c->conn);
+		return;
+	}
+	if (service == SERVER_POP3S) {
+		/* RFC 8314: TLS first; the greeting follows the handshake */
+		c->implicit_tls = true;
+		serve_tls_start(srv, c->conn);
+		return;
+	}
+	if (service == SERVER_POP3S) {
+		/* RFC 8314: TLS first; the greeting follows the handshake */
+		c->implicit_tls = true;
+		serve_tls_start(srv, c->conn);
 		return;
 	}
 	pop3_server_session_start(c->session);

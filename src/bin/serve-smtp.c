@@ -1,97 +1,89 @@
 /*
- * serve-smtp.c - SMTP glue: a socket (core/conn) feeding the SMTP engine,
- * whose decisions are made here with delivery_resolve() and store_deliver()
- * on the worker pool.
+ * serve-smtp.c - SMTP glue: a socket (core/conn) feeding the SMTP engine for
+ * the three SMTP roles (DESIGN.md; RFC 5321, RFC 6409, RFC 8314):
+ *   smtp         port 25 role: STARTTLS offered, no AUTH, local recipients only;
+ *   submission   STARTTLS, AUTH required before MAIL, relaying for the user;
+ *   submissions  the same over implicit TLS.
+ * This file holds the connection, TLS, AUTH, MAIL and RCPT; the message
+ * itself is serve-smtp-data.c's.
  *
- * One job at most is outstanding per client (the engine waits for each
- * hook). If the client goes away while a job runs, the job is orphaned: it
- * finishes on its worker, and its completion only cleans up. A delivery that
- * completes after its client vanished is still durable; the client, having
- * seen no 250, will send it again (a duplicate, never a loss: RFC 5321 6.1).
- *
- * Logging follows Postfix: "QUEUEID: client=", "QUEUEID: from=<>, size=,
- * nrcpt=", one "to=<>, relay=local, delay=, dsn=, status=" per recipient.
+ * A completed delivery whose client vanished is still durable; the client,
+ * having seen no 250, sends it again (a duplicate, never a loss: RFC 5321
+ * 6.1). Logging follows Postfix: "QUEUEID: client=", "from=<>, size=,
+ * nrcpt=", one "to=<>, relay=, delay=, dsn=, status=" per recipient.
  */
+#include "bin/serve-smtp.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bin/serve.h"
-#include "core/buf.h"
+#include "bin/serve-auth.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
-#include "core/worker.h"
+#include "sasl/sasl-server.h"
 #include "smtp/smtp-server.h"
-#include "store/store.h"
-
-enum smtp_job_kind { SMTP_JOB_RCPT, SMTP_JOB_DATA_BEGIN, SMTP_JOB_DELIVER };
-
-struct smtp_client;
-
-struct smtp_job {
-	enum smtp_job_kind kind;
-	struct smtp_client *client; /* NULL once orphaned */
-	struct server *srv;
-	/* rcpt */
-	char *localpart, *domain;
-	bool literal;
-	enum delivery_status status;
-	uint64_t *accounts;
-	size_t account_count;
-	/* data_begin / deliver */
-	struct store_blob *blob;
-	struct buf header;
-	struct store_delivery_target *targets;
-	int ret;
-	char error[256];
-};
-
-struct smtp_client {
-	struct server_client base;
-	struct conn *conn;
-	struct smtp_server_session *session;
-	struct loop_timer *idle;
-	char ip[64];
-	char queue_id[16];
-	uint64_t tx_start_ms;
-	uint64_t msg_size;
-	uint64_t *accounts; /* merged accounts of accepted recipients */
-	size_t account_count;
-	struct store_blob *blob;
-	bool blob_failed;
-	struct smtp_job *job;
-};
 
 static void smtp_client_free(struct smtp_client *c);
 
+bool
+smtp_client_is_submission(const struct smtp_client *c)
+{
+	return c->service == SERVER_SUBMISSION || c->service == SERVER_SUBMISSIONS;
+}
+
 static void
+strv_free(char ***v, size_t *n)
+{
+	for (size_t i = 0; *v != NULL && i < *n; i++)
+		mem_free(&(*v)[i]);
+	mem_free(v);
+	*n = 0;
+}
+
+void
 smtp_client_reset_tx(struct smtp_client *c)
 {
 	mem_free(&c->accounts);
 	c->account_count = 0;
+	strv_free(&c->remote, &c->remote_count);
 	c->queue_id[0] = '\0';
 	c->blob_failed = false;
 	if (c->blob != NULL)
 		store_blob_abort(&c->blob);
+	if (c->qblob != NULL)
+		store_blob_abort(&c->qblob);
+	if (c->in_header)
+		rfc5322_header_parser_deinit(&c->hp);
+	c->in_header = false;
+	buf_deinit(&c->held);
+	buf_deinit(&c->from_value);
+	c->has_date = c->has_msgid = c->header_bad = false;
+	c->from_count = 0;
 }
 
-static void
+void
 smtp_job_free(struct smtp_job *job)
 {
 	if (job->blob != NULL)
 		store_blob_abort(&job->blob);
+	if (job->qblob != NULL)
+		store_blob_abort(&job->qblob);
 	buf_deinit(&job->header);
 	mem_free(&job->localpart);
 	mem_free(&job->domain);
 	mem_free(&job->accounts);
 	mem_free(&job->targets);
+	mem_free(&job->queue_id);
+	mem_free(&job->envelope_from);
+	strv_free(&job->senders, &job->sender_count);
+	strv_free(&job->remote, &job->remote_count);
 	mem_free(&job);
 }
 
-static void
+void
 smtp_job_submit(struct smtp_client *c, struct smtp_job *job, worker_fn *work, worker_fn *done)
 {
 	job->client = c;
@@ -100,8 +92,7 @@ smtp_job_submit(struct smtp_client *c, struct smtp_job *job, worker_fn *work, wo
 	worker_pool_submit(c->base.server->pool, work, done, job);
 }
 
-/* Common completion prologue: detach from the client; NULL when orphaned. */
-static struct smtp_client *
+struct smtp_client *
 smtp_job_finish(struct smtp_job *job)
 {
 	struct smtp_client *c = job->client;
@@ -109,6 +100,32 @@ smtp_job_finish(struct smtp_job *job)
 	if (c != NULL)
 		c->job = NULL;
 	return c;
+}
+
+bool
+smtp_senders_allowed(struct server *srv, uint64_t account_id, char **addresses, size_t count)
+{
+	const char *delim = srv->conf.recipient_delimiter;
+
+	for (size_t i = 0; i < count; i++) {
+		char *addr = addresses[i];
+		char *at = strrchr(addr, '@');
+		char *plus = delim[0] != '\0' ? strchr(addr, delim[0]) : NULL;
+		int ret = store_account_may_send_as(srv->store, account_id, addr, NULL);
+
+		if (ret == 0 && at != NULL && plus != NULL && plus < at && plus != addr) {
+			/* user+tag@domain sends as user@domain */
+			size_t len = strlen(addr);
+			char *base = mem_alloc(len + 1);
+
+			snprintf(base, len + 1, "%.*s%s", (int)(plus - addr), addr, at);
+			ret = store_account_may_send_as(srv->store, account_id, base, NULL);
+			mem_free(&base);
+		}
+		if (ret != 1)
+			return false;
+	}
+	return true;
 }
 
 /* ---- io ---- */
@@ -129,7 +146,7 @@ smtp_io_close(void *ctx)
 	conn_close_after_flush(c->conn);
 }
 
-static void
+void
 smtp_update_reading(struct smtp_client *c)
 {
 	if (c->session != NULL)
@@ -159,6 +176,23 @@ smtp_conn_closed(void *ctx, const char *reason)
 }
 
 static void
+smtp_conn_handshake_done(void *ctx)
+{
+	struct smtp_client *c = ctx;
+	struct sasl_channel_binding cb;
+	char version[32], cipher[64];
+
+	serve_tls_info(c->conn, version, sizeof(version), cipher, sizeof(cipher));
+	log_info("smtpd", "TLS established with [%s]: %s with cipher %s", c->ip, version, cipher);
+	serve_tls_channel_binding(c->conn, &c->cb_storage, &cb);
+	smtp_server_session_set_tls(c->session, true);
+	smtp_server_session_set_tls_info(c->session, version, cipher);
+	smtp_server_session_set_channel_binding(c->session, &cb);
+	if (c->implicit_tls)
+		smtp_server_session_start(c->session);
+}
+
+static void
 smtp_idle_timeout(void *ctx)
 {
 	struct smtp_client *c = ctx;
@@ -167,7 +201,7 @@ smtp_idle_timeout(void *ctx)
 	smtp_server_session_timeout(c->session);
 }
 
-/* ---- hooks ---- */
+/* ---- connect, TLS, AUTH ---- */
 
 static void
 hook_connect(struct smtp_server_session *s, void *ctx)
@@ -184,17 +218,140 @@ hook_connect(struct smtp_server_session *s, void *ctx)
 }
 
 static void
+hook_starttls(struct smtp_server_session *s, void *ctx)
+{
+	struct smtp_client *c = ctx;
+
+	/* STARTTLS is offered only with a certificate, so this starts TLS */
+	if (!serve_tls_start(c->base.server, c->conn))
+		conn_close_after_flush(c->conn);
+}
+
+static void
+auth_lookup_done(void *ctx, enum serve_auth_result result, const char *secret,
+		 uint64_t account_id, const char *address)
+{
+	struct smtp_client *c = ctx;
+
+	c->auth = NULL;
+	c->auth_account_id = account_id;
+	snprintf(c->auth_address, sizeof(c->auth_address), "%s", address != NULL ? address : "");
+	if (result == SERVE_AUTH_TEMPFAIL)
+		smtp_server_auth_tempfail(c->session);
+	else if (c->auth_is_secret)
+		smtp_server_auth_secret(c->session, secret);
+	else
+		smtp_server_auth_verified(c->session, result == SERVE_AUTH_OK);
+	smtp_update_reading(c);
+}
+
+static void
+hook_auth_lookup(struct smtp_server_session *s, void *ctx, const char *mech, const char *authcid,
+		 const char *password)
+{
+	struct smtp_client *c = ctx;
+
+	c->auth_is_secret = password == NULL;
+	c->auth_account_id = 0;
+	c->auth = serve_auth_start(c->base.server, c->ip, authcid, password, auth_lookup_done, c);
+}
+
+static void
+hook_auth_result(struct smtp_server_session *s, void *ctx, const char *mech, const char *authcid,
+		 bool ok, const char *reason)
+{
+	struct smtp_client *c = ctx;
+	char user[256];
+
+	log_sanitize(user, sizeof(user), authcid != NULL ? authcid : "",
+		     authcid != NULL ? strlen(authcid) : 0);
+	if (ok) {
+		c->account_id = c->auth_account_id;
+		serve_auth_report(c->base.server, c->ip, true);
+		log_info("smtpd", "[%s]: sasl_method=%s, sasl_username=%s", c->ip, mech,
+			 c->auth_address);
+		return;
+	}
+	/* password failures were counted when the password was checked;
+	 * count the others (SCRAM proofs) here */
+	if (c->auth_is_secret)
+		serve_auth_report(c->base.server, c->ip, false);
+	log_warning("smtpd", "[%s]: SASL %s authentication failed: user=<%s>: %s", c->ip, mech,
+		    user, reason != NULL ? reason : "failed");
+}
+
+/* ---- MAIL ---- */
+
+static void
+mail_work(void *ctx)
+{
+	struct smtp_job *job = ctx;
+
+	job->sender_ok = smtp_senders_allowed(job->srv, job->account_id, job->senders,
+					      job->sender_count);
+}
+
+static void
+mail_done(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct smtp_client *c = smtp_job_finish(job);
+
+	if (c == NULL) {
+		smtp_job_free(job);
+		return;
+	}
+	if (job->sender_ok) {
+		log_info("smtpd", "%s: client=[%s], sasl_username=%s", c->queue_id, c->ip,
+			 c->auth_address);
+		smtp_server_hook_done(c->session, 250, "2.1.0", "Ok");
+	} else {
+		log_info("smtpd", "NOQUEUE: reject: MAIL from [%s]: 553 5.7.1 sender not owned by "
+				  "user %s",
+			 c->ip, c->auth_address);
+		c->queue_id[0] = '\0';
+		smtp_server_hook_done(c->session, 553, "5.7.1",
+				      "Sender address rejected: not owned by the authenticated user");
+	}
+	smtp_job_free(job);
+	smtp_update_reading(c);
+}
+
+static void
 hook_mail(struct smtp_server_session *s, void *ctx, const struct smtp_address *from,
 	  const struct smtp_server_mail_params *params)
 {
 	struct smtp_client *c = ctx;
+	struct smtp_job *job;
+	struct buf addr;
 
 	smtp_client_reset_tx(c);
 	serve_queue_id(c->queue_id);
 	c->tx_start_ms = loop_now(c->base.server->loop);
-	log_info("smtpd", "%s: client=[%s]", c->queue_id, c->ip);
-	smtp_server_hook_done(s, 250, "2.1.0", "Ok");
+	if (!smtp_client_is_submission(c)) {
+		log_info("smtpd", "%s: client=[%s]", c->queue_id, c->ip);
+		smtp_server_hook_done(s, 250, "2.1.0", "Ok");
+		return;
+	}
+	/* RFC 6409 6.1: the MSA may refuse senders the user does not own; the
+	 * null sender is for bounces, which users do not submit */
+	if (smtp_address_is_null(from)) {
+		c->queue_id[0] = '\0';
+		smtp_server_hook_done(s, 553, "5.7.1", "Sender address rejected: null sender");
+		return;
+	}
+	job = mem_zalloc(sizeof(*job));
+	job->account_id = c->account_id;
+	buf_init(&addr, 0);
+	smtp_address_format(from, &addr);
+	job->senders = mem_array(1, sizeof(char *));
+	job->senders[0] = buf_steal_str(&addr);
+	job->sender_count = 1;
+	buf_deinit(&addr);
+	smtp_job_submit(c, job, mail_work, mail_done);
 }
+
+/* ---- RCPT ---- */
 
 static void
 rcpt_work(void *ctx)
@@ -211,18 +368,33 @@ rcpt_work(void *ctx)
 		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "?");
 }
 
+/* A recipient outside our domains, for an authenticated submission. */
+static void
+rcpt_accept_remote(struct smtp_client *c, struct smtp_job *job)
+{
+	size_t len = strlen(job->localpart) + strlen(job->domain) + 2;
+	char *addr = mem_alloc(len);
+
+	snprintf(addr, len, "%s@%s", job->localpart, job->domain);
+	c->remote = mem_realloc(c->remote, (c->remote_count + 1) * sizeof(*c->remote));
+	c->remote[c->remote_count++] = addr;
+	smtp_server_hook_done(c->session, 250, "2.1.5", "Ok");
+}
+
 static void
 rcpt_done(void *ctx)
 {
 	struct smtp_job *job = ctx;
 	struct smtp_client *c = smtp_job_finish(job);
 	struct smtp_server_session *s;
+	char safe[300];
 
 	if (c == NULL) {
 		smtp_job_free(job);
 		return;
 	}
 	s = c->session;
+	log_sanitize(safe, sizeof(safe), job->localpart, strlen(job->localpart));
 	switch (job->status) {
 	case DELIVERY_OK:
 		delivery_ids_merge(&c->accounts, &c->account_count, job->accounts,
@@ -231,10 +403,14 @@ rcpt_done(void *ctx)
 		break;
 	case DELIVERY_UNKNOWN_USER:
 		log_info("smtpd", "%s: reject: RCPT from [%s]: 550 5.1.1 <%s@%s>: user unknown",
-			 c->queue_id, c->ip, job->localpart, job->domain);
+			 c->queue_id, c->ip, safe, job->domain);
 		smtp_server_hook_done(s, 550, "5.1.1", "Recipient address rejected: User unknown");
 		break;
 	case DELIVERY_NOT_LOCAL:
+		if (smtp_client_is_submission(c) && c->account_id != 0 && !job->literal) {
+			rcpt_accept_remote(c, job);
+			break;
+		}
 		log_info("smtpd", "%s: reject: RCPT from [%s]: 554 5.7.1 relay access denied",
 			 c->queue_id, c->ip);
 		smtp_server_hook_done(s, 554, "5.7.1", "Relay access denied");
@@ -262,7 +438,6 @@ hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *t
 	struct smtp_client *c = ctx;
 	struct smtp_job *job = mem_zalloc(sizeof(*job));
 
-	job->kind = SMTP_JOB_RCPT;
 	job->localpart = mem_strdup(to->localpart);
 	/* <Postmaster> without a domain (RFC 5321 4.5.1) stays NULL here and
 	 * is given the default domain on the worker */
@@ -270,173 +445,6 @@ hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *t
 		job->domain = mem_strdup(to->domain);
 	job->literal = to->literal;
 	smtp_job_submit(c, job, rcpt_work, rcpt_done);
-}
-
-static void
-data_begin_work(void *ctx)
-{
-	struct smtp_job *job = ctx;
-	const char *error = NULL;
-
-	job->ret = store_blob_begin(job->srv->store, &job->blob, &error);
-	if (job->ret > 0 &&
-	    store_blob_write(job->blob, buf_data(&job->header), buf_len(&job->header)) < 0) {
-		job->ret = -1;
-		error = "write failed";
-	}
-	if (job->ret < 0)
-		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "?");
-}
-
-static void
-data_begin_done(void *ctx)
-{
-	struct smtp_job *job = ctx;
-	struct smtp_client *c = smtp_job_finish(job);
-
-	if (c == NULL) {
-		smtp_job_free(job);
-		return;
-	}
-	if (job->ret < 0) {
-		log_error("smtpd", "%s: cannot store message: %s", c->queue_id, job->error);
-		smtp_server_hook_done(c->session, 451, "4.3.0", "Local storage error, try again later");
-	} else {
-		c->blob = job->blob;
-		job->blob = NULL;
-		smtp_server_hook_done(c->session, 250, NULL, NULL);
-	}
-	smtp_job_free(job);
-	smtp_update_reading(c);
-}
-
-static void
-hook_data_begin(struct smtp_server_session *s, void *ctx)
-{
-	struct smtp_client *c = ctx;
-	struct smtp_job *job = mem_zalloc(sizeof(*job));
-	const struct smtp_address *from = smtp_server_session_get_mail_from(s);
-	struct buf rcpt;
-
-	job->kind = SMTP_JOB_DATA_BEGIN;
-	buf_init(&job->header, 0);
-	/* Return-Path (RFC 5322 3.6.7, added at delivery: RFC 5321 4.4) */
-	buf_append_str(&job->header, "Return-Path: ");
-	smtp_address_format_path(from, &job->header);
-	buf_append_str(&job->header, "\r\n");
-	buf_init(&rcpt, 0);
-	if (smtp_server_session_get_rcpt_count(s) == 1)
-		smtp_address_format(smtp_server_session_get_rcpt(s, 0), &rcpt);
-	smtp_server_format_received(s, c->queue_id, buf_len(&rcpt) > 0 ? buf_cstr(&rcpt) : NULL,
-				    &job->header);
-	buf_deinit(&rcpt);
-	smtp_job_submit(c, job, data_begin_work, data_begin_done);
-}
-
-static void
-hook_data_write(struct smtp_server_session *s, void *ctx, const uint8_t *data, size_t len)
-{
-	struct smtp_client *c = ctx;
-
-	if (c->blob == NULL || c->blob_failed)
-		return;
-	if (store_blob_write(c->blob, data, len) < 0)
-		c->blob_failed = true;
-}
-
-static void
-deliver_work(void *ctx)
-{
-	struct smtp_job *job = ctx;
-	struct store_delivery_result *results;
-	const char *error = NULL;
-
-	results = mem_array(job->account_count, sizeof(*results));
-	job->ret = store_deliver(job->srv->store, &job->blob, job->targets, job->account_count,
-				 results, &error);
-	if (job->ret < 0)
-		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "?");
-	mem_free(&results);
-}
-
-static void
-log_delivery(struct smtp_client *c, struct smtp_job *job, uint64_t size)
-{
-	struct smtp_server_session *s = c->session;
-	struct buf addr;
-	char safe[600];
-	double delay = (double)(loop_now(c->base.server->loop) - c->tx_start_ms) / 1000.0;
-	unsigned n = smtp_server_session_get_rcpt_count(s);
-
-	buf_init(&addr, 0);
-	smtp_address_format(smtp_server_session_get_mail_from(s), &addr);
-	log_info("smtpd", "%s: from=<%s>, size=%llu, nrcpt=%u", c->queue_id,
-		 log_sanitize(safe, sizeof(safe), buf_data(&addr), buf_len(&addr)),
-		 (unsigned long long)size, n);
-	for (unsigned i = 0; i < n; i++) {
-		buf_reset(&addr);
-		smtp_address_format(smtp_server_session_get_rcpt(s, i), &addr);
-		log_sanitize(safe, sizeof(safe), buf_data(&addr), buf_len(&addr));
-		if (job->ret > 0)
-			log_info("local", "%s: to=<%s>, relay=local, delay=%.2f, dsn=2.0.0, "
-					  "status=sent (delivered to mailbox)",
-				 c->queue_id, safe, delay);
-		else
-			log_info("local", "%s: to=<%s>, relay=local, delay=%.2f, dsn=4.3.0, "
-					  "status=deferred (%s)",
-				 c->queue_id, safe, delay, job->error);
-	}
-	buf_deinit(&addr);
-}
-
-static void
-deliver_done(void *ctx)
-{
-	struct smtp_job *job = ctx;
-	struct smtp_client *c = smtp_job_finish(job);
-	char text[64];
-
-	if (c == NULL) {
-		smtp_job_free(job);
-		return;
-	}
-	log_delivery(c, job, c->msg_size);
-	if (job->ret > 0) {
-		snprintf(text, sizeof(text), "Ok: queued as %s", c->queue_id);
-		smtp_server_hook_done(c->session, 250, "2.0.0", text);
-	} else {
-		log_error("smtpd", "%s: delivery failed: %s", c->queue_id, job->error);
-		smtp_server_hook_done(c->session, 451, "4.3.0", "Local storage error, try again later");
-	}
-	smtp_job_free(job);
-	c->queue_id[0] = '\0';
-	mem_free(&c->accounts);
-	c->account_count = 0;
-	smtp_update_reading(c);
-}
-
-static void
-hook_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
-{
-	struct smtp_client *c = ctx;
-	struct smtp_job *job;
-
-	if (c->blob == NULL || c->blob_failed || c->account_count == 0) {
-		log_error("smtpd", "%s: message not stored: write error", c->queue_id);
-		smtp_client_reset_tx(c);
-		smtp_server_hook_done(s, 451, "4.3.0", "Local storage error, try again later");
-		return;
-	}
-	c->msg_size = size;
-	job = mem_zalloc(sizeof(*job));
-	job->kind = SMTP_JOB_DELIVER;
-	job->blob = c->blob;
-	c->blob = NULL;
-	job->account_count = c->account_count;
-	job->targets = mem_array(c->account_count, sizeof(*job->targets));
-	for (size_t i = 0; i < c->account_count; i++)
-		job->targets[i].account_id = c->accounts[i];
-	smtp_job_submit(c, job, deliver_work, deliver_done);
 }
 
 static void
@@ -449,10 +457,13 @@ static const struct smtp_server_hooks smtp_hooks = {
 	.connect = hook_connect,
 	.mail = hook_mail,
 	.rcpt = hook_rcpt,
-	.data_begin = hook_data_begin,
-	.data_write = hook_data_write,
-	.data_end = hook_data_end,
+	.data_begin = smtp_hook_data_begin,
+	.data_write = smtp_hook_data_write,
+	.data_end = smtp_hook_data_end,
 	.rset = hook_rset,
+	.starttls = hook_starttls,
+	.auth_lookup = hook_auth_lookup,
+	.auth_result = hook_auth_result,
 };
 
 static const struct smtp_server_io smtp_io = {
@@ -463,6 +474,7 @@ static const struct smtp_server_io smtp_io = {
 static const struct conn_callbacks smtp_conn_cb = {
 	.input = smtp_conn_input,
 	.closed = smtp_conn_closed,
+	.handshake_done = smtp_conn_handshake_done,
 };
 
 static void
@@ -486,6 +498,7 @@ smtp_client_free(struct smtp_client *c)
 		c->job->client = NULL;
 		c->job = NULL;
 	}
+	serve_auth_cancel(&c->auth);
 	smtp_server_session_free(&c->session);
 	smtp_client_reset_tx(c);
 	loop_timer_remove(&c->idle);
@@ -497,16 +510,20 @@ smtp_client_free(struct smtp_client *c)
 }
 
 void
-serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer)
+serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer,
+		  enum server_service service)
 {
 	struct smtp_client *c = mem_zalloc(sizeof(*c));
 	struct smtp_server_settings set;
 	const struct posthorn_conf *conf = &srv->conf;
 
+	c->service = service;
 	net_addr_ip(peer, c->ip, sizeof(c->ip));
 	server_client_link(srv, &c->base, &smtp_client_ops);
 	srv->smtp_clients++;
-	log_info("smtpd", "connect from [%s]", c->ip);
+	log_info("smtpd", "connect from [%s]%s", c->ip,
+		 service == SERVER_SMTP ? "" : service == SERVER_SUBMISSION ? " (submission)" :
+									      " (submissions)");
 	memset(&set, 0, sizeof(set));
 	set.hostname = srv->hostname;
 	smtp_server_limits_init_default(&set.limits);
@@ -514,8 +531,19 @@ serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer)
 	set.limits.max_recipients = conf->smtp_recipient_limit;
 	set.limits.max_message_size = conf->message_size_limit;
 	set.limits.max_errors = conf->smtp_error_limit;
+	set.submission = smtp_client_is_submission(c);
+	set.starttls_available = srv->tls != NULL && service != SERVER_SUBMISSIONS;
+	set.auth_available = set.submission;
+	/* passwords before TLS only on loopback, and only when allowed */
+	set.auth_plaintext_allowed = conf->plaintext_auth_loopback && net_addr_is_loopback(peer);
 	c->conn = conn_new(srv->loop, fd, &smtp_conn_cb, c);
 	c->idle = loop_timer_add(srv->loop, conf->smtp_command_timeout, smtp_idle_timeout, c);
 	c->session = smtp_server_session_new(&set, &smtp_hooks, c, &smtp_io, c, c->ip, NULL);
+	if (service == SERVER_SUBMISSIONS) {
+		/* RFC 8314: TLS first; the greeting follows the handshake */
+		c->implicit_tls = true;
+		serve_tls_start(srv, c->conn);
+		return;
+	}
 	smtp_server_session_start(c->session);
 }

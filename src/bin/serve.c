@@ -27,11 +27,15 @@
 #include "bin/cli-store.h"
 #include "bin/cli.h"
 #include "bin/serve.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "core/penalty.h"
 #include "core/worker.h"
+#include "sasl/sasl-server.h"
 #include "store/store.h"
+#include "tls/tls.h"
 
 #define SERVE_DRAIN_GRACE_MS 30000
 
@@ -77,6 +81,49 @@ server_client_unlink(struct server_client *c)
 		loop_stop(srv->loop);
 }
 
+bool
+serve_tls_start(struct server *srv, struct conn *c)
+{
+	struct tls_conn *t;
+
+	if (srv->tls == NULL)
+		return false;
+	t = tls_server_conn_new(srv->tls, conn_fd(c));
+	conn_set_transport(c, tls_conn_transport_ops(), t);
+	return true;
+}
+
+void
+serve_tls_info(struct conn *c, char *version, size_t vsize, char *cipher, size_t csize)
+{
+	struct tls_conn *t = conn_transport(c);
+	const char *v = t != NULL ? tls_conn_version(t) : NULL;
+	const char *ci = t != NULL ? tls_conn_cipher(t) : NULL;
+
+	snprintf(version, vsize, "%s", v != NULL ? v : "unknown");
+	snprintf(cipher, csize, "%s", ci != NULL ? ci : "unknown");
+}
+
+void
+serve_tls_channel_binding(struct conn *c, struct serve_tls_cb *storage,
+			  struct sasl_channel_binding *cb)
+{
+	struct tls_conn *t = conn_transport(c);
+	size_t len = 0;
+
+	memset(cb, 0, sizeof(*cb));
+	if (t == NULL)
+		return;
+	if (tls_conn_exporter_cb(t, storage->exporter) == 1) {
+		cb->tls_exporter = storage->exporter;
+		cb->tls_exporter_len = sizeof(storage->exporter);
+	}
+	if (tls_conn_server_end_point(t, storage->end_point, &len) == 1) {
+		cb->tls_server_end_point = storage->end_point;
+		cb->tls_server_end_point_len = len;
+	}
+}
+
 void
 serve_queue_id(char out[16])
 {
@@ -119,10 +166,10 @@ listener_accept(void *ctx, unsigned events)
 				log_warning("master", "accept on %s: %s", l->name, strerror(errno));
 			return;
 		}
-		if (l->service == SERVER_SMTP)
-			serve_smtp_accept(srv, fd, &peer);
+		if (l->service == SERVER_POP3 || l->service == SERVER_POP3S)
+			serve_pop3_accept(srv, fd, &peer, l->service);
 		else
-			serve_pop3_accept(srv, fd, &peer);
+			serve_smtp_accept(srv, fd, &peer, l->service);
 	}
 }
 
@@ -169,12 +216,24 @@ open_listeners(struct server *srv)
 {
 	const struct posthorn_conf *c = &srv->conf;
 
+	if (srv->tls == NULL) {
+		if (c->submissions_listen.count > 0 || c->pop3s_listen.count > 0) {
+			log_error("master", "submissions_listen and pop3s_listen need a certificate: "
+					    "set tls_cert and tls_key (or leave them empty)");
+			return -1;
+		}
+		if (c->submission_listen.count > 0)
+			log_warning("master", "no tls_cert: submission works only where plain-text "
+					      "passwords are allowed (plaintext_auth_loopback)");
+	}
 	if (listen_list(srv, &c->smtp_listen, SERVER_SMTP, "smtp") < 0 ||
-	    listen_list(srv, &c->pop3_listen, SERVER_POP3, "pop3") < 0)
+	    listen_list(srv, &c->submission_listen, SERVER_SUBMISSION, "submission") < 0 ||
+	    listen_list(srv, &c->submissions_listen, SERVER_SUBMISSIONS, "submissions") < 0 ||
+	    listen_list(srv, &c->pop3_listen, SERVER_POP3, "pop3") < 0 ||
+	    listen_list(srv, &c->pop3s_listen, SERVER_POP3S, "pop3s") < 0)
 		return -1;
-	warn_unavailable(&c->submission_listen, "submission_listen",
-			 "submission needs AUTH over TLS, which this version does not have");
 	warn_unavailable(&c->imap_listen, "imap_listen", "IMAP is not implemented yet");
+	warn_unavailable(&c->imaps_listen, "imaps_listen", "IMAP is not implemented yet");
 	return 0;
 }
 
@@ -220,6 +279,80 @@ delivery_settings_fill(struct server *srv)
 	srv->delivery.literal_ip_count = lits->count;
 }
 
+/* A config path relative to the config directory. Allocated. */
+static char *
+conf_path_resolve(const struct posthorn_conf *conf, const char *path)
+{
+	size_t len;
+	char *p;
+
+	if (path[0] == '/')
+		return mem_strdup(path);
+	len = strlen(conf->config_dir) + strlen(path) + 2;
+	p = mem_alloc(len);
+	snprintf(p, len, "%s/%s", conf->config_dir, path);
+	return p;
+}
+
+/* Build the TLS context of conf: 1 made, 0 no certificate configured, -1 error
+ * (logged). tls_sni_certs is "HOST=CERT:KEY, ...". */
+static int
+tls_load(const struct posthorn_conf *conf, struct tls_server_ctx **ctx_r)
+{
+	struct tls_server_settings set = { 0 };
+	struct tls_sni_entry *sni = NULL;
+	char *cert, *key, *list, *item, *save = NULL;
+	const char *error;
+	size_t n = 0;
+	int ret = 1;
+
+	*ctx_r = NULL;
+	if (conf->tls_cert[0] == '\0')
+		return 0;
+	cert = conf_path_resolve(conf, conf->tls_cert);
+	key = conf_path_resolve(conf, conf->tls_key[0] != '\0' ? conf->tls_key : conf->tls_cert);
+	list = mem_strdup(conf->tls_sni_certs);
+	for (item = strtok_r(list, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		char *eq, *colon;
+
+		while (*item == ' ' || *item == '\t')
+			item++;
+		eq = strchr(item, '=');
+		colon = eq != NULL ? strchr(eq, ':') : NULL;
+		if (eq == NULL || colon == NULL) {
+			log_error("master", "tls_sni_certs: '%s' is not HOST=CERTFILE:KEYFILE", item);
+			ret = -1;
+			break;
+		}
+		*eq = *colon = '\0';
+		sni = mem_realloc(sni, (n + 1) * sizeof(*sni));
+		sni[n].hostname = item;
+		sni[n].cert_file = conf_path_resolve(conf, eq + 1);
+		sni[n].key_file = conf_path_resolve(conf, colon + 1);
+		n++;
+	}
+	if (ret > 0) {
+		set.cert_file = cert;
+		set.key_file = key;
+		set.sni = sni;
+		set.sni_count = n;
+		*ctx_r = tls_server_ctx_new(&set, &error);
+		if (*ctx_r == NULL) {
+			log_error("master", "TLS: %s", error);
+			ret = -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		mem_free(&sni[i].cert_file);
+		mem_free(&sni[i].key_file);
+	}
+	mem_free(&sni);
+	mem_free(&list);
+	mem_free(&cert);
+	mem_free(&key);
+	return ret;
+}
+
 static void
 server_reload(struct server *srv)
 {
@@ -233,6 +366,22 @@ server_reload(struct server *srv)
 	}
 	if (strcmp(conf.data_dir, srv->conf.data_dir) != 0)
 		log_warning("master", "data_dir changed: takes effect after a restart");
+	{
+		struct tls_server_ctx *tls;
+
+		/* new connections get the new certificates; open ones keep theirs */
+		if (tls_load(&conf, &tls) < 0) {
+			log_error("master", "reload failed, keeping the old configuration");
+			conf_deinit(&conf);
+			return;
+		}
+		if (tls == NULL && srv->tls != NULL)
+			log_warning("master", "tls_cert removed: TLS stays off only for new "
+					      "connections to STARTTLS ports; implicit-TLS ports need "
+					      "a restart");
+		tls_server_ctx_unref(&srv->tls);
+		srv->tls = tls;
+	}
 	/* listeners stay as bound: changing them needs a restart */
 	conf_deinit(&srv->conf);
 	srv->conf = conf;
@@ -340,6 +489,8 @@ server_deinit(struct server *srv)
 		mem_free(&srv->literal_ips[i]);
 	mem_free(&srv->literal_ips);
 	mem_free(&srv->pop3_locks);
+	penalty_free(&srv->auth_penalty);
+	tls_server_ctx_unref(&srv->tls);
 	mem_free(&srv->hostname);
 	conf_deinit(&srv->conf);
 	loop_free(&srv->loop);
@@ -368,6 +519,10 @@ cmd_serve(int argc, char **argv)
 	log_init(srv.hostname, (enum log_level)srv.conf.log_level);
 	srv.loop = loop_new();
 	delivery_settings_fill(&srv);
+	if (tls_load(&srv.conf, &srv.tls) < 0) {
+		ret = CLI_CONFIG;
+		goto out;
+	}
 	/* bind while still privileged, then drop privileges before any network
 	 * input is read (DESIGN.md 2) */
 	if (open_listeners(&srv) < 0 || server_open_store(&srv) < 0 || setup_signals(&srv) < 0) {
@@ -375,6 +530,7 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	srv.pool = worker_pool_new(srv.loop, srv.conf.worker_threads);
+	srv.auth_penalty = penalty_new(4096);
 	start_listeners(&srv);
 	log_info("master", "posthorn started (hostname %s)", srv.hostname);
 	if (loop_run(srv.loop) < 0) {

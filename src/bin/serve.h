@@ -18,6 +18,8 @@
 struct loop;
 struct worker_pool;
 struct store;
+struct tls_server_ctx;
+struct conn;
 
 struct server_client;
 
@@ -33,7 +35,13 @@ struct server_client {
 	struct server_client *prev, *next;
 };
 
-enum server_service { SERVER_SMTP, SERVER_POP3 };
+enum server_service {
+	SERVER_SMTP,        /* port 25 role: STARTTLS, no AUTH, local recipients only */
+	SERVER_SUBMISSION,  /* RFC 6409: STARTTLS, AUTH required */
+	SERVER_SUBMISSIONS, /* RFC 8314: implicit TLS, AUTH required */
+	SERVER_POP3,        /* STLS */
+	SERVER_POP3S,       /* implicit TLS */
+};
 
 struct server {
 	struct loop *loop;
@@ -47,6 +55,8 @@ struct server {
 	struct server_client *clients;
 	unsigned smtp_clients, pop3_clients;
 	bool stopping;
+	struct penalty *auth_penalty; /* failed logins per client IP */
+	struct tls_server_ctx *tls;   /* NULL: no certificate configured */
 	/* POP3 maildrop locks: account ids of logged-in sessions (RFC 1939 8) */
 	uint64_t *pop3_locks;
 	size_t pop3_lock_count;
@@ -57,8 +67,24 @@ void server_client_link(struct server *srv, struct server_client *c,
 void server_client_unlink(struct server_client *c);
 
 /* Accept handlers: take ownership of fd. */
-void serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer);
-void serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer);
+void serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer,
+		       enum server_service service);
+void serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer,
+		       enum server_service service);
+
+/* Start TLS on c (server side, current certificate). false: no TLS configured. */
+bool serve_tls_start(struct server *srv, struct conn *c);
+/* After the handshake: "TLSv1.3" and the cipher name of c's TLS, into bufs. */
+void serve_tls_info(struct conn *c, char *version, size_t vsize, char *cipher, size_t csize);
+/* Channel-binding data of c's TLS for SCRAM-PLUS (fills *cb pointing into
+ * storage, which must stay valid while cb is used). */
+struct sasl_channel_binding;
+struct serve_tls_cb {
+	unsigned char exporter[32];
+	unsigned char end_point[64];
+};
+void serve_tls_channel_binding(struct conn *c, struct serve_tls_cb *storage,
+			       struct sasl_channel_binding *cb);
 
 /* A new queue id: 12 upper-case hex digits, unique within this host. */
 void serve_queue_id(char out[16]);

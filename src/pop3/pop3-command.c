@@ -133,7 +133,7 @@ static const struct {
 	{ "CAPA", POP3_CMD_CAPA }, { "STAT", POP3_CMD_STAT }, { "LIST", POP3_CMD_LIST },
 	{ "UIDL", POP3_CMD_UIDL }, { "RETR", POP3_CMD_RETR }, { "TOP", POP3_CMD_TOP },
 	{ "DELE", POP3_CMD_DELE }, { "NOOP", POP3_CMD_NOOP }, { "RSET", POP3_CMD_RSET },
-	{ "QUIT", POP3_CMD_QUIT },
+	{ "QUIT", POP3_CMD_QUIT }, { "STLS", POP3_CMD_STLS },
 };
 
 /* Keyword: 1-4 ASCII letters (RFC 1939 3, RFC 2449 4), stored upper-cased. */

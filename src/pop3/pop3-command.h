@@ -89,6 +89,7 @@ enum pop3_command_id {
 	POP3_CMD_NOOP,
 	POP3_CMD_RSET,
 	POP3_CMD_QUIT,
+	POP3_CMD_STLS, /* RFC 2595 4 */
 };
 
 struct pop3_command_limits {

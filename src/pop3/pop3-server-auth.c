@@ -1,44 +1,44 @@
 /*
- * pop3-server-auth.c - the AUTHORIZATION state: USER/PASS (RFC 1939 7),
- * AUTH with SASL PLAIN (RFC 5034, RFC 4616), and the login completion.
+ * pop3-server-auth.c - the AUTHORIZATION state around the hooks: USER/PASS
+ * (RFC 1939 7), the auth_lookup and open_maildrop hooks and their
+ * completions, and the login result with its RFC 2449 8 / RFC 3206
+ * response code.
  *
- * Does: gate plain-text mechanisms on allow_plaintext_auth; run the SASL
- * exchange (initial response or "+ " continuation, "*" cancel, base64
- * errors); refuse an authorization identity other than the authentication
- * identity; call hooks->login and turn its result into the reply with its
- * RFC 2449 8 / RFC 3206 response code; count failures.
+ * Does: gate USER/PASS on the plain-text policy (pop3-server-tls.c); call
+ * hooks->auth_lookup (a password to verify, or a SCRAM secret to fetch for
+ * pop3-server-sasl.c), then hooks->open_maildrop once authenticated; turn
+ * their results into replies; count failed logins.
  *
- * Does not: verify passwords or lock maildrops (the login hook does), or
- * offer other mechanisms or APOP.
+ * Does not: verify passwords, read secrets or lock maildrops (the glue
+ * does), or run SASL exchanges (pop3-server-sasl.c).
  *
  * Invariants: every failed login, whatever the reason (unknown user, wrong
- * password, malformed PLAIN message, foreign authzid), answers the same
- * "-ERR [AUTH] Authentication failed", so replies reveal nothing about
- * accounts. Passwords and decoded SASL messages are wiped once the hook
- * call has returned.
+ * password, malformed SASL message, foreign authzid, account gone before
+ * its maildrop opened), answers the same "-ERR [AUTH] Authentication
+ * failed", so replies reveal nothing about accounts. What a hook is given
+ * is a copy that outlives the hook call even when the completion runs
+ * inside it; the password copy is wiped once the call has returned.
  */
 #include "pop3/pop3-server-private.h"
 
 #include <string.h>
-#include <strings.h>
 
-#include "core/base64.h"
 #include "core/mem.h"
-#include "sasl/sasl-plain.h"
 
 static const char pop3_server_auth_failed[] = "-ERR [AUTH] Authentication failed";
 
-/* Plain-text mechanisms are refused (RFC 2449 8.1.2 [AUTH]) off TLS/loopback. */
-static bool
+/* Plain-text methods are refused (RFC 2449 8.1.2 [AUTH]) unless passwords
+ * may travel now (RFC 5034 4). */
+bool
 pop3_server_plaintext_allowed(struct pop3_server_session *s)
 {
-	if (s->allow_plaintext_auth)
+	if (pop3_server_plaintext_ok(s))
 		return true;
 	pop3_server_reply(s, "-ERR [AUTH] Plain-text authentication requires TLS");
 	return false;
 }
 
-static void
+void
 pop3_server_login_failed(struct pop3_server_session *s)
 {
 	pop3_server_reply(s, "%s", pop3_server_auth_failed);
@@ -46,15 +46,53 @@ pop3_server_login_failed(struct pop3_server_session *s)
 		pop3_server_close(s);
 }
 
-static void
-pop3_server_login_start(struct pop3_server_session *s, const char *user, const char *password)
+void
+pop3_server_auth_report(struct pop3_server_session *s, const char *mech, const char *authcid,
+			bool ok, const char *reason)
 {
+	if (s->hooks.auth_result != NULL && !pop3_server_dead(s))
+		s->hooks.auth_result(s->hook_ctx, s, mech, authcid, ok, reason);
+}
+
+void
+pop3_server_auth_lookup(struct pop3_server_session *s, bool secret, const char *mech,
+			const char *authcid, const char *password)
+{
+	char *mech_copy, *authcid_copy, *password_copy = NULL;
+
+	ASSERT(secret == (password == NULL));
+	s->pending = secret ? POP3_PENDING_AUTH_SECRET : POP3_PENDING_AUTH_PASSWORD;
+	pop3_server_flush(s);
+	if (pop3_server_dead(s))
+		return;
+	/* the originals may go away in a completion called inside the hook */
+	mech_copy = mem_strdup(mech);
+	authcid_copy = mem_strdup(authcid);
+	if (password != NULL)
+		password_copy = mem_strdup(password);
+	s->hooks.auth_lookup(s->hook_ctx, s, mech_copy, authcid_copy, password_copy);
+	if (password_copy != NULL) {
+		explicit_bzero(password_copy, strlen(password_copy));
+		mem_free(&password_copy);
+	}
+	mem_free(&authcid_copy);
+	mem_free(&mech_copy);
+}
+
+void
+pop3_server_open_maildrop(struct pop3_server_session *s, const char *user)
+{
+	char *user_copy;
+
 	mem_free(&s->login_user);
 	s->login_user = mem_strdup(user);
-	s->pending = POP3_PENDING_LOGIN;
+	s->pending = POP3_PENDING_MAILDROP;
 	pop3_server_flush(s);
-	if (!pop3_server_dead(s))
-		s->hooks.login(s->hook_ctx, s, user, password);
+	if (pop3_server_dead(s))
+		return;
+	user_copy = mem_strdup(user);
+	s->hooks.open_maildrop(s->hook_ctx, s, user_copy);
+	mem_free(&user_copy);
 }
 
 void
@@ -71,8 +109,6 @@ pop3_server_cmd_user(struct pop3_server_session *s, struct pop3_command *cmd)
 void
 pop3_server_cmd_pass(struct pop3_server_session *s, struct pop3_command *cmd)
 {
-	char *user;
-
 	if (!pop3_server_plaintext_allowed(s))
 		return;
 	if (s->user == NULL) {
@@ -80,94 +116,93 @@ pop3_server_cmd_pass(struct pop3_server_session *s, struct pop3_command *cmd)
 		pop3_server_bad_command(s, "USER first");
 		return;
 	}
-	user = s->user;
+	mem_free(&s->pass_user);
+	s->pass_user = s->user;
 	s->user = NULL;
-	pop3_server_login_start(s, user, cmd->args[0]);
+	/* "USER" names the method for the glue (the RFC 2449 6.2 capability) */
+	pop3_server_auth_lookup(s, false, "USER", s->pass_user, cmd->args[0]);
 	explicit_bzero(cmd->args[0], cmd->arg_lens[0]);
-	mem_free(&user);
 }
 
-/* Decode and check one PLAIN response (RFC 4616 2), then log in with it. */
+/* Check that the glue completes what the engine waits for. */
 static void
-pop3_server_sasl_plain(struct pop3_server_session *s, const char *b64, size_t len)
+pop3_server_auth_expect(const struct pop3_server_session *s, enum pop3_server_pending pending,
+			const char *func)
 {
-	struct sasl_plain *plain;
-	struct buf msg;
-	const char *error;
+	if (s->pending != pending)
+		PANIC("%s without the matching auth_lookup in progress", func);
+}
 
-	buf_init(&msg, base64_decoded_max_len(len));
-	if (base64_decode(&msg, b64, len) < 0) {
-		/* RFC 5034 4: a response that is not base64 is rejected with -ERR */
-		pop3_server_bad_command(s, "invalid base64 data");
-	} else if (sasl_plain_parse(buf_data(&msg), buf_len(&msg), &plain, &error) < 0) {
-		pop3_server_login_failed(s);
+void
+pop3_server_auth_verified(struct pop3_server_session *s, bool ok)
+{
+	bool held;
+
+	if (pop3_server_dead(s))
+		return;
+	pop3_server_auth_expect(s, POP3_PENDING_AUTH_PASSWORD, "pop3_server_auth_verified");
+	pop3_server_ref(s);
+	held = pop3_server_hold(s);
+	s->pending = POP3_PENDING_NONE;
+	if (s->sasl != NULL) {
+		sasl_server_provide_verified(s->sasl, ok);
+		pop3_server_sasl_continue(s);
 	} else {
-		/* Only the authentication identity itself may be the authzid. */
-		if (plain->authzid[0] != '\0' && strcmp(plain->authzid, plain->authcid) != 0)
+		char *user = s->pass_user;
+
+		ASSERT(user != NULL);
+		s->pass_user = NULL;
+		pop3_server_auth_report(s, "USER", user, ok, ok ? NULL : "authentication failed");
+		if (ok)
+			pop3_server_open_maildrop(s, user);
+		else
 			pop3_server_login_failed(s);
-		else
-			pop3_server_login_start(s, plain->authcid, plain->password);
-		sasl_plain_free(&plain);
+		mem_free(&user);
 	}
-	pop3_server_wipe_buf(&msg);
-}
-
-/* RFC 5034 4: "AUTH" alone lists the mechanisms (the older RFC 1734 form). */
-static void
-pop3_server_auth_list(struct pop3_server_session *s)
-{
-	pop3_server_reply(s, "+OK");
-	if (s->allow_plaintext_auth)
-		pop3_server_reply(s, "PLAIN");
-	pop3_server_reply(s, ".");
+	pop3_server_release(s, held);
+	pop3_server_unref(s);
 }
 
 void
-pop3_server_cmd_auth(struct pop3_server_session *s, struct pop3_command *cmd)
+pop3_server_auth_secret(struct pop3_server_session *s, const char *secret)
 {
-	if (cmd->argc == 0) {
-		pop3_server_auth_list(s);
+	bool held;
+
+	if (pop3_server_dead(s))
 		return;
-	}
-	if (strcasecmp(cmd->args[0], "PLAIN") != 0) {
-		pop3_server_reply(s, "-ERR unsupported authentication mechanism");
-		return;
-	}
-	if (!pop3_server_plaintext_allowed(s))
-		return;
-	mem_free(&s->user); /* AUTH abandons a pending USER */
-	if (cmd->argc == 2) {
-		/* RFC 5034 4: "=" is an empty initial response */
-		if (strcmp(cmd->args[1], "=") == 0)
-			pop3_server_sasl_plain(s, "", 0);
-		else
-			pop3_server_sasl_plain(s, cmd->args[1], cmd->arg_lens[1]);
-		return;
-	}
-	/* PLAIN's server challenge is empty (RFC 4616 2, RFC 5034 4). */
-	pop3_server_reply(s, "+ ");
-	s->sasl_continue = true;
-	pop3_line_reader_set_max(&s->reader, s->limits.max_auth_line);
+	pop3_server_auth_expect(s, POP3_PENDING_AUTH_SECRET, "pop3_server_auth_secret");
+	ASSERT(s->sasl != NULL);
+	pop3_server_ref(s);
+	held = pop3_server_hold(s);
+	s->pending = POP3_PENDING_NONE;
+	sasl_server_provide_secret(s->sasl, secret);
+	pop3_server_sasl_continue(s);
+	pop3_server_release(s, held);
+	pop3_server_unref(s);
 }
 
 void
-pop3_server_sasl_abort(struct pop3_server_session *s)
+pop3_server_auth_tempfail(struct pop3_server_session *s)
 {
-	s->sasl_continue = false;
-	pop3_line_reader_set_max(&s->reader, s->limits.max_line);
-}
+	bool held;
 
-/* The client's response line to "+ ". */
-void
-pop3_server_sasl_line(struct pop3_server_session *s, char *line, size_t len)
-{
-	pop3_server_sasl_abort(s);
-	if (len == 1 && line[0] == '*') {
-		/* RFC 5034 4: the client cancels; the server MUST answer -ERR */
-		pop3_server_reply(s, "-ERR authentication canceled");
+	if (pop3_server_dead(s))
 		return;
+	if (s->pending != POP3_PENDING_AUTH_PASSWORD && s->pending != POP3_PENDING_AUTH_SECRET)
+		PANIC("pop3_server_auth_tempfail without an auth_lookup in progress");
+	pop3_server_ref(s);
+	held = pop3_server_hold(s);
+	s->pending = POP3_PENDING_NONE;
+	if (s->sasl != NULL) {
+		pop3_server_sasl_fail(s, "temporary failure");
+	} else {
+		pop3_server_auth_report(s, "USER", s->pass_user, false, "temporary failure");
+		mem_free(&s->pass_user);
 	}
-	pop3_server_sasl_plain(s, line, len);
+	/* [SYS/TEMP] (RFC 3206): try again later; not counted as a failed login */
+	pop3_server_reply(s, "-ERR [SYS/TEMP] temporary failure, try again later");
+	pop3_server_release(s, held);
+	pop3_server_unref(s);
 }
 
 /* Copy the maildrop list; a bad uidl is the glue's bug (RFC 1939 7 syntax). */
@@ -214,8 +249,8 @@ pop3_server_login_done(struct pop3_server_session *s, enum pop3_login_result res
 {
 	if (pop3_server_dead(s))
 		return;
-	if (s->pending != POP3_PENDING_LOGIN)
-		PANIC("pop3_server_login_done without a login in progress");
+	if (s->pending != POP3_PENDING_MAILDROP)
+		PANIC("pop3_server_login_done without an open_maildrop in progress");
 	pop3_server_ref(s);
 	s->pending = POP3_PENDING_NONE;
 	switch (result) {

@@ -1,15 +1,15 @@
 /*
  * pop3-server-cmd.c - the command table and the commands that need no
- * authentication logic: CAPA, STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET,
- * QUIT (with the UPDATE state), RFC 1939 5-7 and RFC 2449 5.
+ * authentication or TLS logic: CAPA, STAT, LIST, UIDL, RETR, TOP, DELE,
+ * NOOP, RSET, QUIT (with the UPDATE state), RFC 1939 5-7 and RFC 2449 5.
  *
  * Does: check each parsed command against the table (allowed states,
  * argument count) in that order, then apply it. Message numbers are checked
  * in a fixed order: syntax, range, deleted mark (RFC 1939 5).
  *
- * Does not: authenticate (pop3-server-auth.c) or stream message data
- * (pop3-server-retr.c). Deleted marks live only in the session until QUIT
- * hands them to hooks->update.
+ * Does not: authenticate (pop3-server-auth.c, pop3-server-sasl.c), STLS
+ * (pop3-server-tls.c) or stream message data (pop3-server-retr.c). Deleted
+ * marks live only in the session until QUIT hands them to hooks->update.
  */
 #include "pop3/pop3-server-private.h"
 
@@ -65,22 +65,45 @@ pop3_server_msg_arg(struct pop3_server_session *s, const char *arg, unsigned *in
 	return 0;
 }
 
-/* RFC 2449 5. USER and SASL only where they can be used. */
+/* "SASL" and the mechanisms offered now (RFC 5034 3), if any. */
+static void
+pop3_server_capa_sasl(struct pop3_server_session *s)
+{
+	const struct sasl_mech_info *const *mechs = sasl_mechanisms();
+	struct buf line;
+
+	buf_init(&line, 0);
+	for (size_t i = 0; mechs[i] != NULL; i++) {
+		if (pop3_server_mech_offered(s, mechs[i]) &&
+		    buf_printf(&line, " %s", mechs[i]->name) < 0)
+			PANIC("unlimited buffer refused data");
+	}
+	if (buf_len(&line) > 0)
+		pop3_server_reply(s, "SASL%s", buf_cstr(&line));
+	buf_deinit(&line);
+}
+
+/*
+ * RFC 2449 5. The same list in both states: "Capabilities available in the
+ * AUTHORIZATION state MUST be announced in both states" (RFC 2449 5; SASL
+ * too after AUTH, RFC 5034 3). STLS while it can still be used (RFC 2595
+ * 4: the list may change after it), USER and plain-text mechanisms only
+ * where passwords may travel.
+ */
 static void
 pop3_server_cmd_capa(struct pop3_server_session *s, struct pop3_command *cmd)
 {
-	bool auth = s->state == POP3_STATE_AUTHORIZATION && s->allow_plaintext_auth;
-
 	pop3_server_reply(s, "+OK Capability list follows");
 	pop3_server_reply(s, "TOP");
 	pop3_server_reply(s, "UIDL");
 	pop3_server_reply(s, "RESP-CODES");
 	pop3_server_reply(s, "AUTH-RESP-CODE");
 	pop3_server_reply(s, "PIPELINING");
-	if (auth) {
+	if (s->stls_available && !s->tls)
+		pop3_server_reply(s, "STLS");
+	if (pop3_server_plaintext_ok(s))
 		pop3_server_reply(s, "USER");
-		pop3_server_reply(s, "SASL PLAIN");
-	}
+	pop3_server_capa_sasl(s);
 	pop3_server_reply(s, "IMPLEMENTATION Posthorn");
 	pop3_server_reply(s, ".");
 }
@@ -258,6 +281,7 @@ static const struct pop3_server_command pop3_server_commands[] = {
 	{ POP3_CMD_NOOP, POP3_IN_TRANS, 0, 0, pop3_server_cmd_noop },
 	{ POP3_CMD_RSET, POP3_IN_TRANS, 0, 0, pop3_server_cmd_rset },
 	{ POP3_CMD_QUIT, POP3_IN_AUTH | POP3_IN_TRANS, 0, 0, pop3_server_cmd_quit },
+	{ POP3_CMD_STLS, POP3_IN_AUTH, 0, 0, pop3_server_cmd_stls },
 };
 
 void

@@ -3,10 +3,12 @@
  *
  * Does: create/free sessions; buffer input and feed it line by line to the
  * command dispatcher (pop3-server-cmd.c) or the SASL exchange
- * (pop3-server-auth.c); collect replies and hand them to io->write; close;
- * timeouts and shutdown; the re-entrancy rules of pop3-server-private.h.
+ * (pop3-server-sasl.c); collect replies and hand them to io->write; close;
+ * drop held input (STLS); timeouts and shutdown; the re-entrancy rules of
+ * pop3-server-private.h.
  *
- * Does not: interpret commands (pop3-server-cmd.c) or stream messages
+ * Does not: interpret commands (pop3-server-cmd.c), authenticate
+ * (pop3-server-auth.c, pop3-server-sasl.c) or stream messages
  * (pop3-server-retr.c).
  *
  * How the loop stays correct when hooks complete synchronously: the loop
@@ -15,6 +17,10 @@
  * the loop then sees pending == NONE and goes on with the next line. A
  * completion called later, from the event loop, restarts the loop itself
  * (pop3_server_resume). So the loop never nests, however commands complete.
+ * A completion that may itself start the next hook (an authentication that
+ * goes on to open the maildrop) holds the loop off with pop3_server_hold()
+ * and restarts it from pop3_server_release(), after the glue's hook frames
+ * it called into have returned.
  */
 #include "pop3/pop3-server-private.h"
 
@@ -43,7 +49,9 @@ pop3_server_session_new(const struct pop3_server_settings *settings,
 	struct pop3_server_session *s = mem_zalloc(sizeof(*s));
 	const struct pop3_server_limits *l = &settings->limits;
 
-	ASSERT(hooks->login != NULL && hooks->retrieve != NULL && hooks->update != NULL);
+	ASSERT(hooks->auth_lookup != NULL && hooks->open_maildrop != NULL);
+	ASSERT(hooks->retrieve != NULL && hooks->update != NULL);
+	ASSERT(!settings->stls_available || hooks->starttls != NULL);
 	ASSERT(io->write != NULL && io->close != NULL);
 	/* RFC 2449 4 needs 255-octet command lines; the rest must be usable. */
 	ASSERT(l->max_line >= 255 && l->max_auth_line >= l->max_line);
@@ -56,6 +64,7 @@ pop3_server_session_new(const struct pop3_server_settings *settings,
 	}
 	s->client_ip = mem_strdup(client_ip != NULL ? client_ip : "");
 	s->allow_plaintext_auth = settings->allow_plaintext_auth;
+	s->stls_available = settings->stls_available;
 	s->limits = *l;
 	s->hooks = *hooks;
 	s->hook_ctx = hook_ctx;
@@ -88,11 +97,25 @@ pop3_server_destroy(struct pop3_server_session *s)
 	buf_deinit(&s->out);
 	mem_free(&s->user);
 	mem_free(&s->login_user);
+	mem_free(&s->pass_user);
+	if (s->sasl != NULL)
+		sasl_server_free(&s->sasl);
+	pop3_server_tls_free(s);
 	mem_free(&s->msgs);
 	mem_free(&s->deleted);
 	mem_free(&s->hostname);
 	mem_free(&s->client_ip);
 	mem_free(&s);
+}
+
+/* STLS (RFC 2595 4): what the client sent after the STLS line, before the
+ * TLS switch, is dropped unread. The reader holds no partial line then: the
+ * STLS line was complete and the rest is still in s->in. */
+void
+pop3_server_discard_input(struct pop3_server_session *s)
+{
+	ASSERT(!pop3_line_reader_in_line(&s->reader));
+	pop3_server_wipe_buf(&s->in);
 }
 
 void
@@ -235,7 +258,7 @@ static void
 pop3_server_line_too_long(struct pop3_server_session *s)
 {
 	if (s->sasl_continue)
-		pop3_server_sasl_abort(s);
+		pop3_server_sasl_fail(s, "line too long");
 	pop3_server_bad_command(s, "line too long");
 }
 
@@ -301,6 +324,23 @@ pop3_server_resume(struct pop3_server_session *s)
 	if (s->processing)
 		return; /* synchronous completion: the running loop goes on */
 	pop3_server_process(s);
+}
+
+bool
+pop3_server_hold(struct pop3_server_session *s)
+{
+	bool was_held = s->processing;
+
+	s->processing = true;
+	return was_held;
+}
+
+void
+pop3_server_release(struct pop3_server_session *s, bool was_held)
+{
+	s->processing = was_held;
+	pop3_server_resume(s);
+	pop3_server_flush(s);
 }
 
 void

@@ -129,6 +129,8 @@ test_pop3_command_basic(void)
 	/* unknown but well-formed keywords parse as UNKNOWN */
 	CHECK("APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\nLAST\r\nXY\r\n",
 	      "APOP(0)[mrose][c4c9334bac560ecc979e58001b3e22fb]\nLAST(0)\nXY(0)\n");
+	/* STLS (RFC 2595 4), any case; arguments are the engine's business */
+	CHECK("STLS\r\nstls\r\nStLs x\r\n", "STLS(14)\nSTLS(14)\nSTLS(14)[x]\n");
 	/* incomplete last line */
 	CHECK("STAT\r\nNOO", "STAT(5)\nPARTIAL\n");
 	CHECK("", "");

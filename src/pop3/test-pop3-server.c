@@ -9,14 +9,23 @@
  * transcript.
  */
 #include "pop3/pop3-server.h"
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/test.h"
+#include "sasl/sasl-server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #define HOST "mail.example.org"
+#define STLS_OK "+OK Begin TLS negotiation\r\n"
 
 static const char *const default_msgs[] = {
 	"Subject: one\r\n\r\nbody\r\n.dot\r\n..two\r\n.\r\nend\r\n", /* 43 */
@@ -25,27 +34,53 @@ static const char *const default_msgs[] = {
 };
 static const char *const default_uidls[] = { "uid-one", "uid-two", "uid-three" };
 
-enum fx_op { FX_NONE, FX_LOGIN, FX_RETRIEVE, FX_UPDATE };
+enum fx_op { FX_NONE, FX_AUTH, FX_MAILDROP, FX_RETRIEVE, FX_UPDATE };
+
+struct fx_opts {
+	bool plaintext;     /* settings.allow_plaintext_auth */
+	bool stls;          /* settings.stls_available */
+	bool deferred;      /* hooks complete from fx_complete, not inside the hook */
+	bool sync_maildrop; /* ... except open_maildrop, always inside the hook */
+	const struct pop3_server_limits *limits;
+};
 
 struct fx {
 	struct pop3_server_session *s;
 	struct buf out;
-	bool deferred;      /* hooks complete from fx_complete, not inside the hook */
+	struct fx_opts opts;
 	size_t chunk;       /* retrieve data chunk size, 0 = whole message */
 	const char *const *msgs;
 	const char *const *uidls;
 	unsigned msg_count;
 
 	enum fx_op op;      /* the one operation the engine waits for */
-	char user[300], pass[300];
+	char mech[64], user[300], pass[300];
+	bool want_secret;   /* auth_lookup asked for a SCRAM secret */
 	unsigned retr_index;
 	bool retr_fail_before, retr_fail_after;
 
-	int close_calls, disconnect_calls, login_calls, retrieve_calls, update_calls;
+	int close_calls, disconnect_calls, auth_calls, maildrop_calls, retrieve_calls;
+	int update_calls, starttls_calls;
+	int results_ok, results_failed;   /* auth_result calls */
+	char result_mech[64], result_user[300], result_reason[200];
 	unsigned upd_idx[16], upd_count;
-	bool free_in_close, free_in_login, free_in_write, free_in_disconnect;
+	bool free_in_close, free_in_auth, free_in_maildrop, free_in_write, free_in_disconnect;
+	bool free_in_starttls;
 	bool overlapping_hook; /* a hook was called while another was pending */
+	size_t out_at_starttls;
 };
+
+/* The stored SCRAM secret of every fx account: their password is "secret word". */
+static const char *
+fx_scram_secret(void)
+{
+	static char *secret;
+
+	if (secret == NULL)
+		secret = sasl_scram_secret_make("secret word", 4096);
+	T_ASSERT(secret != NULL);
+	return secret;
+}
 
 static void
 fx_write(void *ctx, const uint8_t *data, size_t len)
@@ -68,24 +103,52 @@ fx_close(void *ctx)
 		pop3_server_session_free(&fx->s);
 }
 
+/* Accounts: tim (fine), locky (maildrop IN_USE), tempy (maildrop TEMPFAIL),
+ * gone (maildrop FAILED); all with password "secret word". Password
+ * "tempfail" or user "tempfail" (SCRAM): the check itself fails for now. */
+static bool
+fx_account(const char *user)
+{
+	return strcmp(user, "tim") == 0 || strcmp(user, "locky") == 0 ||
+	       strcmp(user, "tempy") == 0 || strcmp(user, "gone") == 0;
+}
+
 static void
-fx_login_complete(struct fx *fx)
+fx_auth_complete(struct fx *fx)
+{
+	if (fx->want_secret) {
+		if (strcmp(fx->user, "tempfail") == 0)
+			pop3_server_auth_tempfail(fx->s);
+		else
+			pop3_server_auth_secret(fx->s, fx_account(fx->user) ? fx_scram_secret() : NULL);
+		return;
+	}
+	if (strcmp(fx->pass, "tempfail") == 0) {
+		pop3_server_auth_tempfail(fx->s);
+		return;
+	}
+	pop3_server_auth_verified(fx->s, fx_account(fx->user) &&
+					     strcmp(fx->pass, "secret word") == 0);
+	explicit_bzero(fx->pass, sizeof(fx->pass));
+}
+
+static void
+fx_maildrop_complete(struct fx *fx)
 {
 	struct pop3_message_info info[8];
-	enum pop3_login_result res = POP3_LOGIN_FAILED;
+	enum pop3_login_result res = POP3_LOGIN_OK;
 
 	memset(info, 0, sizeof(info));
 	for (unsigned i = 0; i < fx->msg_count; i++) {
 		info[i].size = strlen(fx->msgs[i]);
 		snprintf(info[i].uidl, sizeof(info[i].uidl), "%s", fx->uidls[i]);
 	}
-	if (strcmp(fx->user, "tim") == 0 && strcmp(fx->pass, "secret word") == 0)
-		res = POP3_LOGIN_OK;
-	else if (strcmp(fx->pass, "locked") == 0)
+	if (strcmp(fx->user, "locky") == 0)
 		res = POP3_LOGIN_IN_USE;
-	else if (strcmp(fx->pass, "tempfail") == 0)
+	else if (strcmp(fx->user, "tempy") == 0)
 		res = POP3_LOGIN_TEMPFAIL;
-	explicit_bzero(fx->pass, sizeof(fx->pass));
+	else if (strcmp(fx->user, "gone") == 0)
+		res = POP3_LOGIN_FAILED;
 	pop3_server_login_done(fx->s, res, info, fx->msg_count);
 }
 
@@ -115,8 +178,10 @@ fx_complete(struct fx *fx)
 	fx->op = FX_NONE;
 	if (fx->s == NULL)
 		return;
-	if (op == FX_LOGIN)
-		fx_login_complete(fx);
+	if (op == FX_AUTH)
+		fx_auth_complete(fx);
+	else if (op == FX_MAILDROP)
+		fx_maildrop_complete(fx);
 	else if (op == FX_RETRIEVE)
 		fx_retrieve_complete(fx);
 	else if (op == FX_UPDATE)
@@ -129,24 +194,45 @@ fx_begin_op(struct fx *fx, enum fx_op op)
 	if (fx->op != FX_NONE)
 		fx->overlapping_hook = true;
 	fx->op = op;
-	if (!fx->deferred)
+	if (!fx->opts.deferred || (op == FX_MAILDROP && fx->opts.sync_maildrop))
 		fx_complete(fx);
 }
 
 static void
-fx_login(void *ctx, struct pop3_server_session *s, const char *user, const char *password)
+fx_auth_lookup(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
+	       const char *password)
 {
 	struct fx *fx = ctx;
 
 	T_ASSERT(s == fx->s);
-	fx->login_calls++;
-	snprintf(fx->user, sizeof(fx->user), "%s", user);
-	snprintf(fx->pass, sizeof(fx->pass), "%s", password);
-	if (fx->free_in_login) {
+	T_ASSERT(!pop3_server_session_wants_input(s));
+	fx->auth_calls++;
+	snprintf(fx->mech, sizeof(fx->mech), "%s", mech);
+	snprintf(fx->user, sizeof(fx->user), "%s", authcid);
+	snprintf(fx->pass, sizeof(fx->pass), "%s", password != NULL ? password : "");
+	fx->want_secret = password == NULL;
+	if (fx->free_in_auth) {
 		pop3_server_session_free(&fx->s);
 		return;
 	}
-	fx_begin_op(fx, FX_LOGIN);
+	fx_begin_op(fx, FX_AUTH);
+}
+
+static void
+fx_open_maildrop(void *ctx, struct pop3_server_session *s, const char *user)
+{
+	struct fx *fx = ctx;
+
+	T_ASSERT(s == fx->s);
+	fx->maildrop_calls++;
+	T_STREQ(user, fx->user);
+	if (fx->free_in_maildrop) {
+		pop3_server_session_free(&fx->s);
+		return;
+	}
+	fx_begin_op(fx, FX_MAILDROP);
+	/* the name stays valid for the whole call, even after the completion */
+	T_STREQ(user, fx->user);
 }
 
 static void
@@ -173,6 +259,41 @@ fx_update(void *ctx, struct pop3_server_session *s, const unsigned *idx, unsigne
 }
 
 static void
+fx_starttls(void *ctx, struct pop3_server_session *s)
+{
+	struct fx *fx = ctx;
+
+	T_ASSERT(s == fx->s);
+	T_ASSERT(fx->op == FX_NONE);
+	fx->starttls_calls++;
+	fx->out_at_starttls = buf_len(&fx->out);
+	/* the reply was handed over before the switch */
+	T_ASSERT(buf_len(&fx->out) >= strlen(STLS_OK));
+	T_MEMEQ(buf_data(&fx->out) + buf_len(&fx->out) - strlen(STLS_OK), strlen(STLS_OK), STLS_OK,
+		strlen(STLS_OK));
+	T_ASSERT(pop3_server_session_is_tls(s));
+	if (fx->free_in_starttls)
+		pop3_server_session_free(&fx->s);
+}
+
+static void
+fx_auth_result(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
+	       bool ok, const char *reason)
+{
+	struct fx *fx = ctx;
+
+	T_ASSERT(s == fx->s);
+	T_ASSERT(ok == (reason == NULL));
+	if (ok)
+		fx->results_ok++;
+	else
+		fx->results_failed++;
+	snprintf(fx->result_mech, sizeof(fx->result_mech), "%s", mech);
+	snprintf(fx->result_user, sizeof(fx->result_user), "%s", authcid != NULL ? authcid : "-");
+	snprintf(fx->result_reason, sizeof(fx->result_reason), "%s", reason != NULL ? reason : "");
+}
+
+static void
 fx_disconnect(void *ctx, struct pop3_server_session *s)
 {
 	struct fx *fx = ctx;
@@ -183,31 +304,52 @@ fx_disconnect(void *ctx, struct pop3_server_session *s)
 		pop3_server_session_free(&fx->s);
 }
 
-static const struct pop3_server_io fx_io = { fx_write, fx_close };
-static const struct pop3_server_hooks fx_hooks = { fx_login, fx_retrieve, fx_update,
-						   fx_disconnect };
+static const struct pop3_server_io fx_io = { .write = fx_write, .close = fx_close };
+static const struct pop3_server_hooks fx_hooks = {
+	.auth_lookup = fx_auth_lookup,
+	.open_maildrop = fx_open_maildrop,
+	.retrieve = fx_retrieve,
+	.update = fx_update,
+	.starttls = fx_starttls,
+	.auth_result = fx_auth_result,
+	.disconnect = fx_disconnect,
+};
 
+/* A session with opts; tls: implicit TLS (set before the greeting). */
 static struct fx *
-fx_new_limits(bool plaintext, bool deferred, const struct pop3_server_limits *limits)
+fx_new_opts(const struct fx_opts *opts, bool tls)
 {
 	struct fx *fx = mem_zalloc(sizeof(*fx));
 	struct pop3_server_settings set;
 
 	memset(&set, 0, sizeof(set));
 	set.hostname = HOST;
-	set.allow_plaintext_auth = plaintext;
-	if (limits != NULL)
-		set.limits = *limits;
+	set.allow_plaintext_auth = opts->plaintext;
+	set.stls_available = opts->stls;
+	if (opts->limits != NULL)
+		set.limits = *opts->limits;
 	else
 		pop3_server_limits_init_default(&set.limits);
 	buf_init(&fx->out, 0);
-	fx->deferred = deferred;
+	fx->opts = *opts;
+	fx->opts.limits = NULL;
 	fx->msgs = default_msgs;
 	fx->uidls = default_uidls;
 	fx->msg_count = N_ELEMENTS(default_msgs);
 	fx->s = pop3_server_session_new(&set, &fx_hooks, fx, &fx_io, fx, "192.0.2.1");
+	T_ASSERT(!pop3_server_session_is_tls(fx->s));
+	if (tls)
+		pop3_server_session_set_tls(fx->s, true);
 	pop3_server_session_start(fx->s);
 	return fx;
+}
+
+static struct fx *
+fx_new_limits(bool plaintext, bool deferred, const struct pop3_server_limits *limits)
+{
+	struct fx_opts opts = { .plaintext = plaintext, .deferred = deferred, .limits = limits };
+
+	return fx_new_opts(&opts, false);
 }
 
 static struct fx *
@@ -255,12 +397,21 @@ fx_out(struct fx *fx)
 }
 
 #define GREETING "+OK " HOST " POP3 server ready\r\n"
-#define CAPA_PLAIN                                                                    \
+/* The mechanisms in sasl_mechanisms() order: without plain-text ones, with
+ * them, and with channel binding too. */
+#define MECHS_NOPLAIN "SCRAM-SHA-256"
+#define MECHS_PLAIN "SCRAM-SHA-256 PLAIN LOGIN"
+#define MECHS_PLUS "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN"
+#define AUTHLIST_PLAIN "+OK\r\nSCRAM-SHA-256\r\nPLAIN\r\nLOGIN\r\n.\r\n"
+#define CAPA_HEAD                                                                     \
 	"+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n" \
-	"PIPELINING\r\nUSER\r\nSASL PLAIN\r\nIMPLEMENTATION Posthorn\r\n.\r\n"
-#define CAPA_NOPLAIN                                                                  \
-	"+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n" \
-	"PIPELINING\r\nIMPLEMENTATION Posthorn\r\n.\r\n"
+	"PIPELINING\r\n"
+#define CAPA_TAIL "IMPLEMENTATION Posthorn\r\n.\r\n"
+#define CAPA_PLAIN CAPA_HEAD "USER\r\nSASL " MECHS_PLAIN "\r\n" CAPA_TAIL
+#define CAPA_NOPLAIN CAPA_HEAD "SASL " MECHS_NOPLAIN "\r\n" CAPA_TAIL
+#define CAPA_STLS CAPA_HEAD "STLS\r\nSASL " MECHS_NOPLAIN "\r\n" CAPA_TAIL
+#define CAPA_PLUS CAPA_HEAD "USER\r\nSASL " MECHS_PLUS "\r\n" CAPA_TAIL
+
 #define LOGIN_OK "+OK maildrop has 3 messages (89 octets)\r\n"
 #define AUTH_FAILED "-ERR [AUTH] Authentication failed\r\n"
 #define NEED_TLS "-ERR [AUTH] Plain-text authentication requires TLS\r\n"
@@ -374,8 +525,8 @@ test_pop3_server_capa(void)
 	fx_send(fx, "CAPA\r\ncapa\r\n");
 	T_STREQ(fx_out(fx), CAPA_PLAIN CAPA_PLAIN);
 	fx_send(fx, "USER tim\r\nPASS secret word\r\nCAPA\r\n");
-	/* TRANSACTION: no USER/SASL (they cannot be used there) */
-	T_STREQ(fx_out(fx), "+OK\r\n" LOGIN_OK CAPA_NOPLAIN);
+	/* TRANSACTION: the same list (RFC 2449 5, RFC 5034 3) */
+	T_STREQ(fx_out(fx), "+OK\r\n" LOGIN_OK CAPA_PLAIN);
 	fx_free(fx);
 
 	fx = fx_new(false, false);
@@ -392,9 +543,14 @@ test_pop3_server_plaintext_refused(void)
 
 	fx_out(fx);
 	fx_send(fx, "USER tim\r\nPASS secret word\r\nAUTH PLAIN AHRpbQBzZWNyZXQgd29yZA==\r\n"
-		    "AUTH PLAIN\r\nAUTH\r\n");
-	T_STREQ(fx_out(fx), NEED_TLS NEED_TLS NEED_TLS NEED_TLS "+OK\r\n.\r\n");
-	T_INTEQ(fx->login_calls, 0);
+		    "AUTH PLAIN\r\nAUTH LOGIN\r\nauth login dGlt\r\nAUTH\r\n");
+	T_STREQ(fx_out(fx), NEED_TLS NEED_TLS NEED_TLS NEED_TLS NEED_TLS NEED_TLS
+			    "+OK\r\n" MECHS_NOPLAIN "\r\n.\r\n");
+	T_INTEQ(fx->auth_calls, 0);
+	T_INTEQ(fx->results_ok + fx->results_failed, 0);
+	/* -PLUS is not offered without channel binding */
+	fx_send(fx, "AUTH SCRAM-SHA-256-PLUS\r\n");
+	T_STREQ(fx_out(fx), "-ERR unsupported authentication mechanism\r\n");
 	fx_free(fx);
 }
 
@@ -417,7 +573,7 @@ test_pop3_server_dropped_connection(void)
 
 		/* dropped while the login hook is outstanding */
 		pop3_server_session_input(fx->s, (const uint8_t *)"USER tim\r\nPASS x\r\n", 18);
-		T_INTEQ(fx->op, FX_LOGIN);
+		T_INTEQ(fx->op, FX_AUTH);
 		T_ASSERT(!pop3_server_session_wants_input(fx->s));
 		T_INTEQ(fx->update_calls, 0);
 		fx_free(fx);
@@ -506,7 +662,7 @@ test_pop3_server_auth_cancel(void)
 	T_STREQ(fx_out(fx), "+ \r\n-ERR authentication canceled\r\n"
 			    "-ERR command not valid in this state\r\n"
 			    "+ \r\n" AUTH_FAILED);
-	T_INTEQ(fx->login_calls, 0);
+	T_INTEQ(fx->auth_calls, 0);
 	/* the SASL line may be longer than a command line */
 	fx_send(fx, "AUTH PLAIN\r\n");
 	{
@@ -531,42 +687,61 @@ test_pop3_server_auth_refusals(void)
 	/* foreign authzid: admin acting as tim */
 	fx_send(fx, "AUTH PLAIN YWRtaW4AdGltAHNlY3JldCB3b3Jk\r\n");
 	T_STREQ(fx_out(fx), AUTH_FAILED);
-	T_INTEQ(fx->login_calls, 0);
+	T_INTEQ(fx->auth_calls, 0);
+	T_INTEQ(fx->maildrop_calls, 0);
 	fx_send(fx, "AUTH PLAIN AHRpbQBzZWNyZXQgd29yZA=\r\nAUTH PLAIN\r\n!!!!\r\n");
 	T_STREQ(fx_out(fx), "-ERR invalid base64 data\r\n+ \r\n-ERR invalid base64 data\r\n");
-	fx_send(fx, "AUTH CRAM-MD5\r\nAUTH\r\nAUTH PLAIN =\r\n");
-	T_STREQ(fx_out(fx), "-ERR unsupported authentication mechanism\r\n+OK\r\nPLAIN\r\n.\r\n"
+	fx_send(fx, "AUTH CRAM-MD5\r\nAUTH X\r\nAUTH\r\nAUTH PLAIN =\r\n");
+	T_STREQ(fx_out(fx), "-ERR unsupported authentication mechanism\r\n"
+			    "-ERR unsupported authentication mechanism\r\n" AUTHLIST_PLAIN
 			    AUTH_FAILED);
 	T_INTEQ(fx->close_calls, 0);
 	/* the third failure (foreign authzid, empty message, wrong password) closes */
 	fx_send(fx, "AUTH PLAIN AHRpbQB3cm9uZw==\r\nNOOP\r\n");
 	T_STREQ(fx_out(fx), AUTH_FAILED);
 	T_INTEQ(fx->close_calls, 1);
-	T_INTEQ(fx->login_calls, 1);
+	T_INTEQ(fx->auth_calls, 1);
+	T_STREQ(fx->mech, "PLAIN");
 	fx_free(fx);
 }
 
 static void
 test_pop3_server_login_results(void)
 {
-	struct fx *fx = fx_new(true, false);
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct fx *fx = fx_new(true, deferred);
 
-	fx_out(fx);
-	fx_send(fx, "USER tim\r\nPASS locked\r\nUSER tim\r\nPASS tempfail\r\n");
-	T_STREQ(fx_out(fx), "+OK\r\n-ERR [IN-USE] maildrop is locked by another session\r\n"
-			    "+OK\r\n-ERR [SYS/TEMP] temporary failure, try again later\r\n");
-	/* unknown user and wrong password: the same reply */
-	fx_send(fx, "USER nobody\r\nPASS secret word\r\nUSER tim\r\nPASS wrong\r\n");
-	T_STREQ(fx_out(fx), "+OK\r\n" AUTH_FAILED "+OK\r\n" AUTH_FAILED);
-	T_INTEQ(fx->close_calls, 0);
-	/* PASS needs USER first, also after a failed PASS (RFC 1939 7) */
-	fx_send(fx, "PASS secret word\r\n");
-	T_STREQ(fx_out(fx), "-ERR USER first\r\n");
-	fx_send(fx, "USER tim\r\nPASS nope\r\nNOOP\r\n");
-	T_STREQ(fx_out(fx), "+OK\r\n" AUTH_FAILED);
-	T_INTEQ(fx->close_calls, 1);
-	T_INTEQ(fx->login_calls, 5);
-	fx_free(fx);
+		fx_out(fx);
+		fx_send(fx, "USER locky\r\nPASS secret word\r\nUSER tim\r\nPASS tempfail\r\n"
+			    "USER tempy\r\nPASS secret word\r\n");
+		T_STREQ(fx_out(fx), "+OK\r\n-ERR [IN-USE] maildrop is locked by another session\r\n"
+				    "+OK\r\n-ERR [SYS/TEMP] temporary failure, try again later\r\n"
+				    "+OK\r\n-ERR [SYS/TEMP] temporary failure, try again later\r\n");
+		T_INTEQ(fx->auth_calls, 3);
+		T_INTEQ(fx->maildrop_calls, 2);
+		T_STREQ(fx->mech, "USER");
+		/* unknown user and wrong password: the same reply */
+		fx_send(fx, "USER nobody\r\nPASS secret word\r\nUSER tim\r\nPASS wrong\r\n");
+		T_STREQ(fx_out(fx), "+OK\r\n" AUTH_FAILED "+OK\r\n" AUTH_FAILED);
+		T_INTEQ(fx->close_calls, 0);
+		T_INTEQ(fx->maildrop_calls, 2);
+		/* PASS needs USER first, also after a failed PASS (RFC 1939 7) */
+		fx_send(fx, "PASS secret word\r\n");
+		T_STREQ(fx_out(fx), "-ERR USER first\r\n");
+		/* an account gone between its check and its maildrop: a failure too */
+		fx_send(fx, "USER gone\r\nPASS secret word\r\nNOOP\r\n");
+		T_STREQ(fx_out(fx), "+OK\r\n" AUTH_FAILED);
+		T_INTEQ(fx->close_calls, 1);
+		T_INTEQ(fx->auth_calls, 6);
+		T_INTEQ(fx->maildrop_calls, 3);
+		T_ASSERT(pop3_server_session_user(fx->s) == NULL);
+		/* auth_result: locky, tempy, gone authenticated; the rest failed */
+		T_INTEQ(fx->results_ok, 3);
+		T_INTEQ(fx->results_failed, 3);
+		T_STREQ(fx->result_mech, "USER");
+		T_STREQ(fx->result_user, "gone");
+		fx_free(fx);
+	}
 }
 
 static void
@@ -586,12 +761,14 @@ test_pop3_server_wrong_state(void)
 			    "-ERR command not valid in this state\r\n"
 			    "-ERR command not valid in this state\r\n"
 			    "-ERR unknown command\r\n-ERR unknown command\r\n");
-	fx_send(fx, "USER tim\r\nPASS secret word\r\nUSER tim\r\nPASS x\r\nAUTH PLAIN\r\nLAST\r\n");
+	fx_send(fx, "USER tim\r\nPASS secret word\r\nUSER tim\r\nPASS x\r\nAUTH PLAIN\r\nLAST\r\n"
+		    "STLS\r\n");
 	T_STREQ(fx_out(fx), "+OK\r\n" LOGIN_OK
 			    "-ERR command not valid in this state\r\n"
 			    "-ERR command not valid in this state\r\n"
 			    "-ERR command not valid in this state\r\n"
-			    "-ERR unknown command\r\n");
+			    "-ERR unknown command\r\n"
+			    "-ERR command not valid in this state\r\n");
 	fx_send(fx, "STAT 1\r\nRETR\r\nTOP 1\r\nLIST 1 2\r\nNOOP x\r\n");
 	T_STREQ(fx_out(fx), "-ERR wrong number of arguments\r\n-ERR wrong number of arguments\r\n"
 			    "-ERR wrong number of arguments\r\n-ERR wrong number of arguments\r\n"
@@ -680,9 +857,13 @@ test_pop3_server_pipelining(void)
 	fx_out(fx);
 	/* everything in one input; each hook waits for the test to complete it */
 	pop3_server_session_input(fx->s, (const uint8_t *)session_in, sizeof(session_in) - 1);
-	T_INTEQ(fx->op, FX_LOGIN);
+	T_INTEQ(fx->op, FX_AUTH);
 	T_ASSERT(!pop3_server_session_wants_input(fx->s));
 	T_STREQ(fx_out(fx), CAPA_PLAIN "+OK\r\n");
+	fx_complete(fx);
+	T_INTEQ(fx->op, FX_MAILDROP);
+	T_ASSERT(!pop3_server_session_wants_input(fx->s));
+	T_STREQ(fx_out(fx), "");
 	fx_complete(fx);
 	T_INTEQ(fx->op, FX_RETRIEVE);
 	T_INTEQ(fx->retr_index, 0);
@@ -714,6 +895,9 @@ test_pop3_server_timeout(void)
 	pop3_server_session_input(fx->s, (const uint8_t *)"USER tim\r\nPASS secret word\r\n", 28);
 	pop3_server_session_timeout(fx->s);
 	T_STREQ(fx_out(fx), "+OK\r\n");
+	T_INTEQ(fx->close_calls, 0);
+	fx_complete(fx);
+	T_INTEQ(fx->op, FX_MAILDROP);
 	T_INTEQ(fx->close_calls, 0);
 	fx_complete(fx);
 	T_STREQ(fx_out(fx), LOGIN_OK "-ERR autologout timer expired\r\n");
@@ -830,13 +1014,34 @@ test_pop3_server_free_inside_callbacks(void)
 	T_INTEQ(fx->update_calls, 1);
 	fx_free(fx);
 
-	/* ... from inside the login hook */
-	fx = fx_new(true, false);
-	fx->free_in_login = true;
-	fx_send(fx, "USER tim\r\nPASS secret word\r\nSTAT\r\n");
-	T_ASSERT(fx->s == NULL);
-	T_INTEQ(fx->close_calls, 0);
-	fx_free(fx);
+	/* ... from inside the auth_lookup hook, the open_maildrop hook (also
+	 * when that is called from the auth completion), and starttls */
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		fx = fx_new(true, deferred);
+		fx->free_in_auth = true;
+		fx_send(fx, "USER tim\r\nPASS secret word\r\nSTAT\r\n");
+		T_ASSERT(fx->s == NULL);
+		T_INTEQ(fx->close_calls, 0);
+		fx_free(fx);
+
+		fx = fx_new(true, deferred);
+		fx->free_in_maildrop = true;
+		fx_send(fx, "AUTH PLAIN AHRpbQBzZWNyZXQgd29yZA==\r\nSTAT\r\n");
+		T_ASSERT(fx->s == NULL);
+		T_INTEQ(fx->maildrop_calls, 1);
+		fx_free(fx);
+	}
+	{
+		struct fx_opts opts = { .stls = true };
+
+		fx = fx_new_opts(&opts, false);
+		fx->free_in_starttls = true;
+		fx_send(fx, "STLS\r\nCAPA\r\n");
+		T_ASSERT(fx->s == NULL);
+		T_INTEQ(fx->starttls_calls, 1);
+		T_STREQ(fx_out(fx), GREETING STLS_OK);
+		fx_free(fx);
+	}
 
 	/* ... from inside io->write (a write error), in the middle of a RETR */
 	fx = fx_new(true, false);
@@ -868,15 +1073,18 @@ test_pop3_server_input_buffer_full(void)
 	fx = fx_new_limits(true, true, &limits);
 	fx_out(fx);
 	pop3_server_session_input(fx->s, (const uint8_t *)"USER tim\r\nPASS secret word\r\n", 28);
-	T_INTEQ(fx->op, FX_LOGIN);
+	T_INTEQ(fx->op, FX_AUTH);
 	memset(big, 'x', sizeof(big));
 	pop3_server_session_input(fx->s, (const uint8_t *)big, 40);
 	T_INTEQ(fx->close_calls, 0);
 	pop3_server_session_input(fx->s, (const uint8_t *)big, 40);
 	T_STREQ(fx_out(fx), "+OK\r\n-ERR input buffer full\r\n");
 	T_INTEQ(fx->close_calls, 1);
-	/* the late completion of the cancelled login is ignored */
-	fx_login_complete(fx);
+	/* late completions of the cancelled work are ignored */
+	pop3_server_auth_verified(fx->s, true);
+	pop3_server_auth_secret(fx->s, NULL);
+	pop3_server_auth_tempfail(fx->s);
+	pop3_server_login_done(fx->s, POP3_LOGIN_OK, NULL, 0);
 	T_STREQ(fx_out(fx), "");
 	fx_free(fx);
 }
@@ -920,6 +1128,525 @@ test_pop3_server_drop_during_retrieve(void)
 	fx_free(fx);
 }
 
+/* ---- STLS (RFC 2595 4) ---- */
+
+static const char stls_in[] =
+	"CAPA\r\nSTLS\r\nUSER tim\r\nPASS secret word\r\nAUTH PLAIN AHRpbQBzZWNyZXQgd29yZA==\r\n"
+	"CAPA\r\nQUIT\r\n";
+
+/*
+ * Feed stls_in as [0,split) [split,len) (split 0: one byte at a time) the way
+ * a glue reads it in plain text: once starttls has been called it drops the
+ * octets it read and has not passed on. Within one input call the engine
+ * must drop them itself: nothing after "+OK Begin TLS negotiation" may be
+ * answered or acted on, however the bytes were split.
+ */
+static void
+run_stls_injection(const struct fx_opts *opts, size_t split, const char *capa_before)
+{
+	struct fx *fx = fx_new_opts(opts, false);
+	size_t len = sizeof(stls_in) - 1, pos = 0;
+	struct buf expect;
+
+	while (pos < len && fx->starttls_calls == 0 && fx->s != NULL) {
+		size_t n = split == 0 ? 1 : pos < split ? split - pos : len - pos;
+
+		fx_input(fx, stls_in + pos, n);
+		pos += n;
+	}
+	buf_init(&expect, 0);
+	buf_printf(&expect, "%s%s%s", GREETING, capa_before, STLS_OK);
+	if (!T_STREQ(fx_out(fx), buf_cstr(&expect)))
+		fprintf(stderr, "  split %zu deferred %d\n", split, opts->deferred);
+	T_INTEQ(fx->starttls_calls, 1);
+	T_INTEQ(fx->out_at_starttls, buf_len(&expect));
+	T_INTEQ(fx->auth_calls, 0);
+	T_INTEQ(fx->close_calls, 0);
+	T_ASSERT(pop3_server_session_is_tls(fx->s));
+	T_ASSERT(pop3_server_session_wants_input(fx->s));
+	T_ASSERT(pop3_server_session_user(fx->s) == NULL);
+	/* now over TLS: AUTHORIZATION as after the greeting, no new greeting */
+	fx_send(fx, "PASS secret word\r\nCAPA\r\nSTLS\r\nUSER tim\r\nPASS secret word\r\n");
+	T_STREQ(fx_out(fx), "-ERR USER first\r\n" CAPA_PLAIN "-ERR TLS already active\r\n"
+			    "+OK\r\n" LOGIN_OK);
+	T_INTEQ(fx->starttls_calls, 1);
+	buf_deinit(&expect);
+	fx_free(fx);
+}
+
+static void
+test_pop3_server_stls_injection(void)
+{
+	size_t len = sizeof(stls_in) - 1;
+
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct fx_opts plain = { .stls = true, .deferred = deferred };
+		/* with plain-text logins allowed (loopback) injected ones would work */
+		struct fx_opts loopback = { .stls = true, .plaintext = true, .deferred = deferred };
+
+		for (size_t split = 0; split <= len; split++) {
+			run_stls_injection(&plain, split, CAPA_STLS);
+			run_stls_injection(&loopback, split,
+					   CAPA_HEAD "STLS\r\nUSER\r\nSASL " MECHS_PLAIN "\r\n" CAPA_TAIL);
+		}
+	}
+}
+
+static void
+test_pop3_server_stls_policy(void)
+{
+	struct fx_opts opts = { .stls = true };
+	struct fx *fx = fx_new_opts(&opts, false);
+
+	fx_out(fx);
+	/* before TLS: STLS offered, passwords refused */
+	fx_send(fx, "CAPA\r\nUSER tim\r\nPASS secret word\r\nAUTH PLAIN\r\nAUTH LOGIN\r\nAUTH\r\n"
+		    "STLS x\r\n");
+	T_STREQ(fx_out(fx), CAPA_STLS NEED_TLS NEED_TLS NEED_TLS NEED_TLS
+			    "+OK\r\n" MECHS_NOPLAIN "\r\n.\r\n"
+			    "-ERR wrong number of arguments\r\n");
+	T_ASSERT(!pop3_server_session_is_tls(fx->s));
+	fx_send(fx, "stls\r\n");
+	T_STREQ(fx_out(fx), STLS_OK);
+	T_ASSERT(pop3_server_session_is_tls(fx->s));
+	/* after: no STLS, passwords allowed, second STLS refused */
+	fx_send(fx, "CAPA\r\nAUTH\r\nSTLS\r\nAUTH PLAIN AHRpbQBzZWNyZXQgd29yZA==\r\nCAPA\r\nSTLS\r\n");
+	T_STREQ(fx_out(fx), CAPA_PLAIN AUTHLIST_PLAIN "-ERR TLS already active\r\n" LOGIN_OK
+			    CAPA_PLAIN "-ERR command not valid in this state\r\n");
+	T_INTEQ(fx->starttls_calls, 1);
+	fx_free(fx);
+
+	/* not offered without a certificate */
+	fx = fx_new(true, false);
+	fx_out(fx);
+	fx_send(fx, "STLS\r\n");
+	T_STREQ(fx_out(fx), "-ERR STLS not available\r\n");
+	fx_free(fx);
+
+	/* not between USER and PASS (the USER stays) */
+	opts.plaintext = true;
+	fx = fx_new_opts(&opts, false);
+	fx_out(fx);
+	fx_send(fx, "USER tim\r\nSTLS\r\nPASS secret word\r\n");
+	T_STREQ(fx_out(fx), "+OK\r\n-ERR STLS not allowed after USER\r\n" LOGIN_OK);
+	T_INTEQ(fx->starttls_calls, 0);
+	fx_free(fx);
+
+	/* implicit TLS (RFC 8314 3.1): no STLS, passwords allowed */
+	for (int stls = 0; stls <= 1; stls++) {
+		struct fx_opts tls_opts = { .stls = stls };
+
+		fx = fx_new_opts(&tls_opts, true);
+		T_ASSERT(pop3_server_session_is_tls(fx->s));
+		fx_out(fx);
+		fx_send(fx, "CAPA\r\nSTLS\r\nUSER tim\r\nPASS secret word\r\nCAPA\r\n");
+		T_STREQ(fx_out(fx), CAPA_PLAIN "-ERR TLS already active\r\n+OK\r\n" LOGIN_OK
+				    CAPA_PLAIN);
+		T_INTEQ(fx->starttls_calls, 0);
+		fx_free(fx);
+	}
+
+	/* set_tls(false): back to the glue's verdict */
+	fx = fx_new_opts(&opts, true);
+	pop3_server_session_set_tls(fx->s, false);
+	T_ASSERT(!pop3_server_session_is_tls(fx->s));
+	fx_out(fx);
+	fx_send(fx, "CAPA\r\n");
+	T_STREQ(fx_out(fx), CAPA_HEAD "STLS\r\nUSER\r\nSASL " MECHS_PLAIN "\r\n" CAPA_TAIL);
+	fx_free(fx);
+}
+
+/* ---- SASL mechanisms ---- */
+
+static void
+b64_str(char *dst, size_t size, const void *data, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	T_INTEQ(base64_encode(&b, data, len), 0);
+	snprintf(dst, size, "%s", buf_cstr(&b));
+	buf_deinit(&b);
+}
+
+/* Decode base64 text into dst (NUL-terminated); the length, or -1. */
+static long
+unb64(uint8_t *dst, size_t size, const char *src, size_t len)
+{
+	struct buf b;
+	long n = -1;
+
+	buf_init(&b, 0);
+	if (base64_decode(&b, src, len) == 0 && buf_len(&b) < size) {
+		memcpy(dst, buf_data(&b), buf_len(&b));
+		dst[buf_len(&b)] = '\0';
+		n = (long)buf_len(&b);
+	}
+	buf_deinit(&b);
+	return n;
+}
+
+/* The output must be exactly one challenge line; decode it into dst. */
+static bool
+fx_challenge(struct fx *fx, char *dst, size_t size)
+{
+	const char *out = fx_out(fx);
+	size_t len = strlen(out);
+
+	dst[0] = '\0';
+	if (!T_ASSERT(len >= 4 && strncmp(out, "+ ", 2) == 0 && strstr(out, "\r\n") == out + len - 2)) {
+		fprintf(stderr, "  output: %s\n", out);
+		return false;
+	}
+	return T_ASSERT(unb64((uint8_t *)dst, size, out + 2, len - 4) >= 0);
+}
+
+/* The client side of SCRAM-SHA-256 (RFC 5802 3, RFC 7677), with OpenSSL. */
+struct scram {
+	const char *gs2;        /* GS2 header: "n,,", "y,,", "p=tls-exporter,," */
+	const char *cnonce;
+	char first_bare[256];
+	char server_final[128]; /* what the server must send: "v=..." */
+};
+
+/* client-first-message, base64-encoded. */
+static void
+scram_first(struct scram *sc, const char *user, char *dst, size_t size)
+{
+	char msg[300];
+
+	if (sc->cnonce == NULL)
+		sc->cnonce = "rOprNGfwEbeRWgbNEkqO";
+	snprintf(sc->first_bare, sizeof(sc->first_bare), "n=%s,r=%s", user, sc->cnonce);
+	snprintf(msg, sizeof(msg), "%s%s", sc->gs2, sc->first_bare);
+	b64_str(dst, size, msg, strlen(msg));
+}
+
+static void
+hmac256(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[32])
+{
+	unsigned out_len = 32;
+
+	T_ASSERT(HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) != NULL);
+	T_INTEQ(out_len, 32);
+}
+
+/* client-final-message for server_first, base64-encoded; sets server_final. */
+static void
+scram_final(struct scram *sc, const char *password, const char *server_first,
+	    const uint8_t *cb, size_t cb_len, char *dst, size_t size)
+{
+	const char *r = strstr(server_first, "r="), *salt = strstr(server_first, ",s=");
+	const char *iter = strstr(server_first, ",i=");
+	uint8_t salted[32], client_key[32], stored_key[32], sig[32], proof[32], server_key[32];
+	uint8_t salt_bin[128], cbind[128];
+	char nonce[128], cbind64[200], without_proof[400], auth_msg[1200], proof64[64];
+	char msg[500], sig64[64];
+	long salt_len;
+	size_t gs2_len = strlen(sc->gs2);
+
+	T_ASSERT(r == server_first && salt != NULL && iter != NULL);
+	if (r != server_first || salt == NULL || iter == NULL)
+		return;
+	snprintf(nonce, sizeof(nonce), "%.*s", (int)(salt - r - 2), r + 2);
+	T_ASSERT(strncmp(nonce, sc->cnonce, strlen(sc->cnonce)) == 0);
+	salt_len = unb64(salt_bin, sizeof(salt_bin), salt + 3, (size_t)(iter - salt - 3));
+	T_ASSERT(salt_len > 0);
+	T_ASSERT(PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt_bin, (int)salt_len,
+				   (int)strtol(iter + 3, NULL, 10), EVP_sha256(), 32, salted) == 1);
+	hmac256(salted, 32, "Client Key", 10, client_key);
+	SHA256(client_key, 32, stored_key);
+	memcpy(cbind, sc->gs2, gs2_len);
+	if (cb_len > 0)
+		memcpy(cbind + gs2_len, cb, cb_len);
+	b64_str(cbind64, sizeof(cbind64), cbind, gs2_len + cb_len);
+	snprintf(without_proof, sizeof(without_proof), "c=%s,r=%s", cbind64, nonce);
+	snprintf(auth_msg, sizeof(auth_msg), "%s,%s,%s", sc->first_bare, server_first,
+		 without_proof);
+	hmac256(stored_key, 32, auth_msg, strlen(auth_msg), sig);
+	for (int i = 0; i < 32; i++)
+		proof[i] = client_key[i] ^ sig[i];
+	b64_str(proof64, sizeof(proof64), proof, 32);
+	snprintf(msg, sizeof(msg), "%s,p=%s", without_proof, proof64);
+	b64_str(dst, size, msg, strlen(msg));
+	hmac256(salted, 32, "Server Key", 10, server_key);
+	hmac256(server_key, 32, auth_msg, strlen(auth_msg), sig);
+	b64_str(sig64, sizeof(sig64), sig, 32);
+	snprintf(sc->server_final, sizeof(sc->server_final), "v=%s", sig64);
+}
+
+static const uint8_t fx_exporter[32] = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+};
+
+/*
+ * One SCRAM exchange up to the server-final challenge (initial response or
+ * not): returns true when the server sent the expected server-final data,
+ * which the client still has to acknowledge with an empty line.
+ */
+static bool
+scram_run(struct fx *fx, const char *mech, struct scram *sc, const char *user,
+	  const char *password, const uint8_t *cb, size_t cb_len, bool initial)
+{
+	char first[400], line[700], challenge[400];
+
+	scram_first(sc, user, first, sizeof(first));
+	if (initial) {
+		snprintf(line, sizeof(line), "AUTH %s %s\r\n", mech, first);
+		fx_send(fx, line);
+	} else {
+		snprintf(line, sizeof(line), "AUTH %s\r\n", mech);
+		fx_send(fx, line);
+		T_STREQ(fx_out(fx), "+ \r\n");
+		snprintf(line, sizeof(line), "%s\r\n", first);
+		fx_send(fx, line);
+	}
+	if (!fx_challenge(fx, challenge, sizeof(challenge)))
+		return false;
+	T_ASSERT(fx->want_secret);
+	T_ASSERT(strcasecmp(fx->mech, mech) == 0);
+	scram_final(sc, password, challenge, cb, cb_len, line, sizeof(line) - 2);
+	memcpy(line + strlen(line), "\r\n", 3);
+	fx_send(fx, line);
+	if (buf_len(&fx->out) > 0 && buf_data(&fx->out)[0] == '-')
+		return false; /* refused; the reply is still in fx->out */
+	if (!fx_challenge(fx, challenge, sizeof(challenge)))
+		return false;
+	/* RFC 5034 4: the server-final data came as a challenge, not with +OK */
+	return T_STREQ(challenge, sc->server_final);
+}
+
+static void
+test_pop3_server_auth_scram(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		for (int initial = 0; initial <= 1; initial++) {
+			/* sync; deferred; deferred auth with a sync open_maildrop */
+			struct fx_opts opts = { .deferred = mode > 0, .sync_maildrop = mode == 2 };
+			struct fx *fx = fx_new_opts(&opts, false);
+			struct scram sc = { .gs2 = "n,," };
+
+			/* not a plain-text mechanism: offered without TLS */
+			fx_out(fx);
+			T_ASSERT(scram_run(fx, "SCRAM-SHA-256", &sc, "tim", "secret word", NULL, 0,
+					   initial));
+			T_INTEQ(fx->auth_calls, 1);
+			T_STREQ(fx->user, "tim");
+			T_INTEQ(fx->maildrop_calls, 0);
+			T_INTEQ(fx->results_ok + fx->results_failed, 0);
+			T_ASSERT(pop3_server_session_user(fx->s) == NULL);
+			fx_send(fx, "\r\nSTAT\r\n");
+			T_STREQ(fx_out(fx), LOGIN_OK "+OK 3 89\r\n");
+			T_INTEQ(fx->maildrop_calls, 1);
+			T_STREQ(pop3_server_session_user(fx->s), "tim");
+			T_INTEQ(fx->results_ok, 1);
+			T_INTEQ(fx->results_failed, 0);
+			T_STREQ(fx->result_mech, "SCRAM-SHA-256");
+			T_STREQ(fx->result_user, "tim");
+			fx_free(fx);
+		}
+	}
+}
+
+static void
+test_pop3_server_auth_scram_failures(void)
+{
+	struct fx *fx = fx_new(false, true);
+	struct scram sc = { .gs2 = "n,," };
+	char first[400];
+
+	fx_out(fx);
+	/* wrong password, unknown user: the same failure at the end */
+	T_ASSERT(!scram_run(fx, "SCRAM-SHA-256", &sc, "tim", "wrong", NULL, 0, true));
+	T_STREQ(fx_out(fx), AUTH_FAILED);
+	T_INTEQ(fx->results_failed, 1);
+	T_STREQ(fx->result_mech, "SCRAM-SHA-256");
+	T_STREQ(fx->result_user, "tim");
+	T_ASSERT(fx->result_reason[0] != '\0');
+	T_ASSERT(!scram_run(fx, "SCRAM-SHA-256", &sc, "nobody", "secret word", NULL, 0, false));
+	T_STREQ(fx_out(fx), AUTH_FAILED);
+	T_INTEQ(fx->maildrop_calls, 0);
+	T_INTEQ(fx->close_calls, 0);
+	/* the secret cannot be read now: not a failed login */
+	scram_first(&sc, "tempfail", first, sizeof(first));
+	for (int i = 0; i < 4; i++) {
+		fx_send(fx, "AUTH SCRAM-SHA-256 ");
+		fx_send(fx, first);
+		fx_send(fx, "\r\n");
+		T_STREQ(fx_out(fx), "-ERR [SYS/TEMP] temporary failure, try again later\r\n");
+	}
+	T_INTEQ(fx->close_calls, 0);
+	fx_free(fx);
+
+	/* cancel at each step, bad base64, a non-empty answer to server-final */
+	fx = fx_new(false, false);
+	fx_out(fx);
+	scram_first(&sc, "tim", first, sizeof(first));
+	fx_send(fx, "AUTH SCRAM-SHA-256\r\n*\r\n");
+	T_STREQ(fx_out(fx), "+ \r\n-ERR authentication canceled\r\n");
+	T_STREQ(fx->result_user, "-");
+	T_STREQ(fx->result_reason, "canceled");
+	fx_send(fx, "AUTH SCRAM-SHA-256 ");
+	fx_send(fx, first);
+	fx_send(fx, "\r\n");
+	T_ASSERT(strncmp(fx_out(fx), "+ ", 2) == 0);
+	fx_send(fx, "*\r\nAUTH SCRAM-SHA-256 ");
+	fx_send(fx, first);
+	fx_send(fx, "\r\n");
+	T_ASSERT(strncmp(fx_out(fx), "-ERR authentication canceled\r\n+ ", 32) == 0);
+	fx_send(fx, "c=biws,r=x\r\n");
+	T_STREQ(fx_out(fx), "-ERR invalid base64 data\r\n");
+	T_ASSERT(scram_run(fx, "SCRAM-SHA-256", &sc, "tim", "secret word", NULL, 0, true));
+	fx_send(fx, "*\r\n");
+	T_STREQ(fx_out(fx), "-ERR authentication canceled\r\n");
+	T_ASSERT(scram_run(fx, "scram-sha-256", &sc, "tim", "secret word", NULL, 0, true));
+	fx_send(fx, "Zm9v\r\nSTAT\r\n");
+	T_STREQ(fx_out(fx), AUTH_FAILED "-ERR command not valid in this state\r\n");
+	T_INTEQ(fx->maildrop_calls, 0);
+	T_INTEQ(fx->results_ok, 0);
+	T_INTEQ(fx->results_failed, 5);
+	T_STREQ(fx->result_reason, "response to the final server data not empty");
+	T_INTEQ(fx->close_calls, 0);
+	fx_free(fx);
+}
+
+/* SCRAM-SHA-256-PLUS with tls-exporter channel binding (RFC 5802 6, RFC 9266). */
+static void
+test_pop3_server_auth_scram_plus(void)
+{
+	struct sasl_channel_binding cb = { .tls_exporter = fx_exporter,
+					   .tls_exporter_len = sizeof(fx_exporter) };
+	uint8_t other[32];
+
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct fx_opts opts = { .stls = true, .deferred = deferred };
+		struct fx *fx = fx_new_opts(&opts, false);
+		struct scram sc = { .gs2 = "p=tls-exporter,," };
+
+		/* STLS, then the glue sets the binding once the handshake is done */
+		fx_send(fx, "STLS\r\n");
+		fx_out(fx);
+		pop3_server_session_set_channel_binding(fx->s, &cb);
+		memset(&cb, 0, sizeof(cb)); /* the engine copied it */
+		cb.tls_exporter = fx_exporter;
+		cb.tls_exporter_len = sizeof(fx_exporter);
+		fx_send(fx, "CAPA\r\nAUTH\r\n");
+		T_STREQ(fx_out(fx), CAPA_PLUS "+OK\r\nSCRAM-SHA-256-PLUS\r\nSCRAM-SHA-256\r\n"
+					      "PLAIN\r\nLOGIN\r\n.\r\n");
+		/* data for another channel: refused */
+		memset(other, 7, sizeof(other));
+		T_ASSERT(!scram_run(fx, "SCRAM-SHA-256-PLUS", &sc, "tim", "secret word", other,
+				    sizeof(other), true));
+		T_STREQ(fx_out(fx), AUTH_FAILED);
+		/* a client that could bind but thinks we cannot: a downgrade (RFC 5802 6) */
+		sc.gs2 = "y,,";
+		T_ASSERT(!scram_run(fx, "SCRAM-SHA-256", &sc, "tim", "secret word", NULL, 0,
+				    false));
+		T_STREQ(fx_out(fx), AUTH_FAILED);
+		sc.gs2 = "p=tls-exporter,,";
+		T_ASSERT(scram_run(fx, "SCRAM-SHA-256-PLUS", &sc, "tim", "secret word",
+				   fx_exporter, sizeof(fx_exporter), deferred));
+		T_STREQ(fx->mech, "SCRAM-SHA-256-PLUS");
+		fx_send(fx, "\r\nCAPA\r\n");
+		T_STREQ(fx_out(fx), LOGIN_OK CAPA_PLUS);
+		fx_free(fx);
+	}
+	{
+		/* cleared again: -PLUS neither offered nor accepted */
+		struct fx *fx = fx_new(false, false);
+
+		pop3_server_session_set_tls(fx->s, true);
+		pop3_server_session_set_channel_binding(fx->s, &cb);
+		pop3_server_session_set_channel_binding(fx->s, NULL);
+		fx_out(fx);
+		fx_send(fx, "CAPA\r\nAUTH SCRAM-SHA-256-PLUS\r\n");
+		T_STREQ(fx_out(fx), CAPA_PLAIN "-ERR unsupported authentication mechanism\r\n");
+		fx_free(fx);
+	}
+}
+
+static void
+test_pop3_server_auth_login(void)
+{
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct fx *fx = fx_new(true, deferred);
+		char challenge[64];
+
+		fx_out(fx);
+		fx_send(fx, "AUTH LOGIN\r\n");
+		T_ASSERT(fx_challenge(fx, challenge, sizeof(challenge)));
+		T_STREQ(challenge, "Username:");
+		fx_send(fx, "dGlt\r\n"); /* tim */
+		T_ASSERT(fx_challenge(fx, challenge, sizeof(challenge)));
+		T_STREQ(challenge, "Password:");
+		fx_send(fx, "d3Jvbmc=\r\n"); /* wrong */
+		T_STREQ(fx_out(fx), AUTH_FAILED);
+		T_STREQ(fx->mech, "LOGIN");
+		T_STREQ(fx->user, "tim");
+		/* the user name as initial response */
+		fx_send(fx, "AUTH LOGIN dGlt\r\n");
+		T_ASSERT(fx_challenge(fx, challenge, sizeof(challenge)));
+		T_STREQ(challenge, "Password:");
+		fx_send(fx, "c2VjcmV0IHdvcmQ=\r\n"); /* secret word */
+		T_STREQ(fx_out(fx), LOGIN_OK);
+		T_INTEQ(fx->auth_calls, 2);
+		T_STREQ(pop3_server_session_user(fx->s), "tim");
+		fx_free(fx);
+	}
+}
+
+/* A temporary failure of the check is not a failed login, and any hook
+ * order (sync, deferred, mixed) gives the same replies. */
+static void
+test_pop3_server_auth_tempfail(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		struct fx_opts opts = { .plaintext = true, .deferred = mode > 0,
+					.sync_maildrop = mode == 2 };
+		struct fx *fx = fx_new_opts(&opts, false);
+
+		fx_out(fx);
+		for (int i = 0; i < 5; i++) {
+			/* \0tim\0tempfail */
+			fx_send(fx, "AUTH PLAIN AHRpbQB0ZW1wZmFpbA==\r\nUSER tim\r\nPASS tempfail\r\n");
+			T_STREQ(fx_out(fx), "-ERR [SYS/TEMP] temporary failure, try again later\r\n"
+					    "+OK\r\n"
+					    "-ERR [SYS/TEMP] temporary failure, try again later\r\n");
+		}
+		T_INTEQ(fx->close_calls, 0);
+		T_INTEQ(fx->maildrop_calls, 0);
+		/* \0locky\0secret word, \0tempy\0secret word */
+		fx_send(fx, "AUTH PLAIN AGxvY2t5AHNlY3JldCB3b3Jk\r\n"
+			    "AUTH PLAIN AHRlbXB5AHNlY3JldCB3b3Jk\r\n"
+			    "AUTH PLAIN AHRpbQBzZWNyZXQgd29yZA==\r\nSTAT\r\n");
+		T_STREQ(fx_out(fx), "-ERR [IN-USE] maildrop is locked by another session\r\n"
+				    "-ERR [SYS/TEMP] temporary failure, try again later\r\n"
+				    LOGIN_OK "+OK 3 89\r\n");
+		T_INTEQ(fx->maildrop_calls, 3);
+		fx_free(fx);
+	}
+}
+
+/* The whole session with auth deferred and the maildrop opened at once
+ * from the auth completion, at every split. */
+static void
+test_pop3_server_mixed_hooks(void)
+{
+	size_t len = sizeof(session_in) - 1;
+
+	for (size_t split = 1; split < len; split += 7) {
+		struct fx_opts opts = { .plaintext = true, .deferred = true, .sync_maildrop = true };
+		struct fx *fx = fx_new_opts(&opts, false);
+
+		fx_input(fx, session_in, split);
+		fx_input(fx, session_in + split, len - split);
+		T_STREQ(fx_out(fx), session_out);
+		check_session_result(fx);
+		fx_free(fx);
+	}
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_pop3_server_full_session),
 	TEST_ENTRY(test_pop3_server_any_split),
@@ -946,6 +1673,14 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_pop3_server_input_buffer_full),
 	TEST_ENTRY(test_pop3_server_hostname_sanitised),
 	TEST_ENTRY(test_pop3_server_drop_during_retrieve),
+	TEST_ENTRY(test_pop3_server_stls_injection),
+	TEST_ENTRY(test_pop3_server_stls_policy),
+	TEST_ENTRY(test_pop3_server_auth_scram),
+	TEST_ENTRY(test_pop3_server_auth_scram_failures),
+	TEST_ENTRY(test_pop3_server_auth_scram_plus),
+	TEST_ENTRY(test_pop3_server_auth_login),
+	TEST_ENTRY(test_pop3_server_auth_tempfail),
+	TEST_ENTRY(test_pop3_server_mixed_hooks),
 	{ NULL, NULL },
 };
 

@@ -9,55 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-
-/*
- * RFC 3629 4 UTF8-char, without NUL (the separators were split off before).
- * Rejects overlong encodings, surrogates (U+D800..U+DFFF) and code points
- * above U+10FFFF, as the ABNF there does.
- */
-static bool
-sasl_utf8_valid(const uint8_t *p, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = p[i];
-		uint8_t lo = 0x80, hi = 0xbf;
-		size_t n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;      /* overlong */
-			else if (c == 0xed)
-				hi = 0x9f;      /* surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;      /* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f;      /* above U+10FFFF */
-		} else {
-			return false;           /* 0x80..0xc1, 0xf5..0xff */
-		}
-		if (len - i - 1 < n)
-			return false;
-		if (p[i + 1] < lo || p[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= n; k++) {
-			if (p[i + k] < 0x80 || p[i + k] > 0xbf)
-				return false;
-		}
-		i += n + 1;
-	}
-	return true;
-}
+#include "sasl/sasl-text.h"
 
 enum sasl_plain_field {
 	SASL_PLAIN_AUTHZID,

@@ -46,6 +46,27 @@ smtp_command_reader_deinit(struct smtp_command_reader *r)
 	buf_deinit(&r->line);
 }
 
+void
+smtp_command_reader_set_max_line(struct smtp_command_reader *r, size_t max_line)
+{
+	ASSERT(max_line >= 8);
+	/* between lines the partial line is empty, or it is the line already
+	 * handed out, which the next read drops before it appends anything */
+	ASSERT(r->line_ready || buf_len(&r->line) == 0);
+	r->line.max = max_line - 2;
+	r->max_line = max_line;
+}
+
+void
+smtp_command_reader_wipe(struct smtp_command_reader *r)
+{
+	ASSERT(r->line_ready || buf_len(&r->line) == 0);
+	if (r->line.data != NULL)
+		explicit_bzero(r->line.data, r->line.cap);
+	buf_reset(&r->line);
+	r->line_ready = false;
+}
+
 /* Offset of the first CR or LF in p[0..len), or len. */
 static size_t
 find_newline(const uint8_t *p, size_t len)

@@ -86,6 +86,18 @@ enum smtp_command_read_result
 smtp_command_reader_read(struct smtp_command_reader *r, const uint8_t *data, size_t len,
 			 size_t *consumed_r, const uint8_t **line_r, size_t *line_len_r);
 
+/*
+ * Change the maximum line length (CRLF included, >= 8) for the lines that
+ * follow, e.g. for SMTP AUTH responses (RFC 4954 4). Call it only between
+ * lines: before any input, or after an event, while no partial line is held.
+ * A line being skipped after TOO_LONG or BARE_NEWLINE goes on being skipped.
+ */
+void smtp_command_reader_set_max_line(struct smtp_command_reader *r, size_t max_line);
+
+/* Overwrite the reader's line storage with zeros (the last line may have held
+ * a password) and forget the line handed out. Call between lines. */
+void smtp_command_reader_wipe(struct smtp_command_reader *r);
+
 /* ---- command parser ---- */
 
 enum smtp_verb {

@@ -8,8 +8,11 @@
  * replies at once or stores what the hook needs (pending_*) and calls the hook;
  * smtp_server_cmd_complete() finishes the command when the glue answers.
  *
+ * STARTTLS (RFC 3207) is here too: its reply, the reset of the session and
+ * the discarding of pipelined plain-text input, then the starttls hook.
+ *
  * Not here: parsing (smtp-command.c), message payloads (smtp-server-message.c),
- * reply formatting (smtp-server-reply.c).
+ * reply formatting (smtp-server-reply.c), AUTH (smtp-server-auth.c).
  */
 #include "smtp/smtp-server-private.h"
 
@@ -78,6 +81,24 @@ parse_size(const char *value, uint64_t *size_r)
 	return true;
 }
 
+static bool
+auth_param_valid(const char *value)
+{
+	struct buf decoded;
+	const char *error;
+	bool ok;
+
+	if (value == NULL)
+		return false;
+	if (strcmp(value, "<>") == 0)
+		return true;
+	buf_init(&decoded, 0);
+	ok = smtp_xtext_decode(value, strlen(value), &decoded, &error) > 0 &&
+	     buf_len(&decoded) > 0;
+	buf_deinit(&decoded);
+	return ok;
+}
+
 /* One MAIL parameter; replies and returns false when it is refused. */
 static bool
 check_mail_param(struct smtp_server_session *s, const struct smtp_param *p,
@@ -104,6 +125,13 @@ check_mail_param(struct smtp_server_session *s, const struct smtp_param *p,
 			params->body = SMTP_SERVER_BODY_8BITMIME;
 		} else {
 			smtp_server_reply(s, 555, "5.5.4", "Unsupported BODY type");
+			return false;
+		}
+	} else if (strcasecmp(p->keyword, "AUTH") == 0) {
+		/* RFC 4954 5: AUTH=xtext or AUTH=<>, accepted on every port and
+		 * then ignored (see smtp-server.h) */
+		if (!auth_param_valid(p->value)) {
+			smtp_server_reply(s, 501, "5.5.4", "Syntax: AUTH=<> or AUTH=xtext");
 			return false;
 		}
 	} else if (strcasecmp(p->keyword, "SMTPUTF8") == 0) {
@@ -142,6 +170,11 @@ check_mail(struct smtp_server_session *s, struct smtp_command *cmd)
 	}
 	if (s->state == SMTP_STATE_MAIL) {
 		smtp_server_reply(s, 503, "5.5.1", "Nested MAIL command");
+		return false;
+	}
+	if (s->set.submission && s->auth_user == NULL) {
+		/* RFC 6409 4.3, RFC 4954 6 */
+		smtp_server_reply(s, 530, "5.7.0", "Authentication required");
 		return false;
 	}
 	memset(&s->pending_params, 0, sizeof(s->pending_params));
@@ -323,10 +356,50 @@ run_help(struct smtp_server_session *s, struct smtp_command *cmd)
 			  "See RFC 5321 for their use");
 }
 
-static void
-run_not_implemented(struct smtp_server_session *s, struct smtp_command *cmd)
+/* ---- STARTTLS ---- */
+
+static bool
+check_starttls(struct smtp_server_session *s, struct smtp_command *cmd)
 {
-	smtp_server_reply(s, 502, "5.5.1", "Command not implemented");
+	/* RFC 3207 4: not after TLS is in place (a second STARTTLS too) */
+	if (s->tls) {
+		smtp_server_reply(s, 503, "5.5.1", "TLS already active");
+		return false;
+	}
+	if (!s->set.starttls_available) {
+		smtp_server_reply(s, 502, "5.5.1", "Command not implemented");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * RFC 3207 4.2: after the 220 the client and server forget everything they
+ * learnt in plain text (HELO/EHLO, and here also a transaction and AUTH),
+ * nothing the client sent after the command in plain text may be acted on
+ * (STARTTLS command injection, CVE-2011-0411 and kin), and no new greeting
+ * is sent. The errors count stays: a reset is no way to more tries.
+ */
+static void
+run_starttls(struct smtp_server_session *s, struct smtp_command *cmd)
+{
+	smtp_server_reset_transaction(s, true);
+	smtp_server_reply(s, 220, "2.0.0", "Ready to start TLS");
+	if (s->destroyed || s->state == SMTP_STATE_CLOSED)
+		return;
+	/* the reader is between lines (it just gave us this one), so throwing
+	 * the buffered bytes away leaves nothing half read */
+	explicit_bzero(buf_data(&s->input), buf_len(&s->input));
+	buf_reset(&s->input);
+	mem_free(&s->helo);
+	s->esmtp = false;
+	s->state = SMTP_STATE_READY;
+	smtp_server_auth_reset(s);
+	smtp_server_session_set_channel_binding(s, NULL);
+	smtp_server_session_set_tls_info(s, NULL, NULL);
+	s->tls = true;
+	if (s->hooks.starttls != NULL)
+		s->hooks.starttls(s, s->hook_ctx);
 }
 
 static void
@@ -349,8 +422,8 @@ static const struct cmd_def cmd_table[] = {
 	{ SMTP_VERB_VRFY, NULL, run_vrfy },
 	{ SMTP_VERB_EXPN, NULL, run_expn },
 	{ SMTP_VERB_HELP, NULL, run_help },
-	{ SMTP_VERB_STARTTLS, NULL, run_not_implemented },
-	{ SMTP_VERB_AUTH, NULL, run_not_implemented },
+	{ SMTP_VERB_STARTTLS, check_starttls, run_starttls },
+	{ SMTP_VERB_AUTH, smtp_server_auth_check, smtp_server_auth_run },
 };
 
 static const struct cmd_def *
@@ -407,6 +480,9 @@ smtp_server_cmd_line(struct smtp_server_session *s, const uint8_t *line, size_t 
 		if (def->check == NULL || def->check(s, &cmd))
 			def->run(s, &cmd);
 	}
+	/* an initial response may hold a password (PLAIN) */
+	if (cmd.verb == SMTP_VERB_AUTH && cmd.args != NULL)
+		explicit_bzero(cmd.args, strlen(cmd.args));
 	smtp_command_deinit(&cmd);
 }
 
@@ -539,8 +615,9 @@ smtp_server_cmd_complete(struct smtp_server_session *s, enum smtp_pending kind, 
 	case SMTP_PENDING_DATA_END:
 		smtp_server_message_end_complete(s, code, enh, text);
 		return;
+	case SMTP_PENDING_AUTH:
 	case SMTP_PENDING_NONE:
-		PANIC("completion without a pending hook");
+		PANIC("completion without a pending command hook");
 	}
 	smtp_server_reply(s, code, enh != NULL ? enh : default_enh(kind, code),
 			  text != NULL ? text : default_text(code));

@@ -5,10 +5,12 @@
  * Replies follow RFC 5321 4.2: "CODE SP text" or, for several lines,
  * "CODE-text" lines ending with one "CODE SP text". Every line of a reply to
  * anything but the greeting and HELO/EHLO carries the RFC 3463 enhanced code
- * (RFC 2034 3 excludes those two: an EHLO line must start with its keyword).
+ * (RFC 2034 3 excludes those two: an EHLO line must start with its keyword),
+ * and the 354 and 334 intermediate replies.
  * Text from the glue may come from the client: control and non-ASCII
  * characters are replaced with '?' and lines are cut to keep each reply line
- * within 512 octets (RFC 5321 4.5.3.1.5).
+ * within 512 octets (RFC 5321 4.5.3.1.5). An AUTH challenge ("334 " base64,
+ * RFC 4954 4) is written whole: it is ours, not the glue's.
  *
  * Not here: deciding which reply to send (smtp-server-cmd.c).
  */
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/base64.h"
 #include "core/mem.h"
 
 /* 512 minus "NNN-", "X.YYY.ZZZ ", CRLF and some margin */
@@ -121,6 +124,22 @@ smtp_server_reply_final(struct smtp_server_session *s, unsigned code, const char
 	smtp_server_close(s);
 }
 
+void
+smtp_server_reply_challenge(struct smtp_server_session *s, const uint8_t *data, size_t len)
+{
+	struct buf out;
+
+	if (s->destroyed || s->close_sent || s->io.write == NULL)
+		return;
+	buf_init(&out, 0);
+	buf_append_str(&out, "334 ");
+	if (base64_encode(&out, data, len) < 0)
+		PANIC("unbounded buffer refused data");
+	buf_append_str(&out, "\r\n");
+	s->io.write(s->io_ctx, buf_data(&out), buf_len(&out));
+	buf_deinit(&out);
+}
+
 /* RFC 5321 4.2 Greeting: "220 " Domain [ SP textstring ]. */
 void
 smtp_server_reply_greeting(struct smtp_server_session *s, const char *text)
@@ -156,6 +175,9 @@ smtp_server_reply_helo(struct smtp_server_session *s, bool ehlo, const char *tex
 		buf_append_str(&lines, "\nPIPELINING");                 /* RFC 2920 */
 		buf_printf(&lines, "\nSIZE %" PRIu64, s->set.limits.max_message_size); /* 1870 */
 		buf_append_str(&lines, "\n8BITMIME");                   /* RFC 6152 */
+		if (s->set.starttls_available && !s->tls)
+			buf_append_str(&lines, "\nSTARTTLS");           /* RFC 3207 */
+		smtp_server_auth_ehlo(s, &lines);                      /* RFC 4954 */
 		buf_append_str(&lines, "\nENHANCEDSTATUSCODES");        /* RFC 2034 */
 		buf_append_str(&lines, "\nSMTPUTF8");                   /* RFC 6531 */
 		buf_append_str(&lines, "\nCHUNKING");                   /* RFC 3030 */
@@ -164,17 +186,21 @@ smtp_server_reply_helo(struct smtp_server_session *s, bool ehlo, const char *tex
 	buf_deinit(&lines);
 }
 
-/* RFC 3848 and RFC 6531 3.7.3 "with" keywords. */
-static const char *
-received_protocol(const struct smtp_server_session *s)
+/* RFC 3848 and RFC 6531 3.7.3 "with" keywords: ESMTP or UTF8SMTP, then "S"
+ * for TLS and "A" for an authenticated session. Plain SMTP (HELO) has no
+ * such variants, and AUTH needs EHLO anyway. */
+static void
+append_protocol(const struct smtp_server_session *s, struct buf *out)
 {
-	bool utf8 = s->in_transaction && s->mail_params.smtputf8;
-
-	if (!s->esmtp)
-		return "SMTP";
-	if (utf8)
-		return s->tls ? "UTF8SMTPS" : "UTF8SMTP";
-	return s->tls ? "ESMTPS" : "ESMTP";
+	if (!s->esmtp) {
+		buf_append_str(out, "SMTP");
+		return;
+	}
+	buf_append_str(out, s->in_transaction && s->mail_params.smtputf8 ? "UTF8SMTP" : "ESMTP");
+	if (s->tls)
+		buf_append_byte(out, 'S');
+	if (s->auth_user != NULL)
+		buf_append_byte(out, 'A');
 }
 
 /* Append text from the glue into a header, control characters replaced. */
@@ -183,6 +209,32 @@ append_clean(struct buf *out, const char *s)
 {
 	for (const uint8_t *p = (const uint8_t *)s; *p != '\0'; p++)
 		buf_append_byte(out, *p < 32 || *p == 127 ? '?' : *p);
+}
+
+/* Text inside a comment (RFC 5322 3.2.2): no controls, no nesting, no quoting. */
+static void
+append_comment_clean(struct buf *out, const char *s)
+{
+	for (const uint8_t *p = (const uint8_t *)s; *p != '\0'; p++) {
+		bool bad = *p < 32 || *p >= 127 || *p == '(' || *p == ')' || *p == '\\';
+
+		buf_append_byte(out, bad ? '?' : *p);
+	}
+}
+
+/* Postfix's "(using TLSv1.3 with cipher ...)" line between from and by. */
+static void
+append_tls_comment(const struct smtp_server_session *s, struct buf *out)
+{
+	if (!s->tls || s->tls_version == NULL)
+		return;
+	buf_append_str(out, "\t(using ");
+	append_comment_clean(out, s->tls_version);
+	if (s->tls_cipher != NULL) {
+		buf_append_str(out, " with cipher ");
+		append_comment_clean(out, s->tls_cipher);
+	}
+	buf_append_str(out, ")\r\n");
 }
 
 /* RFC 5322 3.3 date-time, in the server's local zone, locale-independent. */
@@ -221,7 +273,10 @@ smtp_server_format_received(const struct smtp_server_session *s, const char *que
 	append_clean(&hdr, s->client_rdns != NULL ? s->client_rdns : "unknown");
 	buf_printf(&hdr, " [%s", v6 ? "IPv6:" : "");
 	append_clean(&hdr, s->client_ip);
-	buf_printf(&hdr, "])\r\n\tby %s with %s", s->hostname, received_protocol(s));
+	buf_append_str(&hdr, "])\r\n");
+	append_tls_comment(s, &hdr);
+	buf_printf(&hdr, "\tby %s with ", s->hostname);
+	append_protocol(s, &hdr);
 	if (queue_id != NULL) {
 		buf_append_str(&hdr, " id ");
 		append_clean(&hdr, queue_id);

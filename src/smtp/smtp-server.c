@@ -15,12 +15,22 @@
  * the last reference does, so a free() from inside io->close or a hook never
  * pulls the session from under the code that called out. Once destroyed, the
  * wrappers make no further hook or io calls.
+ *
+ * Every hook completion (smtp_server_hook_done, smtp_server_auth_*) goes
+ * through complete(): clear pending, let smtp-server-cmd.c or
+ * smtp-server-auth.c act on the answer unless the session closed meanwhile,
+ * honour a shutdown that waited for it, and resume reading input.
+ *
+ * Command-line bytes are wiped from the input buffer as they are consumed,
+ * and the line reader after an AUTH line: they may hold a password.
  */
 #include "smtp/smtp-server-private.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "core/mem.h"
+#include "sasl/sasl-server.h"
 
 void
 smtp_server_limits_init_default(struct smtp_server_limits *limits)
@@ -35,6 +45,7 @@ smtp_server_limits_init_default(struct smtp_server_limits *limits)
 	limits->max_message_size = SMTP_SERVER_DEFAULT_MAX_MESSAGE_SIZE;
 	limits->max_errors = SMTP_SERVER_DEFAULT_MAX_ERRORS;
 	limits->max_input_buffer = SMTP_SERVER_DEFAULT_MAX_INPUT_BUFFER;
+	limits->max_auth_line = SMTP_SERVER_DEFAULT_MAX_AUTH_LINE;
 	limits->address = cmd.address;
 }
 
@@ -50,7 +61,10 @@ smtp_server_session_new(const struct smtp_server_settings *settings,
 	ASSERT(settings->hostname != NULL && client_ip != NULL);
 	ASSERT(lim->max_line >= 512 && lim->max_input_buffer >= 2 * lim->max_line);
 	ASSERT(lim->max_errors > 0 && lim->max_recipients > 0);
+	ASSERT(lim->max_auth_line == 0 || lim->max_auth_line >= 8);
 	s->set = *settings;
+	if (s->set.limits.max_auth_line == 0)
+		s->set.limits.max_auth_line = SMTP_SERVER_DEFAULT_MAX_AUTH_LINE;
 	s->hostname = mem_strdup(settings->hostname);
 	s->set.hostname = s->hostname;
 	if (hooks != NULL)
@@ -75,6 +89,10 @@ session_destroy(struct smtp_server_session *s)
 {
 	smtp_server_reset_transaction(s, false);
 	smtp_server_message_free(s);
+	smtp_server_auth_reset(s);
+	smtp_server_session_set_channel_binding(s, NULL);
+	mem_free(&s->tls_version);
+	mem_free(&s->tls_cipher);
 	smtp_address_deinit(&s->pending_addr);
 	mem_free(&s->pending_helo);
 	mem_free(&s->helo);
@@ -146,6 +164,10 @@ smtp_server_close(struct smtp_server_session *s)
 	s->close_sent = true;
 	s->state = SMTP_STATE_CLOSED;
 	smtp_server_ref(s);
+	/* an exchange waiting for the client is over; one waiting for the
+	 * glue keeps its strings until the glue answers (or free) */
+	if (s->pending != SMTP_PENDING_AUTH)
+		smtp_server_auth_abort(s);
 	smtp_server_reset_transaction(s, true);
 	if (!s->destroyed && s->io.close != NULL)
 		s->io.close(s->io_ctx);
@@ -196,12 +218,66 @@ smtp_server_call_hook(struct smtp_server_session *s, enum smtp_pending kind)
 		if ((called = h->data_end != NULL))
 			h->data_end(s, ctx, s->msg_size);
 		break;
+	case SMTP_PENDING_AUTH:
+		if ((called = h->auth_lookup != NULL)) {
+			const char *authcid = sasl_server_authcid(s->sasl);
+			const char *password = NULL;
+
+			/* the password's presence says which completion is due */
+			if (s->auth_need == SMTP_AUTH_NEED_PASSWORD) {
+				password = sasl_server_password(s->sasl);
+				if (password == NULL)
+					password = "";
+			}
+			h->auth_lookup(s, ctx, sasl_server_mech_name(s->sasl),
+				       authcid != NULL ? authcid : "", password);
+		}
+		break;
 	case SMTP_PENDING_NONE:
 		PANIC("no hook to call");
 	}
-	if (!called)
+	if (!called && kind == SMTP_PENDING_AUTH) {
+		/* nobody to ask: nobody can log in */
+		if (s->auth_need == SMTP_AUTH_NEED_PASSWORD)
+			smtp_server_auth_verified(s, false);
+		else
+			smtp_server_auth_secret(s, NULL);
+	} else if (!called) {
 		smtp_server_hook_done(s, default_hook_code(kind), NULL, NULL);
+	}
 	smtp_server_unref(s);
+}
+
+/* Consume command-line bytes, wiping them first: an AUTH line may hold a
+ * password, and wiping every line costs no more than telling them apart. */
+static void
+input_consume_line(struct smtp_server_session *s, size_t used)
+{
+	explicit_bzero(buf_data(&s->input), used);
+	buf_consume(&s->input, used);
+}
+
+/* "AUTH" or "AUTH ..." (any case): the line may carry an initial response. */
+static bool
+is_auth_line(const uint8_t *line, size_t len)
+{
+	return len >= 4 && strncasecmp((const char *)line, "AUTH", 4) == 0 &&
+	       (len == 4 || line[4] == ' ');
+}
+
+/* One command line, or in SMTP_STATE_AUTH one SASL response line. */
+static void
+session_line(struct smtp_server_session *s, const uint8_t *line, size_t len)
+{
+	if (s->state == SMTP_STATE_AUTH) {
+		smtp_server_auth_line(s, line, len, false);
+		smtp_command_reader_wipe(&s->reader);
+	} else if (is_auth_line(line, len)) {
+		smtp_server_cmd_line(s, line, len);
+		smtp_command_reader_wipe(&s->reader);
+	} else {
+		smtp_server_cmd_line(s, line, len);
+	}
 }
 
 /* One step of input processing; false when nothing could be done. */
@@ -227,19 +303,22 @@ session_step(struct smtp_server_session *s)
 	switch (smtp_command_reader_read(&s->reader, buf_data(&s->input), buf_len(&s->input),
 					 &used, &line, &line_len)) {
 	case SMTP_COMMAND_READ_NEED_MORE:
-		buf_consume(&s->input, used);
+		input_consume_line(s, used);
 		return false;
 	case SMTP_COMMAND_READ_LINE:
-		buf_consume(&s->input, used);
-		smtp_server_cmd_line(s, line, line_len);
+		input_consume_line(s, used);
+		session_line(s, line, line_len);
 		return true;
 	case SMTP_COMMAND_READ_TOO_LONG:
-		buf_consume(&s->input, used);
-		smtp_server_reply(s, 500, "5.5.2", "Line too long");
+		input_consume_line(s, used);
+		if (s->state == SMTP_STATE_AUTH)
+			smtp_server_auth_line(s, NULL, 0, true);
+		else
+			smtp_server_reply(s, 500, "5.5.2", "Line too long");
 		return true;
 	case SMTP_COMMAND_READ_BARE_NEWLINE:
 		/* RFC 5321 2.3.8; like Postfix's smtpd_forbid_bare_newline */
-		buf_consume(&s->input, used);
+		input_consume_line(s, used);
 		smtp_server_reply_final(s, 500, "5.5.2",
 					"Bare CR or LF not allowed (RFC 5321 2.3.8)");
 		return true;
@@ -303,29 +382,73 @@ shutdown_now(struct smtp_server_session *s)
 	smtp_server_reply_final(s, 421, "4.3.2", "Server shutting down, try again later");
 }
 
-void
-smtp_server_hook_done(struct smtp_server_session *s, unsigned code, const char *enhanced_code,
-		      const char *text)
+/* The pending hook's answer: act on it, then go on reading input. */
+static void
+complete(struct smtp_server_session *s, const struct smtp_server_completion *c)
 {
 	enum smtp_pending kind = s->pending;
 
-	ASSERT(kind != SMTP_PENDING_NONE);
-	ASSERT(code >= 200 && code <= 599 && code / 100 != 3);
-	ASSERT(enhanced_code == NULL || smtp_server_enhanced_code_valid(code, enhanced_code));
 	smtp_server_ref(s);
 	s->pending = SMTP_PENDING_NONE;
 	if (s->destroyed || s->state == SMTP_STATE_CLOSED) {
 		/* timed out or closed meanwhile: the reply has nobody to go to */
 		smtp_address_deinit(&s->pending_addr);
 		mem_free(&s->pending_helo);
+		smtp_server_auth_abort(s);
+	} else if (kind == SMTP_PENDING_AUTH) {
+		smtp_server_auth_complete(s, c);
 	} else {
-		smtp_server_cmd_complete(s, kind, code, enhanced_code, text);
+		smtp_server_cmd_complete(s, kind, c->code, c->enh, c->text);
 	}
 	if (s->shutdown_requested && s->pending == SMTP_PENDING_NONE && !s->destroyed &&
 	    s->state != SMTP_STATE_CLOSED)
 		shutdown_now(s);
 	session_process(s);
 	smtp_server_unref(s);
+}
+
+void
+smtp_server_hook_done(struct smtp_server_session *s, unsigned code, const char *enhanced_code,
+		      const char *text)
+{
+	struct smtp_server_completion c = { .code = code, .enh = enhanced_code, .text = text };
+
+	ASSERT(s->pending != SMTP_PENDING_NONE);
+	if (s->pending == SMTP_PENDING_AUTH)
+		PANIC("smtp_server_hook_done() for auth_lookup: use smtp_server_auth_*()");
+	ASSERT(code >= 200 && code <= 599 && code / 100 != 3);
+	ASSERT(enhanced_code == NULL || smtp_server_enhanced_code_valid(code, enhanced_code));
+	complete(s, &c);
+}
+
+void
+smtp_server_auth_verified(struct smtp_server_session *s, bool ok)
+{
+	struct smtp_server_completion c = { .auth_ok = ok };
+
+	if (s->pending != SMTP_PENDING_AUTH || s->auth_need != SMTP_AUTH_NEED_PASSWORD)
+		PANIC("smtp_server_auth_verified() without a password lookup pending");
+	complete(s, &c);
+}
+
+void
+smtp_server_auth_secret(struct smtp_server_session *s, const char *secret)
+{
+	struct smtp_server_completion c = { .auth_secret = secret };
+
+	if (s->pending != SMTP_PENDING_AUTH || s->auth_need != SMTP_AUTH_NEED_SECRET)
+		PANIC("smtp_server_auth_secret() without a secret lookup pending");
+	complete(s, &c);
+}
+
+void
+smtp_server_auth_tempfail(struct smtp_server_session *s)
+{
+	struct smtp_server_completion c = { .auth_tempfail = true };
+
+	if (s->pending != SMTP_PENDING_AUTH)
+		PANIC("smtp_server_auth_tempfail() without a lookup pending");
+	complete(s, &c);
 }
 
 void
@@ -375,6 +498,76 @@ void
 smtp_server_session_set_tls(struct smtp_server_session *s, bool tls)
 {
 	s->tls = tls;
+}
+
+bool
+smtp_server_session_is_tls(const struct smtp_server_session *s)
+{
+	return s->tls;
+}
+
+void
+smtp_server_session_set_tls_info(struct smtp_server_session *s, const char *version,
+				 const char *cipher)
+{
+	mem_free(&s->tls_version);
+	mem_free(&s->tls_cipher);
+	if (version != NULL)
+		s->tls_version = mem_strdup(version);
+	if (cipher != NULL)
+		s->tls_cipher = mem_strdup(cipher);
+}
+
+static void
+cb_field_set(const uint8_t **dst, size_t *dst_len, const uint8_t *src, size_t len)
+{
+	*dst = src == NULL ? NULL : mem_memdup(src, len == 0 ? 1 : len);
+	*dst_len = src == NULL ? 0 : len;
+}
+
+static void
+cb_field_free(const uint8_t **p)
+{
+	uint8_t *q = (uint8_t *)*p;
+
+	mem_free(&q);
+	*p = NULL;
+}
+
+void
+smtp_server_session_set_channel_binding(struct smtp_server_session *s,
+					const struct sasl_channel_binding *cb)
+{
+	if (s->cb != NULL) {
+		cb_field_free(&s->cb->tls_exporter);
+		cb_field_free(&s->cb->tls_server_end_point);
+		mem_free(&s->cb);
+	}
+	if (cb == NULL || (cb->tls_exporter == NULL && cb->tls_server_end_point == NULL))
+		return;
+	s->cb = mem_zalloc(sizeof(*s->cb));
+	cb_field_set(&s->cb->tls_exporter, &s->cb->tls_exporter_len, cb->tls_exporter,
+		     cb->tls_exporter_len);
+	cb_field_set(&s->cb->tls_server_end_point, &s->cb->tls_server_end_point_len,
+		     cb->tls_server_end_point, cb->tls_server_end_point_len);
+}
+
+const struct sasl_channel_binding *
+smtp_server_channel_binding(const struct smtp_server_session *s)
+{
+	return s->cb;
+}
+
+const char *
+smtp_server_session_get_auth_user(const struct smtp_server_session *s)
+{
+	return s->auth_user;
+}
+
+const char *
+smtp_server_session_get_auth_mech(const struct smtp_server_session *s)
+{
+	return s->auth_mech;
 }
 
 const char *

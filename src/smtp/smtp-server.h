@@ -10,13 +10,32 @@
  * (RFC 3030) and hands the message bytes to the glue. Every reply carries an
  * RFC 3463 enhanced status code except the 220 greeting, the HELO/EHLO 250
  * (RFC 2034 3 leaves those out; an EHLO keyword line cannot carry one) and
- * the 354. It offers PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME
- * (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), SMTPUTF8 (RFC 6531) and
- * CHUNKING (RFC 3030).
+ * the 354 and the 334 AUTH challenges. It offers PIPELINING (RFC 2920), SIZE
+ * (RFC 1870), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), SMTPUTF8
+ * (RFC 6531) and CHUNKING (RFC 3030), and when the settings say so STARTTLS
+ * (RFC 3207) and AUTH (RFC 4954, through sasl/sasl-server.h), with the
+ * submission rules of RFC 6409 (no MAIL before AUTH).
  *
- * What it does not do: sockets, timers, TLS, DNS, storage, logging or policy.
- * STARTTLS and AUTH answer 502 until those layers exist. DSN (RFC 3461) is not
- * offered, so RET/ENVID/NOTIFY/ORCPT parameters get 555.
+ * What it does not do: sockets, timers, TLS itself (the glue runs the
+ * handshake when the starttls hook tells it to), DNS, storage, logging or
+ * policy (who may authenticate, where mail may be relayed). DSN (RFC 3461)
+ * is not offered, so RET/ENVID/NOTIFY/ORCPT parameters get 555.
+ *
+ * STARTTLS (RFC 3207 4.2): after "220 2.0.0 Ready to start TLS" the engine
+ * calls the starttls hook, throws away every input byte it still holds (a
+ * client, or an attacker in the path, may have pipelined plain-text commands
+ * behind STARTTLS: none of them is acted on or answered) and forgets the
+ * HELO/EHLO, any transaction and any authentication. No new greeting is sent;
+ * the client starts again with EHLO.
+ *
+ * AUTH (RFC 4954): offered only when auth_available, and before TLS only when
+ * auth_plaintext_allowed (otherwise AUTH answers 530 5.7.0 "Must issue a
+ * STARTTLS command first"). Password-revealing mechanisms are offered over
+ * TLS or with auth_plaintext_allowed, -PLUS mechanisms only with channel
+ * binding data. Client responses may be max_auth_line octets long. Passwords
+ * and SASL payloads are wiped once used (best effort: the engine overwrites
+ * its own line and decode buffers) and never handed to anything but the
+ * auth_lookup hook; the SASL state is freed when the exchange ends.
  *
  * Hooks are asynchronous. When the engine calls a hook it stops processing
  * input until the glue calls smtp_server_hook_done(), either from inside the
@@ -51,6 +70,11 @@
 #define SMTP_SERVER_DEFAULT_MAX_MESSAGE_SIZE 52428800
 #define SMTP_SERVER_DEFAULT_MAX_ERRORS 20
 #define SMTP_SERVER_DEFAULT_MAX_INPUT_BUFFER (128 * 1024)
+/* RFC 4954 4: servers should accept AUTH response lines of 12288 octets
+ * (and mechanisms' data may be longer than command lines); plus CRLF. */
+#define SMTP_SERVER_DEFAULT_MAX_AUTH_LINE (12288 + 2)
+
+struct sasl_channel_binding;
 
 struct smtp_server_limits {
 	size_t max_line;                /* command line incl. CRLF; 2048 (smtp-command.h) */
@@ -59,6 +83,8 @@ struct smtp_server_limits {
 	uint64_t max_message_size;      /* 52428800, advertised in SIZE; 0 = none; 552 5.3.4 */
 	unsigned max_errors;            /* 20 error replies; then 421 4.7.0 and close */
 	size_t max_input_buffer;        /* unprocessed input held while a hook is pending */
+	size_t max_auth_line;           /* AUTH response line incl. CRLF; 12290; 0 = default;
+					   longer: 500 5.5.6 and the exchange ends */
 	struct smtp_address_limits address;     /* RFC 5321 4.5.3.1.1-3 */
 };
 
@@ -67,7 +93,19 @@ void smtp_server_limits_init_default(struct smtp_server_limits *limits);
 struct smtp_server_settings {
 	const char *hostname;           /* our name in the greeting, EHLO and Received */
 	struct smtp_server_limits limits;
-	bool submission;                /* later: RFC 6409 port 587 rules; unused for now */
+	/* RFC 6409 (ports 587, 465): MAIL before a successful AUTH gets
+	 * 530 5.7.0 "Authentication required". */
+	bool submission;
+	/* STARTTLS is offered (EHLO) and accepted while the session is not in
+	 * TLS yet. The glue sets it when a certificate is configured. */
+	bool starttls_available;
+	/* AUTH is offered at all (submission ports). */
+	bool auth_available;
+	/* Password-revealing mechanisms (PLAIN, LOGIN) may be used on this
+	 * connection while it is not in TLS (loopback, when the config allows):
+	 * then AUTH is offered before STARTTLS too. Over TLS they are always
+	 * allowed, so the glue need not change this after STARTTLS. */
+	bool auth_plaintext_allowed;
 	/* Clock for Received: dates; NULL means time(NULL). Tests set a fixed one. */
 	time_t (*now)(void);
 };
@@ -89,7 +127,9 @@ enum smtp_server_body {
 	SMTP_SERVER_BODY_8BITMIME,      /* RFC 6152 */
 };
 
-/* MAIL FROM parameters as the engine understood them. */
+/* MAIL FROM parameters as the engine understood them. AUTH= (RFC 4954 5) is
+ * checked for xtext syntax and otherwise ignored: we do not relay for other
+ * trusted servers, so the claimed original submitter means nothing to us. */
 struct smtp_server_mail_params {
 	uint64_t size;                  /* SIZE= (RFC 1870), 0 when absent */
 	enum smtp_server_body body;     /* BODY= */
@@ -132,6 +172,39 @@ struct smtp_server_hooks {
 	void (*rset)(struct smtp_server_session *s, void *ctx);
 	/* Called once, from smtp_server_session_free(), after any rset. */
 	void (*disconnect)(struct smtp_server_session *s, void *ctx);
+
+	/* STARTTLS accepted. Synchronous: called right after "220 2.0.0 Ready to
+	 * start TLS" was given to io->write. The glue flushes that reply, then
+	 * runs the TLS handshake on the connection. Plain-text bytes it has read
+	 * but not yet passed to smtp_server_session_input() are thrown away,
+	 * never passed (RFC 3207 4.2); the engine has already thrown away what
+	 * it held. When called, the session is marked TLS and reset to
+	 * "greeted, no HELO"; the glue then sets tls_info and channel binding
+	 * once the handshake is done. If the handshake fails the glue closes the
+	 * connection and frees the session (also allowed from inside this
+	 * hook). May be NULL (tests). */
+	void (*starttls)(struct smtp_server_session *s, void *ctx);
+	/*
+	 * ASYNC, but completed with smtp_server_auth_verified() when password
+	 * is not NULL (PLAIN, LOGIN: check authcid's password), or with
+	 * smtp_server_auth_secret() when password is NULL (SCRAM: fetch
+	 * authcid's stored secret); either may be replaced by
+	 * smtp_server_auth_tempfail(). Never smtp_server_hook_done(). mech is
+	 * the mechanism name. authcid and password are valid until the
+	 * completion; a glue that completes later copies them and wipes its copy
+	 * of the password. NULL hook: every lookup fails (535).
+	 */
+	void (*auth_lookup)(struct smtp_server_session *s, void *ctx, const char *mech,
+			    const char *authcid, const char *password);
+	/* An AUTH exchange ended (for logging and failure accounting; optional,
+	 * synchronous). Called once per exchange that got past the mechanism
+	 * check, just before its final reply: ok on 235; otherwise after 535,
+	 * 454, 501 (cancelled, bad base64) or 500 (line too long). authcid is
+	 * NULL when the client never sent one; reason (never secret) is for the
+	 * log only, NULL on success. Not called when the session closes in the
+	 * middle of an exchange. */
+	void (*auth_result)(struct smtp_server_session *s, void *ctx, const char *mech,
+			    const char *authcid, bool ok, const char *reason);
 };
 
 /*
@@ -174,6 +247,24 @@ bool smtp_server_session_wants_input(const struct smtp_server_session *s);
 void smtp_server_hook_done(struct smtp_server_session *s, unsigned code,
 			   const char *enhanced_code, const char *text);
 
+/*
+ * Complete a pending auth_lookup (see there). Calling the wrong one, or with
+ * no lookup pending, is a programming error (panic); after close (timeout) the
+ * answer is dropped. May be called from inside the hook. The glue may delay
+ * a failure (slowing down password guessing); that is its business.
+ *
+ * verified: the password given to auth_lookup is right for authcid (and
+ * authcid may log in). The exchange then ends with 235 2.7.0 or 535 5.7.8.
+ */
+void smtp_server_auth_verified(struct smtp_server_session *s, bool ok);
+/* secret: authcid's stored SCRAM secret (sasl_scram_secret_make's format), or
+ * NULL when the user is unknown or has none (the exchange then goes on with a
+ * fake one and fails at the end, RFC 5802 5.1). Copied before returning. */
+void smtp_server_auth_secret(struct smtp_server_session *s, const char *secret);
+/* The lookup could not be made now: 454 4.7.0 "Temporary authentication
+ * failure" and the exchange ends. */
+void smtp_server_auth_tempfail(struct smtp_server_session *s);
+
 /* The server is stopping: 421 4.3.2 and close now, or, when a hook is
  * pending, once it completes (its reply is sent first). */
 void smtp_server_session_shutdown(struct smtp_server_session *s);
@@ -213,22 +304,48 @@ smtp_server_session_get_mail_params(const struct smtp_server_session *s);
 enum smtp_server_body smtp_server_session_get_body(const struct smtp_server_session *s);
 bool smtp_server_session_get_smtputf8(const struct smtp_server_session *s);
 
-/* The connection runs over TLS (implicit TLS now, STARTTLS later): only
- * changes the Received: protocol keyword (ESMTPS, RFC 3848). */
+/* The authenticated identity (the SASL authcid) after a successful AUTH,
+ * else NULL. */
+const char *smtp_server_session_get_auth_user(const struct smtp_server_session *s);
+/* The mechanism of that AUTH ("PLAIN", "SCRAM-SHA-256", ...), else NULL. */
+const char *smtp_server_session_get_auth_mech(const struct smtp_server_session *s);
+
+/* The connection runs over TLS: implicit TLS (ports 465, set by the glue
+ * before smtp_server_session_start) or after STARTTLS (set by the engine).
+ * Over TLS STARTTLS is not offered, AUTH is, and the Received: protocol
+ * keyword gets its "S" (ESMTPS, RFC 3848). */
 void smtp_server_session_set_tls(struct smtp_server_session *s, bool tls);
+bool smtp_server_session_is_tls(const struct smtp_server_session *s);
+/* TLS protocol version and cipher suite names for the Received: header, e.g.
+ * "TLSv1.3" and "TLS_AES_256_GCM_SHA384" (copied; either may be NULL). Set
+ * after the handshake; cleared by STARTTLS's reset. */
+void smtp_server_session_set_tls_info(struct smtp_server_session *s, const char *version,
+				      const char *cipher);
+/* Channel-binding data of the TLS connection (copied); NULL clears it. With
+ * it the -PLUS SASL mechanisms are offered. Set after the handshake; cleared
+ * by STARTTLS's reset. */
+void smtp_server_session_set_channel_binding(struct smtp_server_session *s,
+					     const struct sasl_channel_binding *cb);
 
 /*
  * Append an RFC 5321 4.4 trace header for the current transaction, folded
  * with CRLF TAB and ending in CRLF:
  *
  *   Received: from HELO (RDNS [IP])
- *   	by HOSTNAME with ESMTP id QUEUEID
+ *   	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)
+ *   	by HOSTNAME with ESMTPSA id QUEUEID
  *   	for <RCPT>; Mon, 2 Jan 2006 15:04:05 +0000
  *
  * Without for_rcpt the date goes on its own line after "id QUEUEID;". RDNS
  * is "unknown" when the session has none; an IPv6 address is written
- * [IPv6:...]. The protocol keyword is SMTP / ESMTP / ESMTPS (RFC 3848) or
- * UTF8SMTP / UTF8SMTPS when the transaction uses SMTPUTF8 (RFC 6531 3.7.3).
+ * [IPv6:...]. The "(using ...)" comment line is there only over TLS when
+ * smtp_server_session_set_tls_info() gave a version; it sits where Postfix
+ * puts it (a comment between the from and by clauses, which RFC 5321 4.4's
+ * CFWS allows), so tools that read Postfix headers read ours. The protocol
+ * keyword is SMTP, ESMTP with "S" for TLS and "A" for an authenticated
+ * session (ESMTPS, ESMTPA, ESMTPSA: RFC 3848), or UTF8SMTP likewise
+ * (UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA: RFC 6531 3.7.3) when the transaction
+ * uses SMTPUTF8. The authenticated user name is not written (privacy).
  * queue_id and for_rcpt (a mailbox without brackets) may be NULL: the clause
  * is left out. Control characters in them are replaced. Returns 0, or -1 when
  * out would exceed its maximum (out is then unchanged).

@@ -181,8 +181,15 @@ class Server:
 
     # ---- setup
 
-    def init(self):
+    def init(self, template=False):
+        """`posthorn init` and `account add` for each account; or, with template, a copy of a
+        data dir made that way once per session (a store holds hundreds of directories and
+        every admin command syncs, which would cost most of a second per test)."""
         make_traversable(self.dir.parent)
+        if template:
+            copy_tree_owned(template_dir(self.domain, self.accounts), self.dir)
+            self.write_dropin()
+            return
         r = self.run("init", "--dir", str(self.dir), "--domain", self.domain,
                      "--hostname", HOSTNAME)
         assert r.returncode == 0, describe_run(r)
@@ -190,6 +197,14 @@ class Server:
         self.write_dropin()
         for address, password in list(self.accounts.items()):
             self.add_account(address, password)
+
+    def main_conf_keys(self):
+        keys = set()
+        for line in self.conf_file.read_text(errors="replace").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                keys.add(line.split("=", 1)[0].strip())
+        return keys
 
     def settings(self):
         ipv6 = f",[::1]:{self.smtp_port6}" if self.ipv6 else ""
@@ -204,6 +219,10 @@ class Server:
             "local_address_literals": "127.0.0.1",
             "recipient_delimiter": "+",
         }
+        # every other listener of the main file off: fixed ports would clash between runs
+        for key in sorted(self.main_conf_keys()):
+            if key.endswith("_listen") and key not in s:
+                s[key] = ""
         s.update(self.extra)
         return s
 
@@ -369,6 +388,37 @@ def make_traversable(path):
         p = p.parent
 
 
+_templates = {}
+
+
+def template_dir(domain, accounts):
+    """A data dir made by the real `posthorn init` + `account add`, once per session for each
+    (domain, accounts); removed when the test run ends."""
+    key = (domain, tuple(sorted(accounts.items())))
+    if key not in _templates:
+        base = make_data_base("template")
+        atexit.register(shutil.rmtree, base, True)
+        tpl = Server(base / "tpl", accounts=accounts, domain=domain)
+        tpl.init()
+        tpl.dropin.unlink()
+        _templates[key] = tpl.dir
+    return _templates[key]
+
+
+def copy_tree_owned(src, dst):
+    """Copies src to dst keeping modes and (when root) owners: posthorn started as root works
+    as its run_user, which owns the data dir's files."""
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("server.log"))
+    if os.geteuid() != 0:
+        return
+    for root, dirs, files in os.walk(src):
+        for name in [None] + dirs + files:
+            path = root if name is None else os.path.join(root, name)
+            st = os.lstat(path)
+            os.lchown(os.path.join(dst, os.path.relpath(path, src)), st.st_uid, st.st_gid)
+
+
 def describe_run(r):
     return (f"`{' '.join(map(str, r.args))}` exited {r.returncode}\n"
             f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
@@ -381,12 +431,13 @@ class ServerPool:
         self.base = Path(base)
         self.servers = []
 
-    def make(self, conf=None, accounts=None, start=True, ipv6=False, domain=DOMAIN):
+    def make(self, conf=None, accounts=None, start=True, ipv6=False, domain=DOMAIN,
+             template=True):
         s = Server(self.base / f"srv{len(self.servers)}", conf=conf, accounts=accounts,
                    domain=domain)
         s.ipv6 = ipv6
         self.servers.append(s)
-        s.init()
+        s.init(template=template)
         if start:
             s.start()
         return s
@@ -472,7 +523,8 @@ def data_base(request, remover):
 
 @pytest.fixture
 def server_factory(data_base):
-    """make(conf={key: value}, accounts={addr: pw}, start=True, ipv6=False) -> Server."""
+    """make(conf={key: value}, accounts={addr: pw}, start=True, ipv6=False, template=True)
+    -> Server (template=False runs the real init and account add for this data dir)."""
     pool = ServerPool(data_base)
     yield pool.make
     pool.close()

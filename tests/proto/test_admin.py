@@ -46,7 +46,7 @@ def expect(r, code):
 @pytest.fixture
 def store(server_factory):
     """An initialised data dir, no server process (admin commands only)."""
-    return server_factory(start=False)
+    return server_factory(start=False, template=False)
 
 
 def test_domain_add_list_del(store):
@@ -267,3 +267,12 @@ def test_init_defaults(data_base):
     r = s.cli("config", "check")
     assert r.returncode == OK, describe_run(r)
 
+
+
+def test_fresh_init_serves(server_factory):
+    # the whole path without the session template: init, account add, serve, deliver, fetch
+    srv = server_factory(template=False)
+    msg = make_message("fresh", b"from a freshly initialised data dir\r\n")
+    smtp_send(srv, "sender@example.org", [USER], msg)
+    got = srv.messages(USER)
+    assert len(got) == 1 and got[0].endswith(msg)

@@ -4,8 +4,11 @@ right after a 250, or in the middle of DATA, or while several clients are sendin
 restarted: every message that got a 250 is there exactly once and byte-identical, nothing that
 was cut off appears, and nothing appears half-written.
 
-SIGKILL does not lose data the kernel already has, so this catches replies sent before the
-message was written and committed (and recovery bugs after a crash), not a missing fsync.
+SIGKILL does not lose data the kernel already has, so those tests catch replies sent before the
+message was written and committed (and recovery bugs after a crash), not a missing fsync. For
+that, the last test traces the server with strace (which must be installed and allowed to
+ptrace): the 250 must come after the message file's fsync, its rename, the fsync of the
+directory holding the new name, and a sync of the store index.
 """
 
 import os

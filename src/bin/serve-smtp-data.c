@@ -1,0 +1,423 @@
+/*
+ * serve-smtp-data.c - the message of an SMTP transaction: written as it
+ * arrives into up to two temporary bodies (the local copy with Return-Path
+ * for our users' mailboxes, and the copy for the outbound queue), then made
+ * durable with store_deliver() and store_queue_add() before the 250.
+ *
+ * Submission (RFC 6409): the header is held until it is complete, so that
+ * Date: and Message-ID: can be added when missing (RFC 6409 8.2, 8.3) in
+ * front of it, and the From: addresses can be checked against what the
+ * authenticated account may send as (553 5.7.1 otherwise). The port-25 role
+ * passes the message through untouched.
+ *
+ * Does not: rewrite anything else in the message, sign it (DKIM comes with
+ * its own issue), or hold more than the header in memory.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bin/serve-smtp.h"
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "mime/rfc5322-address.h"
+#include "mime/rfc5322-date.h"
+#include "mime/rfc5322-message-id.h"
+#include "smtp/smtp-server.h"
+
+/* The held header may not grow past this (the parser's own limit is lower). */
+#define SMTP_HELD_HEADER_MAX (2u * 1024 * 1024)
+
+/* ---- data_begin ---- */
+
+static void
+data_begin_work(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct store *store = job->srv->store;
+	const char *error = NULL;
+	size_t rp_len = strlen("Return-Path: <>\r\n") + strlen(job->envelope_from);
+	char *rp = mem_alloc(rp_len + 1);
+
+	snprintf(rp, rp_len + 1, "Return-Path: <%s>\r\n", job->envelope_from);
+	job->ret = 1;
+	if (job->account_count > 0 &&
+	    (store_blob_begin(store, &job->blob, &error) < 0 ||
+	     store_blob_write(job->blob, rp, strlen(rp)) < 0 ||
+	     store_blob_write(job->blob, buf_data(&job->header), buf_len(&job->header)) < 0))
+		job->ret = -1;
+	if (job->ret > 0 && job->remote_count > 0 &&
+	    (store_blob_begin(store, &job->qblob, &error) < 0 ||
+	     store_blob_write(job->qblob, buf_data(&job->header), buf_len(&job->header)) < 0))
+		job->ret = -1;
+	if (job->ret < 0)
+		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "write failed");
+	mem_free(&rp);
+}
+
+static void
+data_begin_done(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct smtp_client *c = smtp_job_finish(job);
+
+	if (c == NULL) {
+		smtp_job_free(job);
+		return;
+	}
+	if (job->ret < 0) {
+		log_error("smtpd", "%s: cannot store message: %s", c->queue_id, job->error);
+		smtp_server_hook_done(c->session, 451, "4.3.0", "Local storage error, try again later");
+	} else {
+		c->blob = job->blob;
+		c->qblob = job->qblob;
+		job->blob = job->qblob = NULL;
+		if (smtp_client_is_submission(c)) {
+			c->in_header = true;
+			rfc5322_header_parser_init(&c->hp, NULL);
+			buf_init(&c->held, SMTP_HELD_HEADER_MAX);
+			buf_init(&c->from_value, 64 * 1024);
+		}
+		smtp_server_hook_done(c->session, 250, NULL, NULL);
+	}
+	smtp_job_free(job);
+	smtp_update_reading(c);
+}
+
+void
+smtp_hook_data_begin(struct smtp_server_session *s, void *ctx)
+{
+	struct smtp_client *c = ctx;
+	struct smtp_job *job = mem_zalloc(sizeof(*job));
+	struct buf addr;
+
+	buf_init(&job->header, 0);
+	buf_init(&addr, 0);
+	smtp_address_format(smtp_server_session_get_mail_from(s), &addr);
+	job->envelope_from = buf_steal_str(&addr);
+	if (smtp_server_session_get_rcpt_count(s) == 1)
+		smtp_address_format(smtp_server_session_get_rcpt(s, 0), &addr);
+	smtp_server_format_received(s, c->queue_id, buf_len(&addr) > 0 ? buf_cstr(&addr) : NULL,
+				    &job->header);
+	buf_deinit(&addr);
+	job->account_count = c->account_count;
+	job->remote_count = c->remote_count;
+	smtp_job_submit(c, job, data_begin_work, data_begin_done);
+}
+
+/* ---- data_write ---- */
+
+static void
+blobs_write(struct smtp_client *c, const uint8_t *data, size_t len)
+{
+	if (c->blob_failed || len == 0)
+		return;
+	if ((c->blob != NULL && store_blob_write(c->blob, data, len) < 0) ||
+	    (c->qblob != NULL && store_blob_write(c->qblob, data, len) < 0))
+		c->blob_failed = true;
+}
+
+/* The header is complete (or cannot be parsed): write what submission adds,
+ * then the held bytes, and pass everything else straight through. */
+static void
+header_flush(struct smtp_client *c)
+{
+	struct buf add;
+
+	buf_init(&add, 0);
+	if (!c->has_date) {
+		buf_append_str(&add, "Date: ");
+		rfc5322_date_format_local(time(NULL), &add);
+		buf_append_str(&add, "\r\n");
+	}
+	if (!c->has_msgid) {
+		const char *error;
+
+		buf_append_str(&add, "Message-ID: ");
+		if (rfc5322_message_id_generate(c->base.server->hostname, &add, &error) < 0)
+			c->blob_failed = true;
+		buf_append_str(&add, "\r\n");
+	}
+	blobs_write(c, buf_data(&add), buf_len(&add));
+	blobs_write(c, buf_data(&c->held), buf_len(&c->held));
+	buf_deinit(&add);
+	buf_deinit(&c->held);
+	rfc5322_header_parser_deinit(&c->hp);
+	c->in_header = false;
+}
+
+static void
+header_field(struct smtp_client *c, const struct rfc5322_field *field)
+{
+	if (rfc5322_field_name_is(field, "Date")) {
+		c->has_date = true;
+	} else if (rfc5322_field_name_is(field, "Message-ID")) {
+		c->has_msgid = true;
+	} else if (rfc5322_field_name_is(field, "From")) {
+		c->from_count++;
+		buf_reset(&c->from_value);
+		if (rfc5322_field_unfold(field, &c->from_value) < 0)
+			c->header_bad = true;
+	}
+}
+
+/* Feed the parser; true while the header goes on. */
+static bool
+header_feed(struct smtp_client *c, const uint8_t *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		struct rfc5322_field field;
+		const char *error;
+		size_t used = 0;
+		enum rfc5322_header_result r =
+			rfc5322_header_parse(&c->hp, data + off, len - off, &used, &field, &error);
+
+		off += used;
+		if (r == RFC5322_HEADER_FIELD) {
+			header_field(c, &field);
+		} else if (r == RFC5322_HEADER_END) {
+			return false;
+		} else if (r == RFC5322_HEADER_ERROR) {
+			c->header_bad = true;
+			return false;
+		} else if (used == 0) {
+			break;
+		}
+	}
+	return true;
+}
+
+void
+smtp_hook_data_write(struct smtp_server_session *s, void *ctx, const uint8_t *data, size_t len)
+{
+	struct smtp_client *c = ctx;
+
+	if (!c->in_header) {
+		blobs_write(c, data, len);
+		return;
+	}
+	if (buf_append(&c->held, data, len) < 0) {
+		/* a header this large is not checked: refuse it at the end */
+		c->header_bad = true;
+		header_flush(c);
+		blobs_write(c, data, len);
+		return;
+	}
+	if (!header_feed(c, data, len))
+		header_flush(c);
+}
+
+static void
+header_finish(struct smtp_client *c)
+{
+	for (int i = 0; i < 100000; i++) {
+		struct rfc5322_field field;
+		const char *error;
+		enum rfc5322_header_result r = rfc5322_header_finish(&c->hp, &field, &error);
+
+		if (r == RFC5322_HEADER_FIELD) {
+			header_field(c, &field);
+			continue;
+		}
+		if (r == RFC5322_HEADER_ERROR)
+			c->header_bad = true;
+		break;
+	}
+	header_flush(c);
+}
+
+/* ---- data_end ---- */
+
+static void
+deliver_work(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct store *store = job->srv->store;
+	const char *error = NULL;
+
+	if (job->sender_count > 0 &&
+	    !smtp_senders_allowed(job->srv, job->account_id, job->senders, job->sender_count)) {
+		job->ret = 0;
+		return;
+	}
+	job->sender_ok = true;
+	job->ret = 1;
+	if (job->qblob != NULL) {
+		struct store_queue_envelope env = { 0 };
+		struct store_queue_envelope_rcpt *rcpts =
+			mem_array(job->remote_count, sizeof(*rcpts));
+
+		for (size_t i = 0; i < job->remote_count; i++)
+			rcpts[i].address = job->remote[i];
+		env.sender = job->envelope_from;
+		env.submitter = job->account_id;
+		env.rcpts = rcpts;
+		env.rcpt_count = job->remote_count;
+		if (store_queue_add(store, &job->qblob, &env, job->queue_id, &error) != 1)
+			job->ret = -1;
+		mem_free(&rcpts);
+	}
+	if (job->ret > 0 && job->blob != NULL) {
+		struct store_delivery_result *results =
+			mem_array(job->account_count, sizeof(*results));
+
+		job->ret = store_deliver(store, &job->blob, job->targets, job->account_count,
+					 results, &error);
+		mem_free(&results);
+	}
+	if (job->ret < 0)
+		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "?");
+}
+
+static void
+log_delivery(struct smtp_client *c, struct smtp_job *job)
+{
+	struct smtp_server_session *s = c->session;
+	struct buf addr;
+	char safe[600];
+	double delay = (double)(loop_now(c->base.server->loop) - c->tx_start_ms) / 1000.0;
+	unsigned n = smtp_server_session_get_rcpt_count(s);
+
+	buf_init(&addr, 0);
+	smtp_address_format(smtp_server_session_get_mail_from(s), &addr);
+	log_info("smtpd", "%s: from=<%s>, size=%llu, nrcpt=%u", c->queue_id,
+		 log_sanitize(safe, sizeof(safe), buf_data(&addr), buf_len(&addr)),
+		 (unsigned long long)c->msg_size, n);
+	for (unsigned i = 0; i < n; i++) {
+		bool remote = false;
+
+		buf_reset(&addr);
+		smtp_address_format(smtp_server_session_get_rcpt(s, i), &addr);
+		for (size_t j = 0; j < c->remote_count; j++)
+			remote = remote || strcmp(c->remote[j], buf_cstr(&addr)) == 0;
+		log_sanitize(safe, sizeof(safe), buf_data(&addr), buf_len(&addr));
+		if (job->ret > 0 && remote)
+			log_info("queue", "%s: to=<%s>, relay=none, delay=%.2f, status=queued "
+					  "(waiting for outbound delivery)",
+				 c->queue_id, safe, delay);
+		else if (job->ret > 0)
+			log_info("local", "%s: to=<%s>, relay=local, delay=%.2f, dsn=2.0.0, "
+					  "status=sent (delivered to mailbox)",
+				 c->queue_id, safe, delay);
+		else
+			log_info("local", "%s: to=<%s>, relay=local, delay=%.2f, dsn=4.3.0, "
+					  "status=deferred (%s)",
+				 c->queue_id, safe, delay, job->error);
+	}
+	buf_deinit(&addr);
+}
+
+static void
+deliver_done(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct smtp_client *c = smtp_job_finish(job);
+	char text[64];
+
+	if (c == NULL) {
+		smtp_job_free(job);
+		return;
+	}
+	if (job->ret == 0) {
+		log_info("smtpd", "%s: reject: From: header not owned by user %s", c->queue_id,
+			 c->auth_address);
+		smtp_server_hook_done(c->session, 553, "5.7.1",
+				      "From: address not owned by the authenticated user");
+	} else if (job->ret > 0) {
+		log_delivery(c, job);
+		snprintf(text, sizeof(text), "Ok: queued as %s", c->queue_id);
+		smtp_server_hook_done(c->session, 250, "2.0.0", text);
+	} else {
+		log_delivery(c, job);
+		log_error("smtpd", "%s: delivery failed: %s", c->queue_id, job->error);
+		smtp_server_hook_done(c->session, 451, "4.3.0", "Local storage error, try again later");
+	}
+	smtp_job_free(job);
+	smtp_client_reset_tx(c);
+	smtp_update_reading(c);
+}
+
+/* The From: mailboxes of a submission, or an error reply (false). */
+static bool
+submission_senders(struct smtp_client *c, struct smtp_job *job)
+{
+	struct rfc5322_address_list list;
+	const char *error;
+	struct buf addr;
+
+	if (c->header_bad || c->from_count != 1) {
+		smtp_server_hook_done(c->session, 550, "5.6.0",
+				      c->from_count == 0 ? "Message has no From: header" :
+				      "Message header malformed or From: repeated");
+		return false;
+	}
+	if (rfc5322_address_list_parse(buf_data(&c->from_value), buf_len(&c->from_value), NULL,
+				       RFC5322_MAILBOX_LIST, &list, &error) < 0) {
+		smtp_server_hook_done(c->session, 550, "5.6.0", "From: header malformed");
+		return false;
+	}
+	if (list.count == 0) {
+		rfc5322_address_list_deinit(&list);
+		smtp_server_hook_done(c->session, 550, "5.6.0", "From: header holds no address");
+		return false;
+	}
+	job->senders = mem_array(list.count, sizeof(char *));
+	buf_init(&addr, 0);
+	for (unsigned i = 0; i < list.count; i++) {
+		buf_reset(&addr);
+		rfc5322_address_format(&list.addrs[i], &addr);
+		job->senders[job->sender_count++] = mem_strdup(buf_cstr(&addr));
+	}
+	buf_deinit(&addr);
+	rfc5322_address_list_deinit(&list);
+	return true;
+}
+
+void
+smtp_hook_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
+{
+	struct smtp_client *c = ctx;
+	struct smtp_job *job;
+
+	if (c->in_header)
+		header_finish(c);
+	if (c->blob_failed || (c->blob == NULL && c->qblob == NULL)) {
+		log_error("smtpd", "%s: message not stored: write error", c->queue_id);
+		smtp_client_reset_tx(c);
+		smtp_server_hook_done(s, 451, "4.3.0", "Local storage error, try again later");
+		return;
+	}
+	c->msg_size = size;
+	job = mem_zalloc(sizeof(*job));
+	if (smtp_client_is_submission(c) && !submission_senders(c, job)) {
+		smtp_job_free(job);
+		smtp_client_reset_tx(c);
+		return;
+	}
+	job->account_id = c->account_id;
+	job->blob = c->blob;
+	job->qblob = c->qblob;
+	c->blob = c->qblob = NULL;
+	job->queue_id = mem_strdup(c->queue_id);
+	{
+		struct buf addr;
+
+		buf_init(&addr, 0);
+		smtp_address_format(smtp_server_session_get_mail_from(s), &addr);
+		job->envelope_from = buf_steal_str(&addr);
+		buf_deinit(&addr);
+	}
+	job->account_count = c->account_count;
+	job->targets = mem_array(c->account_count + 1, sizeof(*job->targets));
+	for (size_t i = 0; i < c->account_count; i++)
+		job->targets[i].account_id = c->accounts[i];
+	job->remote_count = c->remote_count;
+	job->remote = mem_array(c->remote_count + 1, sizeof(char *));
+	for (size_t i = 0; i < c->remote_count; i++)
+		job->remote[i] = mem_strdup(c->remote[i]);
+	smtp_job_submit(c, job, deliver_work, deliver_done);
+}
