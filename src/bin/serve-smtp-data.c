@@ -346,6 +346,7 @@ static bool
 submission_senders(struct smtp_client *c, struct smtp_job *job)
 {
 	struct rfc5322_address_list list;
+	struct rfc5322_address_limits limits;
 	const char *error;
 	struct buf addr;
 
@@ -355,7 +356,8 @@ submission_senders(struct smtp_client *c, struct smtp_job *job)
 				      "Message header malformed or From: repeated");
 		return false;
 	}
-	if (rfc5322_address_list_parse(buf_data(&c->from_value), buf_len(&c->from_value), NULL,
+	rfc5322_address_limits_init_default(&limits);
+	if (rfc5322_address_list_parse(buf_data(&c->from_value), buf_len(&c->from_value), &limits,
 				       RFC5322_MAILBOX_LIST, &list, &error) < 0) {
 		smtp_server_hook_done(c->session, 550, "5.6.0", "From: header malformed");
 		return false;
