@@ -42,6 +42,8 @@ for variant in normal asan; do
 		flags="SAN=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 	fi
 	echo "== $variant build"
+	# objects of another compiler or flag set must not mix in
+	[ $variant = asan ] && rm -rf build-asan
 	if ! make -s -j"$JOBS" BUILD=$build ${flags:+"$flags"} all >"/tmp/posthorn-build-$$.log" 2>&1; then
 		tail -n 40 "/tmp/posthorn-build-$$.log"
 		add "build-$variant: 0 passed, 1 failed"

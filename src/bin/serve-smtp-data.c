@@ -136,7 +136,9 @@ header_flush(struct smtp_client *c)
 		const char *error;
 
 		buf_append_str(&add, "Message-ID: ");
-		if (rfc5322_message_id_generate(c->base.server->hostname, &add, &error) < 0)
+		/* a host name the generator refuses (e.g. an IP) falls back */
+		if (rfc5322_message_id_generate(c->base.server->hostname, &add, &error) < 0 &&
+		    rfc5322_message_id_generate("localhost", &add, &error) < 0)
 			c->blob_failed = true;
 		buf_append_str(&add, "\r\n");
 	}
@@ -144,6 +146,7 @@ header_flush(struct smtp_client *c)
 	blobs_write(c, buf_data(&c->held), buf_len(&c->held));
 	buf_deinit(&add);
 	buf_deinit(&c->held);
+	c->header_flags = c->hp.flags;
 	rfc5322_header_parser_deinit(&c->hp);
 	c->in_header = false;
 }
@@ -350,6 +353,11 @@ submission_senders(struct smtp_client *c, struct smtp_job *job)
 	const char *error;
 	struct buf addr;
 
+	/* a header that ends in a non-field line, holds NUL or starts with an
+	 * mbox "From " line could hide fields from this check: refuse it */
+	if ((c->header_flags & (RFC5322_HEADER_FLAG_MALFORMED | RFC5322_HEADER_FLAG_MBOX_FROM |
+				RFC5322_HEADER_FLAG_NUL)) != 0)
+		c->header_bad = true;
 	if (c->header_bad || c->from_count != 1) {
 		smtp_server_hook_done(c->session, 550, "5.6.0",
 				      c->from_count == 0 ? "Message has no From: header" :

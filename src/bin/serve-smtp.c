@@ -61,6 +61,7 @@ smtp_client_reset_tx(struct smtp_client *c)
 	buf_deinit(&c->held);
 	buf_deinit(&c->from_value);
 	c->has_date = c->has_msgid = c->header_bad = false;
+	c->header_flags = 0;
 	c->from_count = 0;
 }
 

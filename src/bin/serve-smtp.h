@@ -82,6 +82,7 @@ struct smtp_client {
 	struct rfc5322_header_parser hp;
 	struct buf held;
 	bool has_date, has_msgid, header_bad;
+	unsigned header_flags; /* the parser's RFC5322_HEADER_FLAG_* at the end of the header */
 	unsigned from_count;
 	struct buf from_value;
 	struct smtp_job *job;

@@ -172,9 +172,11 @@ def test_config_show_n_only_changed(store):
     assert shown.get("hostname") == settings["hostname"], shown
     # and nothing that no file sets
     set_anywhere = set(settings)
-    for line in store.conf_file.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            set_anywhere.add(line.split("=", 1)[0].strip())
+    files = [store.conf_file] + sorted((store.conf_file.parent / "conf.d").glob("*.conf"))
+    for f in files:
+        for line in f.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                set_anywhere.add(line.split("=", 1)[0].strip())
     assert set(shown) <= set_anywhere, f"unchanged keys shown: {set(shown) - set_anywhere}"
     full = store.cli("config", "show")
     expect(full, OK)
