@@ -20,7 +20,7 @@ override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -pthread
 
 # Layers, lowest first. A folder's library may use only the folders listed
 # after it in its LAYER_ line; tools/check-layers.sh enforces the includes.
-FOLDERS         := core conf tls mime sasl store delivery smtp pop3
+FOLDERS         := core conf tls mime sasl store delivery smtp pop3 imap
 LAYER_core      :=
 LAYER_conf      := core
 LAYER_tls       := core
@@ -30,6 +30,7 @@ LAYER_store     := core
 LAYER_delivery  := store core
 LAYER_smtp      := sasl core
 LAYER_pop3      := sasl core
+LAYER_imap      := mime sasl core
 
 lib_srcs  = $(filter-out src/$(1)/test-%.c src/$(1)/fuzz-%.c,$(wildcard src/$(1)/*.c))
 lib_objs  = $(patsubst src/%.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
@@ -39,7 +40,7 @@ lib_chain = $(call lib_file,$(1)) $(foreach d,$(LAYER_$(1)),$(call lib_file,$(d)
 
 BIN_SRCS  := $(wildcard src/bin/*.c)
 BIN_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(BIN_SRCS))
-ALL_LIBS  := $(foreach f,pop3 smtp delivery store sasl mime tls conf core,$(call lib_file,$(f)))
+ALL_LIBS  := $(foreach f,imap pop3 smtp delivery store sasl mime tls conf core,$(call lib_file,$(f)))
 
 TEST_SRCS := $(foreach f,$(FOLDERS),$(wildcard src/$(f)/test-*.c))
 TEST_BINS := $(patsubst src/%.c,$(BUILD)/%,$(TEST_SRCS))
