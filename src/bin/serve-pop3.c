@@ -1,6 +1,8 @@
 /*
- * serve-pop3.c - POP3 glue: a socket feeding the POP3 engine, whose login,
- * retrieve and update hooks run on the worker pool against the store.
+ * serve-pop3.c - POP3 glue: a socket feeding the POP3 engine, whose hooks
+ * (authentication through serve-auth.c, opening the maildrop, retrieve,
+ * update) run on the worker pool against the store. STLS (RFC 2595) and
+ * implicit TLS (pop3s, RFC 8314) through serve_tls_start().
  *
  * The maildrop is the account's INBOX. At login the list of messages is
  * fixed for the session (RFC 1939 8: later arrivals are not shown). UIDLs
@@ -34,7 +36,7 @@ struct pop3_job {
 	struct pop3_client *client; /* NULL once orphaned */
 	struct server *srv;
 	/* login */
-	char *user, *password;
+	char *user;
 	enum pop3_login_result result;
 	uint64_t account_id, mailbox_id;
 	struct store_message *msgs;
@@ -76,10 +78,6 @@ static void pop3_client_free(struct pop3_client *c);
 static void
 pop3_job_free(struct pop3_job *job)
 {
-	if (job->password != NULL) {
-		explicit_bzero(job->password, strlen(job->password));
-		mem_free(&job->password);
-	}
 	mem_free(&job->user);
 	if (job->msgs != NULL)
 		store_message_list_free(&job->msgs, job->msg_count);
@@ -572,8 +570,8 @@ serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer,
 	log_info("pop3d", "connect from [%s]", c->ip);
 	memset(&set, 0, sizeof(set));
 	set.hostname = srv->hostname;
-	/* until TLS exists, plain-text passwords only on loopback (and only
-	 * when the config allows it) */
+	/* before TLS, plain-text passwords only on loopback (and only when the
+	 * config allows it); inside TLS the engine allows them anyway */
 	set.allow_plaintext_auth = conf->plaintext_auth_loopback && net_addr_is_loopback(peer);
 	set.stls_available = srv->tls != NULL && service == SERVER_POP3;
 	pop3_server_limits_init_default(&set.limits);

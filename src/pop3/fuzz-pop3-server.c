@@ -12,10 +12,11 @@
  * at most one hook outstanding, no output after close, update at most once
  * and only after "QUIT", disconnect exactly once, starttls at most once.
  *
- * STLS: like a glue, the harness drops the rest of the input chunk in which
- * starttls was called and goes on with the next chunks as TLS data. Within
- * that chunk the engine must neither answer nor call a hook after the STLS
- * reply (no command injection). So the all-at-once run must end with the
+ * STLS: like a glue, the harness drops the rest of the input chunk during
+ * whose handling (the input call, or a completion that resumed pipelined
+ * input) starttls was called, and goes on with the next chunks as TLS data.
+ * Within that chunk the engine must neither answer nor call a hook after
+ * the STLS reply (no command injection). So the all-at-once run must end with the
  * STLS reply (then only the timeout/shutdown reply of flags 3/4), and the
  * chunked run must agree with it up to there.
  *
@@ -70,7 +71,7 @@ struct fuzz {
 	int update_calls, disconnect_calls, starttls_calls;
 	unsigned deleted_mask;
 	bool saw_quit;
-	bool stls_this_input;   /* starttls was called during the current input call */
+	bool stls_this_input;   /* starttls was called while this chunk was being handled */
 	size_t stls_out;        /* output length when starttls was called */
 };
 
@@ -341,17 +342,19 @@ fuzz_run(struct fuzz *f, uint8_t flags, uint8_t tls_flags, const uint8_t *data, 
 		size_t n = size - done < chunk ? size - done : chunk;
 
 		pop3_server_session_input(f->s, data + done, n);
-		if (f->stls_this_input) {
-			/* the rest of this chunk was plain text before the switch:
-			 * it got no answer; the next chunk is TLS data */
-			ASSERT(f->op == FUZZ_NONE);
-			ASSERT(buf_len(&f->out) == f->stls_out);
-			f->stls_this_input = false;
-		}
 		if (f->op != FUZZ_NONE)
 			fuzz_chaos(f);
 		while (f->op != FUZZ_NONE && f->s != NULL)
 			fuzz_complete(f);
+		if (f->stls_this_input) {
+			/* STLS ran in the input call or in a completion that resumed
+			 * held input: what was left of this chunk was plain text
+			 * from before the switch and got no answer; the next chunk
+			 * is TLS data */
+			ASSERT(f->op == FUZZ_NONE);
+			ASSERT(buf_len(&f->out) == f->stls_out);
+			f->stls_this_input = false;
+		}
 		if (f->s != NULL && !f->closed)
 			ASSERT(pop3_server_session_wants_input(f->s));
 	}

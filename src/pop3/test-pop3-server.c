@@ -116,6 +116,8 @@ fx_account(const char *user)
 static void
 fx_auth_complete(struct fx *fx)
 {
+	bool ok;
+
 	if (fx->want_secret) {
 		if (strcmp(fx->user, "tempfail") == 0)
 			pop3_server_auth_tempfail(fx->s);
@@ -127,9 +129,10 @@ fx_auth_complete(struct fx *fx)
 		pop3_server_auth_tempfail(fx->s);
 		return;
 	}
-	pop3_server_auth_verified(fx->s, fx_account(fx->user) &&
-					     strcmp(fx->pass, "secret word") == 0);
+	ok = fx_account(fx->user) && strcmp(fx->pass, "secret word") == 0;
+	/* before the completion: it may run the next command's hook */
 	explicit_bzero(fx->pass, sizeof(fx->pass));
+	pop3_server_auth_verified(fx->s, ok);
 }
 
 static void
@@ -1216,6 +1219,20 @@ test_pop3_server_stls_policy(void)
 	T_INTEQ(fx->starttls_calls, 1);
 	fx_free(fx);
 
+	/* STLS held behind a hook and run when it completes: the starttls hook
+	 * is called from inside the completion, and what followed is dropped */
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct fx_opts pipe_opts = { .stls = true, .plaintext = true, .deferred = deferred };
+
+		fx = fx_new_opts(&pipe_opts, false);
+		fx_out(fx);
+		fx_send(fx, "USER tim\r\nPASS wrong\r\nSTLS\r\nUSER tim\r\nPASS secret word\r\n");
+		T_STREQ(fx_out(fx), "+OK\r\n" AUTH_FAILED STLS_OK);
+		T_INTEQ(fx->starttls_calls, 1);
+		T_INTEQ(fx->auth_calls, 1);
+		fx_free(fx);
+	}
+
 	/* not offered without a certificate */
 	fx = fx_new(true, false);
 	fx_out(fx);
@@ -1402,6 +1419,8 @@ scram_run(struct fx *fx, const char *mech, struct scram *sc, const char *user,
 		snprintf(line, sizeof(line), "%s\r\n", first);
 		fx_send(fx, line);
 	}
+	if (buf_len(&fx->out) > 0 && buf_data(&fx->out)[0] == '-')
+		return false; /* refused at once; the reply is still in fx->out */
 	if (!fx_challenge(fx, challenge, sizeof(challenge)))
 		return false;
 	T_ASSERT(fx->want_secret);
@@ -1410,7 +1429,7 @@ scram_run(struct fx *fx, const char *mech, struct scram *sc, const char *user,
 	memcpy(line + strlen(line), "\r\n", 3);
 	fx_send(fx, line);
 	if (buf_len(&fx->out) > 0 && buf_data(&fx->out)[0] == '-')
-		return false; /* refused; the reply is still in fx->out */
+		return false; /* refused at the end */
 	if (!fx_challenge(fx, challenge, sizeof(challenge)))
 		return false;
 	/* RFC 5034 4: the server-final data came as a challenge, not with +OK */

@@ -6,12 +6,13 @@ limit and timeouts, and afterwards is alive and serves a fresh client normally.
 """
 
 import random
+import socket
 import time
 
 import pytest
 
-from conftest import (CRLF, USER, ConnectionClosed, Pop3Client, assert_stored, dot_stuff,
-                      make_message, parse_replies, smtp_send)
+from conftest import (CRLF, USER, ConnectionClosed, Pop3Client, assert_stored, deadline_loop,
+                      dot_stuff, make_message, parse_replies, smtp_send)
 
 
 # ---- SMTP
@@ -350,3 +351,77 @@ def test_pop3_pipelined_commands(server):
         assert all(a.startswith(b"+OK") for a in answers[:201]), answers[:201]
         assert answers[201].startswith(b"-ERR") and answers[202].startswith(b"+OK")
         p.quit()
+
+
+def test_smtp_data_timeout(server_factory):
+    srv = server_factory(conf={"smtp_data_timeout": "2s"})
+    with srv.smtp() as c:
+        c.begin()
+        assert c.cmd("DATA").code == 354
+        c.send(b"Subject: stalled\r\n\r\nhalf a mess")
+        t0 = time.monotonic()
+        data = c.read_until_closed(timeout=30)
+        elapsed = time.monotonic() - t0
+    replies = parse_replies(data)
+    assert len(replies) == 1 and replies[0].code == 421, replies
+    assert elapsed >= 1.5, f"closed after {elapsed:.2f} s, before the 2 s data timeout"
+    assert srv.messages(USER) == []  # nothing of the cut message is stored
+    srv.assert_healthy()
+
+
+def test_smtp_max_connections(server_factory):
+    srv = server_factory(conf={"smtp_max_connections": "3"})
+    held = [srv.smtp() for _ in range(3)]
+    try:
+        for c in held:
+            assert c.greeting.code == 220
+        # the fourth is turned away (421, or closed) without disturbing the others
+        try:
+            extra = srv.smtp(greeting=False)
+            data = extra.read_until_closed(timeout=15)
+            extra.close()
+            assert data == b"" or data.startswith(b"421"), data
+        except (ConnectionClosed, OSError):
+            pass
+        for c in held:
+            assert c.cmd("NOOP").code == 250
+        held.pop().close()
+        # a slot is free again (the server notices the close asynchronously: poll)
+        for _ in deadline_loop(15, 0.05):
+            try:
+                with srv.smtp() as c:
+                    if c.greeting.code == 220:
+                        assert c.cmd("QUIT").code == 221
+                        break
+            except (ConnectionClosed, OSError, AssertionError):
+                continue
+        else:
+            raise AssertionError("no connection accepted after one of three was closed")
+    finally:
+        for c in held:
+            c.close()
+    srv.assert_healthy()
+
+
+def test_pop3_max_connections(server_factory):
+    srv = server_factory(conf={"pop3_max_connections": "2"})
+    held = [Pop3Client(srv.pop3_port) for _ in range(2)]
+    try:
+        # the third gets no +OK greeting: a -ERR, or the connection is closed
+        with socket.create_connection(("127.0.0.1", srv.pop3_port), timeout=15) as s:
+            data = b""
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except (ConnectionResetError, socket.timeout):
+                pass
+        assert not data.startswith(b"+OK"), f"a third POP3 connection was served: {data!r}"
+        for p in held:
+            assert p.cmd("NOOP").startswith(b"-ERR")  # not logged in, but answered
+    finally:
+        for p in held:
+            p.close()
+    srv.assert_healthy()

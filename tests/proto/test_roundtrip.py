@@ -262,3 +262,30 @@ def test_arrival_order_across_connections(server):
     for got, want in zip(msgs, sent):
         _, _, rest = split_trace(got)
         assert rest == want
+
+
+def test_big_message_of_dot_lines(server):
+    # ~900 KB where every line starts with '.', lengths varying so that the stuffed dots fall
+    # at every offset of the server's read and write buffers (SMTP unstuffing, POP3 stuffing).
+    rnd = random.Random(77)
+    lines = []
+    size = 0
+    while size < 900 * 1024:
+        ln = b"." * rnd.randrange(1, 4) + bytes(rnd.choice(b"abcxyz") for _ in
+                                               range(rnd.randrange(0, 300))) + CRLF
+        lines.append(ln)
+        size += len(ln)
+    body = b"".join(lines)
+    msg = make_message("dots", body)
+    smtp_send(server, SENDER, [USER], msg)
+    msgs, _, sizes = fetch_poplib(server)
+    assert len(msgs) == 1 and sizes[0] == len(msgs[0])
+    assert_stored(msgs[0], msg, SENDER)
+    p = pop3_open(server)
+    try:
+        _, top, _ = p.top(1, 3)
+        head = msgs[0].partition(b"\r\n\r\n")[0]
+        assert joined(top) == head + b"\r\n\r\n" + b"".join(lines[:3])
+        p.quit()
+    finally:
+        p.close()

@@ -165,6 +165,44 @@ def test_from_header_checked_at_end_of_data(sub_server):
     assert subjects == [b"alias", b"named"], subjects
 
 
+FROM_CASES = [
+    # (From: field body, accepted?) - the address is parsed, not searched for as text
+    ('"bob@localhost" <user@localhost>', True),
+    ("user@localhost (a comment)", True),
+    ("User <user@LOCALHOST>", True),
+    ("=?utf-8?q?U=C3=BCser?= <user@localhost>", True),
+    ('"user@localhost" <bob@localhost>', False),
+    ("bob@localhost (user@localhost)", False),
+    ("user@localhost, bob@localhost", False),
+    ("Bob\r\n <bob@localhost>", False),
+    ("<user@localhost>\r\nFrom: <bob@localhost>", False),  # two From: fields
+]
+
+
+def test_from_header_parsing(sub_server):
+    s = sub_server
+    wrong = []
+    with authed(s) as c:
+        for i, (frm, ok) in enumerate(FROM_CASES):
+            msg = (f"From: {frm}\r\nTo: <{BOB}>\r\nSubject: from{i}\r\n\r\ncase {i}\r\n").encode()
+            r = submit(c, USER, [BOB], msg)
+            if (r.code == 250) != ok or (not ok and r.code not in (550, 553)):
+                wrong.append((frm, ok, r))
+        # BDAT (RFC 3030) gets the same check as DATA
+        for frm, code in ((BOB, 553), (USER, 250)):
+            msg = f"From: <{frm}>\r\nTo: <{BOB}>\r\nSubject: bdat\r\n\r\nchunked\r\n".encode()
+            assert c.cmd(f"MAIL FROM:<{USER}>").code == 250
+            assert c.cmd(f"RCPT TO:<{BOB}>").code == 250
+            c.send(f"BDAT {len(msg)} LAST\r\n".encode() + msg)
+            r = c.reply()
+            if r.code != code:
+                wrong.append((f"BDAT From: <{frm}>", code == 250, r))
+    assert not wrong, "\n".join(f"From: {f!r}: want {'250' if ok else '553'}, got {r}"
+                                for f, ok, r in wrong)
+    n_ok = sum(ok for _, ok in FROM_CASES) + 1
+    assert len(s.messages(BOB)) == n_ok
+
+
 # ---- what submission adds, and where the mail goes
 
 
