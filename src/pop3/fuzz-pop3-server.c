@@ -10,7 +10,8 @@
  * for, must be identical, except that SASL challenges ("+ " lines) are
  * compared only as such: SCRAM's server nonce is random. Checked all along:
  * at most one hook outstanding, no output after close, update at most once
- * and only after "QUIT", disconnect exactly once, starttls at most once.
+ * and only after "QUIT", disconnect exactly once, starttls at most once,
+ * open_maildrop only right after auth_result reported a success.
  *
  * STLS: like a glue, the harness drops the rest of the input chunk during
  * whose handling (the input call, or a completion that resumed pipelined
@@ -72,6 +73,7 @@ struct fuzz {
 	unsigned deleted_mask;
 	bool saw_quit;
 	bool stls_this_input;   /* starttls was called while this chunk was being handled */
+	bool authenticated;     /* auth_result said ok; open_maildrop must follow */
 	size_t stls_out;        /* output length when starttls was called */
 };
 
@@ -228,6 +230,9 @@ fuzz_open_maildrop(void *ctx, struct pop3_server_session *s, const char *user)
 
 	ASSERT(s == f->s);
 	ASSERT(strcmp(user, f->user) == 0);
+	/* only after a successful authentication, reported first */
+	ASSERT(f->authenticated);
+	f->authenticated = false;
 	fuzz_begin(f, FUZZ_MAILDROP);
 }
 
@@ -282,6 +287,20 @@ fuzz_starttls(void *ctx, struct pop3_server_session *s)
 }
 
 static void
+fuzz_auth_result(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
+		 bool ok, const char *reason)
+{
+	struct fuzz *f = ctx;
+
+	ASSERT(s == f->s);
+	ASSERT(ok == (reason == NULL));
+	ASSERT(sasl_mechanism_find(mech) != NULL || strcmp(mech, "USER") == 0);
+	ASSERT(!ok || (authcid != NULL && strcmp(authcid, f->user) == 0));
+	ASSERT(!f->authenticated);
+	f->authenticated = ok;
+}
+
+static void
 fuzz_disconnect(void *ctx, struct pop3_server_session *s)
 {
 	struct fuzz *f = ctx;
@@ -297,6 +316,7 @@ static const struct pop3_server_hooks fuzz_hooks = {
 	.retrieve = fuzz_retrieve,
 	.update = fuzz_update,
 	.starttls = fuzz_starttls,
+	.auth_result = fuzz_auth_result,
 	.disconnect = fuzz_disconnect,
 };
 
@@ -324,6 +344,7 @@ fuzz_run(struct fuzz *f, uint8_t flags, uint8_t tls_flags, const uint8_t *data, 
 	set.stls_available = (tls_flags & 1) != 0;
 	pop3_server_limits_init_default(&set.limits);
 	set.limits.max_input_buffer = 1 << 20;
+	set.limits.max_auth_line = 1024; /* within reach of the fuzzer's input sizes */
 	buf_init(&f->out, 0);
 	f->saw_quit = fuzz_has_quit(data, size);
 	f->cb_at_stls = (tls_flags & 4) != 0;

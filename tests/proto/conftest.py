@@ -218,6 +218,8 @@ class Server:
             "smtp_recipient_limit": "100",
             "local_address_literals": "127.0.0.1",
             "recipient_delimiter": "+",
+            # failed logins are answered at once (test_pop3 checks the delay itself)
+            "auth_failure_delay": "0",
         }
         # every other listener of the main file off: fixed ports would clash between runs
         for key in sorted(self.main_conf_keys()):

@@ -4,6 +4,8 @@ AUTH PLAIN in both forms, STAT/LIST/UIDL single and multi-line forms, QUIT in ea
 the session's fixed view of the maildrop.
 """
 
+import time
+
 from conftest import BOB, USER, USER_PW, Pop3Client, b64, make_message, smtp_send
 
 
@@ -157,3 +159,19 @@ def test_two_sessions_on_one_mailbox(server):
     assert count == want, (count, want)
     assert b"pop3 message m2" in got[-1]
     server.assert_healthy()
+
+
+def test_failed_login_is_delayed(server_factory):
+    # Password guessing is slowed down: a wrong password is answered after auth_failure_delay.
+    srv = server_factory(conf={"auth_failure_delay": "1s"})
+    with Pop3Client(srv.pop3_port) as p:
+        p.ok(f"USER {USER}")
+        t0 = time.monotonic()
+        assert p.cmd("PASS wrong-guess").startswith(b"-ERR")
+        assert time.monotonic() - t0 >= 0.9, "a failed login was answered without delay"
+    with Pop3Client(srv.pop3_port) as p:
+        t0 = time.monotonic()
+        assert p.cmd("AUTH PLAIN " + b64(f"\0{USER}\0also-wrong")).startswith(b"-ERR")
+        assert time.monotonic() - t0 >= 0.9
+        p.login(USER, USER_PW)  # the right password still works afterwards
+        p.quit()

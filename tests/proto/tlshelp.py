@@ -29,9 +29,8 @@ import time
 
 import pytest
 
-from conftest import (BOB, CLI_TIMEOUT, CRLF, TIMEOUT, USER, USER_PW, ConnectionClosed,
-                      Pop3Client, Pop3Error, Server, ServerPool, SmtpClient, b64, deadline_loop,
-                      dot_stuff, free_port, require_tool)
+from conftest import (CLI_TIMEOUT, TIMEOUT, USER, Pop3Client, Server, ServerPool, SmtpClient,
+                      b64, deadline_loop, dot_stuff, free_port, require_tool)
 
 CERT_NAME = "localhost"  # the name a client verifies the generated certificate against
 TLS_LOG_WAIT = 5.0  # seconds to wait for a log line written at handshake time
@@ -370,10 +369,6 @@ class TlsSmtp(SmtpClient):
             self.close()
             raise
 
-    @property
-    def is_tls(self):
-        return not isinstance(self.sock, socket.socket) or isinstance(self.sock, ssl.SSLSocket)
-
     def start_tls_layer(self):
         """The TLS handshake on this connection (after a go-ahead already read)."""
         assert not self.buf, ("bytes arrived after the STARTTLS go-ahead, before the handshake: "
@@ -668,11 +663,3 @@ def curl_tls_args(server, port):
     (the server listens on IPv4 loopback only)."""
     return ["--cacert", str(server.cert_path), "--resolve", f"{CERT_NAME}:{port}:127.0.0.1"]
 
-
-__all__ = [
-    "BOB", "CERT_NAME", "ConnectionClosed", "OsslSocket", "Pop3Error", "Scram", "ScramError",
-    "TlsPop3", "TlsServer", "TlsSmtp", "USER", "USER_PW", "assert_quiet", "client_context",
-    "curl", "curl_tls_args", "describe", "ehlo_keywords", "ossl_wrapper", "require_pyopenssl",
-    "run_tool", "ssl_wrapper", "strict_server", "swaks", "tcp_connect", "tls_factory",
-    "tls_info", "tls_server", "tls_server_end_point", "CRLF",
-]
