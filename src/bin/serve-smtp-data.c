@@ -79,6 +79,7 @@ data_begin_done(void *ctx)
 			rfc5322_header_parser_init(&c->hp, NULL);
 			buf_init(&c->held, SMTP_HELD_HEADER_MAX);
 			buf_init(&c->from_value, 64 * 1024);
+			buf_init(&c->sender_value, 64 * 1024);
 		}
 		smtp_server_hook_done(c->session, 250, NULL, NULL);
 	}
@@ -162,6 +163,11 @@ header_field(struct smtp_client *c, const struct rfc5322_field *field)
 		c->from_count++;
 		buf_reset(&c->from_value);
 		if (rfc5322_field_unfold(field, &c->from_value) < 0)
+			c->header_bad = true;
+	} else if (rfc5322_field_name_is(field, "Sender")) {
+		c->sender_count++;
+		buf_reset(&c->sender_value);
+		if (rfc5322_field_unfold(field, &c->sender_value) < 0)
 			c->header_bad = true;
 	}
 }
@@ -344,38 +350,30 @@ deliver_done(void *ctx)
 	smtp_update_reading(c);
 }
 
-/* The From: mailboxes of a submission, or an error reply (false). */
+/* Append the mailboxes of a From:/Sender: value to job->senders; false
+ * (with the reply given) when it does not parse or holds none. */
 static bool
-submission_senders(struct smtp_client *c, struct smtp_job *job)
+senders_add(struct smtp_client *c, struct smtp_job *job, const struct buf *value,
+	    const char *what)
 {
 	struct rfc5322_address_list list;
 	struct rfc5322_address_limits limits;
 	const char *error;
 	struct buf addr;
+	char text[80];
 
-	/* a header that ends in a non-field line, holds NUL or starts with an
-	 * mbox "From " line could hide fields from this check: refuse it */
-	if ((c->header_flags & (RFC5322_HEADER_FLAG_MALFORMED | RFC5322_HEADER_FLAG_MBOX_FROM |
-				RFC5322_HEADER_FLAG_NUL)) != 0)
-		c->header_bad = true;
-	if (c->header_bad || c->from_count != 1) {
-		smtp_server_hook_done(c->session, 550, "5.6.0",
-				      c->from_count == 0 ? "Message has no From: header" :
-				      "Message header malformed or From: repeated");
-		return false;
-	}
 	rfc5322_address_limits_init_default(&limits);
-	if (rfc5322_address_list_parse(buf_data(&c->from_value), buf_len(&c->from_value), &limits,
-				       RFC5322_MAILBOX_LIST, &list, &error) < 0) {
-		smtp_server_hook_done(c->session, 550, "5.6.0", "From: header malformed");
+	if (rfc5322_address_list_parse(buf_data(value), buf_len(value), &limits,
+				       RFC5322_MAILBOX_LIST, &list, &error) < 0 ||
+	    list.count == 0) {
+		if (list.count == 0)
+			rfc5322_address_list_deinit(&list);
+		snprintf(text, sizeof(text), "%s: header malformed or empty", what);
+		smtp_server_hook_done(c->session, 550, "5.6.0", text);
 		return false;
 	}
-	if (list.count == 0) {
-		rfc5322_address_list_deinit(&list);
-		smtp_server_hook_done(c->session, 550, "5.6.0", "From: header holds no address");
-		return false;
-	}
-	job->senders = mem_array(list.count, sizeof(char *));
+	job->senders = mem_realloc(job->senders,
+				   (job->sender_count + list.count) * sizeof(char *));
 	buf_init(&addr, 0);
 	for (unsigned i = 0; i < list.count; i++) {
 		buf_reset(&addr);
@@ -385,6 +383,26 @@ submission_senders(struct smtp_client *c, struct smtp_job *job)
 	buf_deinit(&addr);
 	rfc5322_address_list_deinit(&list);
 	return true;
+}
+
+/* The From: (and Sender:) mailboxes of a submission, which the account must
+ * own (RFC 6409 8.1 lets the MSA check them), or an error reply (false). */
+static bool
+submission_senders(struct smtp_client *c, struct smtp_job *job)
+{
+	/* a header that ends in a non-field line, holds NUL or starts with an
+	 * mbox "From " line could hide fields from this check: refuse it */
+	if ((c->header_flags & (RFC5322_HEADER_FLAG_MALFORMED | RFC5322_HEADER_FLAG_MBOX_FROM |
+				RFC5322_HEADER_FLAG_NUL)) != 0)
+		c->header_bad = true;
+	if (c->header_bad || c->from_count != 1 || c->sender_count > 1) {
+		smtp_server_hook_done(c->session, 550, "5.6.0",
+				      c->from_count == 0 ? "Message has no From: header" :
+				      "Message header malformed, or From: or Sender: repeated");
+		return false;
+	}
+	return senders_add(c, job, &c->from_value, "From") &&
+	       (c->sender_count == 0 || senders_add(c, job, &c->sender_value, "Sender"));
 }
 
 void

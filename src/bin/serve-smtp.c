@@ -60,9 +60,10 @@ smtp_client_reset_tx(struct smtp_client *c)
 	c->in_header = false;
 	buf_deinit(&c->held);
 	buf_deinit(&c->from_value);
+	buf_deinit(&c->sender_value);
 	c->has_date = c->has_msgid = c->header_bad = false;
 	c->header_flags = 0;
-	c->from_count = 0;
+	c->from_count = c->sender_count = 0;
 }
 
 void

@@ -83,8 +83,8 @@ struct smtp_client {
 	struct buf held;
 	bool has_date, has_msgid, header_bad;
 	unsigned header_flags; /* the parser's RFC5322_HEADER_FLAG_* at the end of the header */
-	unsigned from_count;
-	struct buf from_value;
+	unsigned from_count, sender_count;
+	struct buf from_value, sender_value;
 	struct smtp_job *job;
 };
 
