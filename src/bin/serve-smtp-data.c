@@ -335,7 +335,7 @@ deliver_done(void *ctx)
 		log_info("smtpd", "%s: reject: From: header not owned by user %s", c->queue_id,
 			 c->auth_address);
 		smtp_server_hook_done(c->session, 553, "5.7.1",
-				      "From: address not owned by the authenticated user");
+				      "From: or Sender: address not owned by the authenticated user");
 	} else if (job->ret > 0) {
 		log_delivery(c, job);
 		snprintf(text, sizeof(text), "Ok: queued as %s", c->queue_id);
