@@ -18,10 +18,14 @@ struct admin_ctx {
 	struct store *store;
 };
 
-/* Map a store return (1 ok, 0 not found/exists, -1 error) to an exit code. */
+/* Map a store return (1 ok, 0 not found/exists, -1 error) to an exit code.
+ * error is read through a pointer: the store call that sets it is another
+ * argument, and argument evaluation order is unspecified. */
 static int
-admin_result(int ret, int zero_code, const char *what, const char *error)
+admin_result(int ret, int zero_code, const char *what, const char *const *errorp)
 {
+	const char *error = errorp != NULL ? *errorp : NULL;
+
 	if (ret == 1)
 		return CLI_OK;
 	if (ret == 0) {
@@ -61,7 +65,7 @@ domain_list(struct admin_ctx *ctx)
 	const char *error;
 
 	if (store_domain_list(ctx->store, &list, &n, &error) < 0)
-		return admin_result(-1, 0, NULL, error);
+		return admin_result(-1, 0, NULL, &error);
 	if (ctx->args.json)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
@@ -102,15 +106,15 @@ cmd_domain(int argc, char **argv)
 		ret = domain_list(&ctx);
 	} else if (strcmp(verb, "add") == 0 && ctx.args.npos == 2) {
 		ret = admin_result(store_domain_add(ctx.store, pos[1], &error), CLI_EXISTS,
-				   "domain exists already", error);
+				   "domain exists already", &error);
 	} else if (strcmp(verb, "del") == 0 && ctx.args.npos == 2) {
 		ret = admin_result(store_domain_del(ctx.store, pos[1], &error), CLI_NOT_FOUND,
-				   "no such domain", error);
+				   "no such domain", &error);
 	} else if (strcmp(verb, "catchall") == 0 && (ctx.args.npos == 2 || ctx.args.npos == 3)) {
 		ret = admin_result(store_domain_set_catchall(ctx.store, pos[1],
 							     ctx.args.npos == 3 ? pos[2] : NULL,
 							     &error),
-				   CLI_NOT_FOUND, "no such domain", error);
+				   CLI_NOT_FOUND, "no such domain", &error);
 	} else {
 		fprintf(stderr, "usage: posthorn domain add|del NAME | domain list [--json] | "
 				"domain catchall DOMAIN [TARGET]\n");
@@ -182,11 +186,11 @@ account_set(struct admin_ctx *ctx, bool add)
 		ret = CLI_FAILURE;
 	} else if (add) {
 		ret = admin_result(store_account_add(ctx->store, address, hash, scram, NULL, &error),
-				   CLI_EXISTS, "account exists already", error);
+				   CLI_EXISTS, "account exists already", &error);
 	} else {
 		ret = admin_result(store_account_set_password(ctx->store, address, hash, scram,
 							      &error),
-				   CLI_NOT_FOUND, "no such account", error);
+				   CLI_NOT_FOUND, "no such account", &error);
 	}
 	if (ret == CLI_OK && generated)
 		printf("password: %s\n", pw);
@@ -210,7 +214,7 @@ account_list(struct admin_ctx *ctx)
 
 	if (store_account_list(ctx->store, ctx->args.npos > 1 ? ctx->args.pos[1] : NULL, &list, &n,
 			       &error) < 0)
-		return admin_result(-1, 0, NULL, error);
+		return admin_result(-1, 0, NULL, &error);
 	if (ctx->args.json)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
@@ -246,7 +250,7 @@ cmd_account(int argc, char **argv)
 		ret = account_set(&ctx, false);
 	} else if (strcmp(verb, "del") == 0 && ctx.args.npos == 2) {
 		ret = admin_result(store_account_del(ctx.store, ctx.args.pos[1], &error),
-				   CLI_NOT_FOUND, "no such account", error);
+				   CLI_NOT_FOUND, "no such account", &error);
 	} else {
 		fprintf(stderr, "usage: posthorn account add|passwd ADDRESS [--password-stdin] | "
 				"account del ADDRESS | account list [DOMAIN] [--json]\n");
@@ -265,7 +269,7 @@ alias_list(struct admin_ctx *ctx)
 	const char *error;
 
 	if (store_alias_list(ctx->store, NULL, &list, &n, &error) < 0)
-		return admin_result(-1, 0, NULL, error);
+		return admin_result(-1, 0, NULL, &error);
 	if (ctx->args.json)
 		putchar('[');
 	for (size_t i = 0; i < n; i++) {
@@ -293,16 +297,16 @@ alias_change(struct admin_ctx *ctx, bool add)
 
 	if (!add && ctx->args.npos == 2)
 		return admin_result(store_alias_del(ctx->store, source, NULL, &error),
-				    CLI_NOT_FOUND, "no such alias", error);
+				    CLI_NOT_FOUND, "no such alias", &error);
 	for (int i = 2; i < ctx->args.npos && ret == CLI_OK; i++) {
 		if (add)
 			ret = admin_result(store_alias_add(ctx->store, source, ctx->args.pos[i],
 							   &error),
-					   CLI_EXISTS, "alias exists already", error);
+					   CLI_EXISTS, "alias exists already", &error);
 		else
 			ret = admin_result(store_alias_del(ctx->store, source, ctx->args.pos[i],
 							   &error),
-					   CLI_NOT_FOUND, "no such alias", error);
+					   CLI_NOT_FOUND, "no such alias", &error);
 	}
 	return ret;
 }
