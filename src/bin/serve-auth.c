@@ -164,11 +164,13 @@ serve_auth_cancel(struct serve_auth **ap)
 		auth_free(a); /* waiting on its delay timer */
 }
 
-void
+uint64_t
 serve_auth_report(struct server *srv, const char *client_ip, bool success)
 {
-	if (success)
+	if (success) {
 		penalty_clear(srv->auth_penalty, client_ip);
-	else
-		(void)penalty_fail(srv->auth_penalty, client_ip, loop_now(srv->loop), 0, 0);
+		return 0;
+	}
+	return penalty_fail(srv->auth_penalty, client_ip, loop_now(srv->loop),
+			    srv->conf.auth_failure_delay, srv->conf.auth_failure_delay_max);
 }

@@ -68,6 +68,7 @@ struct pop3_client {
 	bool auth_is_secret;
 	bool implicit_tls;
 	struct serve_tls_cb cb_storage;
+	struct loop_timer *pause; /* holding a failed SCRAM reply */
 	/* retrieve in progress */
 	int retr_fd;
 	bool retr_waiting_drain;
@@ -245,6 +246,35 @@ maildrop_done(void *ctx)
 }
 
 static void
+pop3_unpause(void *ctx)
+{
+	struct pop3_client *c = ctx;
+
+	loop_timer_remove(&c->pause);
+	conn_set_paused(c->conn, false);
+}
+
+static void
+hook_auth_result(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
+		 bool ok, const char *reason)
+{
+	struct pop3_client *c = ctx;
+	uint64_t delay;
+
+	if (ok || strncmp(mech, "SCRAM-", 6) != 0)
+		return; /* password checks are counted and delayed in serve-auth.c */
+	log_info("pop3d", "login failed: user=<%s>, rip=%s, method=%s, reason=%s", c->user, c->ip,
+		 mech, reason != NULL ? reason : "failed");
+	/* SCRAM proofs are checked by the engine: hold the connection before
+	 * its -ERR goes out */
+	delay = serve_auth_report(c->base.server, c->ip, false);
+	if (delay > 0) {
+		conn_set_paused(c->conn, true);
+		c->pause = loop_timer_add(c->base.server->loop, delay, pop3_unpause, c);
+	}
+}
+
+static void
 hook_open_maildrop(void *ctx, struct pop3_server_session *s, const char *user)
 {
 	struct pop3_client *c = ctx;
@@ -419,6 +449,7 @@ hook_starttls(void *ctx, struct pop3_server_session *s)
 static const struct pop3_server_hooks pop3_hooks = {
 	.auth_lookup = hook_auth_lookup,
 	.open_maildrop = hook_open_maildrop,
+	.auth_result = hook_auth_result,
 	.retrieve = hook_retrieve,
 	.update = hook_update,
 	.disconnect = hook_disconnect,
@@ -543,6 +574,7 @@ pop3_client_free(struct pop3_client *c)
 		c->job = NULL;
 	}
 	serve_auth_cancel(&c->auth);
+	loop_timer_remove(&c->pause);
 	if (c->retr_fd >= 0)
 		close(c->retr_fd);
 	pop3_server_session_free(&c->session);

@@ -259,6 +259,15 @@ hook_auth_lookup(struct smtp_server_session *s, void *ctx, const char *mech, con
 }
 
 static void
+smtp_unpause(void *ctx)
+{
+	struct smtp_client *c = ctx;
+
+	loop_timer_remove(&c->pause);
+	conn_set_paused(c->conn, false);
+}
+
+static void
 hook_auth_result(struct smtp_server_session *s, void *ctx, const char *mech, const char *authcid,
 		 bool ok, const char *reason)
 {
@@ -274,10 +283,17 @@ hook_auth_result(struct smtp_server_session *s, void *ctx, const char *mech, con
 			 c->auth_address);
 		return;
 	}
-	/* password failures were counted when the password was checked;
-	 * count the others (SCRAM proofs) here */
-	if (c->auth_is_secret)
-		serve_auth_report(c->base.server, c->ip, false);
+	/* password failures were counted (and delayed) when the password was
+	 * checked; SCRAM proofs are checked by the engine: count and delay
+	 * them here by holding the connection before the 535 goes out */
+	if (strncmp(mech, "SCRAM-", 6) == 0) {
+		uint64_t delay = serve_auth_report(c->base.server, c->ip, false);
+
+		if (delay > 0) {
+			conn_set_paused(c->conn, true);
+			c->pause = loop_timer_add(c->base.server->loop, delay, smtp_unpause, c);
+		}
+	}
 	log_warning("smtpd", "[%s]: SASL %s authentication failed: user=<%s>: %s", c->ip, mech,
 		    user, reason != NULL ? reason : "failed");
 }
@@ -501,6 +517,7 @@ smtp_client_free(struct smtp_client *c)
 		c->job = NULL;
 	}
 	serve_auth_cancel(&c->auth);
+	loop_timer_remove(&c->pause);
 	smtp_server_session_free(&c->session);
 	smtp_client_reset_tx(c);
 	loop_timer_remove(&c->idle);

@@ -50,6 +50,7 @@ struct conn {
 	struct loop_timer *kick; /* zero timer: resume reading buffered input */
 
 	bool reading;
+	bool paused;   /* conn_set_paused: neither read nor write for now */
 	bool handshaking;
 	bool closing;
 	bool closed;
@@ -131,6 +132,10 @@ conn_update_events(struct conn *c)
 
 	if (c->io == NULL || c->closed)
 		return;
+	if (c->paused) {
+		loop_io_set_events(c->io, 0);
+		return;
+	}
 	if (c->handshaking) {
 		/* a close during the handshake is finished by the kick timer */
 		if (!c->closing)
@@ -396,7 +401,7 @@ conn_event(void *ctx, unsigned events)
 	struct conn *c = ctx;
 	bool local, *flag;
 
-	if (c->closed)
+	if (c->closed || c->paused)
 		return;
 	flag = conn_guard_enter(c, &local);
 	if (conn_dispatch(c, events))
@@ -413,6 +418,18 @@ conn_write(struct conn *c, const void *data, size_t len)
 	if (buf_append(&c->out, data, len) < 0)
 		PANIC("unbounded buffer refused data");
 	conn_update_events(c);
+}
+
+void
+conn_set_paused(struct conn *c, bool paused)
+{
+	c->paused = paused;
+	if (!c->closed)
+		conn_update_events(c);
+	/* output queued meanwhile, or input buffered inside the transport,
+	 * is picked up from the loop */
+	if (!paused && !c->closed)
+		conn_kick(c);
 }
 
 size_t

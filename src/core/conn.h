@@ -91,6 +91,9 @@ struct conn *conn_new(struct loop *loop, int fd, const struct conn_callbacks *cb
  * handshake. */
 void conn_write(struct conn *c, const void *data, size_t len);
 size_t conn_out_pending(const struct conn *c);
+/* Hold the connection: nothing is read or written (output queues up) until
+ * it is resumed. Used to slow down a failed login without a sleeping thread. */
+void conn_set_paused(struct conn *c, bool paused);
 /* Stop or resume reading (flow control: the engine's input buffer is full).
  * Resuming also delivers input already buffered inside the transport (from
  * the loop, not from inside this call). */

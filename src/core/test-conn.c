@@ -475,6 +475,32 @@ peer_starttls(struct owner *o, struct peer *p)
 /* ---- tests ---- */
 
 static void
+test_conn_paused(void)
+{
+	struct owner o;
+	struct peer p;
+
+	setup(&o, &p);
+	o.starttls = true; /* not triggered: frees x in teardown */
+	conn_set_paused(o.conn, true);
+	conn_write(o.conn, "535 no\r\n", 8);
+	peer_send(&p, "next\r\n", 6);
+	/* nothing goes out, nothing comes in while paused */
+	T_ASSERT(!run_until(never, NULL, 50));
+	peer_drain(&p);
+	T_INTEQ(buf_len(&p.got), 0);
+	T_INTEQ(buf_len(&o.in), 0);
+	conn_set_paused(o.conn, false);
+	want_len = 8;
+	T_ASSERT(run_until(peer_has_want_len, &p, 2000));
+	T_MEMEQ(buf_data(&p.got), buf_len(&p.got), "535 no\r\n", 8);
+	want_len = 6;
+	T_ASSERT(run_until(owner_has_want_len, &o, 2000));
+	T_MEMEQ(buf_data(&o.in), buf_len(&o.in), "next\r\n", 6);
+	teardown(&o, &p);
+}
+
+static void
 test_conn_plain_echo(void)
 {
 	struct owner o;
@@ -799,6 +825,7 @@ main(void)
 {
 	static const struct test tests[] = {
 		TEST_ENTRY(test_conn_plain_echo),
+	TEST_ENTRY(test_conn_paused),
 		TEST_ENTRY(test_conn_starttls_switch),
 		TEST_ENTRY(test_conn_switch_waits_for_output),
 		TEST_ENTRY(test_conn_transport_pending),

@@ -116,9 +116,10 @@ struct imap_parser_error {
 	enum imap_parser_error_code code;
 	const char *message;    /* static English text */
 	const char *tag;        /* NULL when no complete tag was read: answer "* BAD" */
-	/* Bytes of a non-synchronizing literal the parser now discards before
-	 * skipping the rest of the line (RFC 7888 4); 0 otherwise. The engine
-	 * may prefer to disconnect when this is large. */
+	/* Bytes of literal data the parser now discards before skipping the
+	 * rest of the line: a refused non-synchronizing literal (RFC 7888 4),
+	 * or the rest of a literal that held NUL; 0 otherwise. The engine may
+	 * prefer to disconnect when this is large. */
 	uint64_t skip_bytes;
 };
 

@@ -42,7 +42,8 @@ append_raw(struct imap_seqset *set, uint32_t first, uint32_t last)
 {
 	if (set->count == set->cap) {
 		set->cap = set->cap == 0 ? 8 : set->cap * 2;
-		set->ranges = mem_realloc(set->ranges, mem_size_mul(set->cap, sizeof(*set->ranges)));
+		set->ranges = mem_realloc(set->ranges,
+					  mem_size_mul(set->cap, sizeof(*set->ranges)));
 	}
 	set->ranges[set->count].first = first < last ? first : last;
 	set->ranges[set->count].last = first < last ? last : first;

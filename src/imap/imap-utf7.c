@@ -152,7 +152,8 @@ imap_utf7_to_utf8(const char *in, size_t len, struct buf *out, const char **erro
 		const char *err;
 
 		if (!is_direct(c))
-			return utf7_fail(out, old_len, "Invalid character in mailbox name", error_r);
+			return utf7_fail(out, old_len, "Invalid character in mailbox name",
+					 error_r);
 		if (c != '&' || (i < len && in[i] == '-')) {
 			i += c == '&' ? 1 : 0;
 			if (buf_append_byte(out, c) < 0)

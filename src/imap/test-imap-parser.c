@@ -182,7 +182,8 @@ test_real_clients(void)
 	      "Content-Type Reply-To)])\n");
 	/* Apple Mail */
 	check("3 APPEND INBOX (\\Seen) \"22-Nov-2026 12:00:00 +0000\" {11}\r\nHello world\r\n",
-	      "+ 11\nC 3 APPEND INBOX (\\Seen) \"22-Nov-2026 12:00:00 +0000\" {11}\"Hello world\"\n");
+	      "+ 11\n"
+	      "C 3 APPEND INBOX (\\Seen) \"22-Nov-2026 12:00:00 +0000\" {11}\"Hello world\"\n");
 	check("4 UID FETCH 4:6 (BODY.PEEK[1.2.MIME] BODY.PEEK[]<0.2048> BINARY.PEEK[1]<0.100>)\r\n",
 	      "C 4 UID FETCH 4:6 (BODY.PEEK[1.2.MIME] BODY.PEEK[]<0.2048> "
 	      "BINARY.PEEK[1]<0.100>)\n");
@@ -239,10 +240,12 @@ test_literals(void)
 {
 	setup();
 	/* a literal in a list and a literal followed by more arguments */
-	check("a LOGIN {4}\r\nuser {4}\r\npass\r\n", "+ 4\n+ 4\nC a LOGIN {4}\"user\" {4}\"pass\"\n");
+	check("a LOGIN {4}\r\nuser {4}\r\npass\r\n",
+	      "+ 4\n+ 4\nC a LOGIN {4}\"user\" {4}\"pass\"\n");
 	check("a X ({2}\r\nab {1+}\r\nc)\r\n", "+ 2\nC a X ({2}\"ab\" {1+}\"c\")\n");
 	/* literal data may hold CR LF and anything but NUL */
-	check("a APPEND x {6}\r\n\r\n)(\"\\\r\n", "+ 6\nC a APPEND x {6}\"\\x0d\\x0a)(\\\"\\\\\"\n");
+	check("a APPEND x {6}\r\n\r\n)(\"\\\r\n",
+	      "+ 6\nC a APPEND x {6}\"\\x0d\\x0a)(\\\"\\\\\"\n");
 	check("a X {5}\r\nab\r\n", "+ 5\n");
 	check("a X {3}x\r\nb NOOP\r\n", "E a 1 Literal must end the line\nC b NOOP\n");
 	check("a X {}\r\nb NOOP\r\n", "E a 1 Invalid literal size\nC b NOOP\n");
@@ -251,7 +254,8 @@ test_literals(void)
 	check("a X {1}\rb\r\nb NOOP\r\n", "E a 1 CR not followed by LF\nC b NOOP\n");
 	check("a X {1}ab\r\n", "E a 1 Literal must end the line\n");
 	/* a literal must be followed by a separator */
-	check("a X {1}\r\nab\r\nb NOOP\r\n", "+ 1\nE a 1 Missing space between arguments\nC b NOOP\n");
+	check("a X {1}\r\nab\r\nb NOOP\r\n",
+	      "+ 1\nE a 1 Missing space between arguments\nC b NOOP\n");
 	/* NUL in a literal: the rest of the literal and the line are skipped */
 	CHECKB("a X {4}\r\na\0bc d\r\nb NOOP\r\n",
 		  "+ 4\nE a 1 NUL byte in literal skip=3\nC b NOOP\n");
@@ -277,7 +281,8 @@ test_literal_limits(void)
 	      "E a 3 Literal too big skip=11\nC c NOOP\n");
 	/* LITERAL- (RFC 7888 4) caps non-synchronizing literals at 4096 */
 	limits.max_literal = 100000;
-	check("a APPEND x {4097+}\r\n", "E a 3 Non-synchronizing literal too big (LITERAL-) skip=4097\n");
+	check("a APPEND x {4097+}\r\n",
+	      "E a 3 Non-synchronizing literal too big (LITERAL-) skip=4097\n");
 	parser_flags = 0;
 	check("a APPEND x {5+}\r\nhello\r\n", "C a APPEND x {5+}\"hello\"\n");
 	/* the whole command */
@@ -388,7 +393,8 @@ test_line_mode(void)
 	check("a IDLE\r\n\xff{5+}\r\nb NOOP\r\n", "C a IDLE\nL \xff{5+}\nC b NOOP\n");
 	CHECKB("a IDLE\r\nDO\0NE {2+}\r\nb NOOP\r\n",
 		  "C a IDLE\nE * 1 NUL byte in line\nC b NOOP\n");
-	check("a IDLE\r\nDO\rNE\r\nb NOOP\r\n", "C a IDLE\nE * 1 CR not followed by LF\nC b NOOP\n");
+	check("a IDLE\r\nDO\rNE\r\nb NOOP\r\n",
+	      "C a IDLE\nE * 1 CR not followed by LF\nC b NOOP\n");
 	limits.max_line = 16;
 	check("a IDLE\r\n0123456789abcdef\r\nb NOOP\r\n",
 	      "C a IDLE\nE * 2 Line too long\nC b NOOP\n");

@@ -55,7 +55,8 @@ test_rfc_examples(void)
 	/* RFC 3501 5.1.3: ~peter/mail/<taipei>/<japanese> */
 	T_STREQ(dec("~peter/mail/&U,BTFw-/&ZeVnLIqe-", &o),
 		"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
-	T_STREQ(enc("~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", &o),
+	T_STREQ(enc("~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/"
+		    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", &o),
 		"~peter/mail/&U,BTFw-/&ZeVnLIqe-");
 	T_STREQ(dec("INBOX", &o), "INBOX");
 	T_STREQ(dec("", &o), "");

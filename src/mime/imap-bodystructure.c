@@ -59,8 +59,13 @@ append_2231(struct buf *out, const struct mime_param *p, unsigned flags)
 				buf_printf(&v, "%%%02X", *c);
 		}
 	}
-	ret = imap_string_append_upper(out, p->name, flags);
-	ret |= buf_append_str(out, "* ");
+	char *name = mem_alloc(mem_size_add(strlen(p->name), 2));
+
+	memcpy(name, p->name, strlen(p->name));
+	memcpy(name + strlen(p->name), "*", 2);
+	ret = imap_string_append_upper(out, name, flags);
+	ret |= buf_append_byte(out, ' ');
+	mem_free(&name);
 	ret |= imap_string_append(out, buf_data(&v), buf_len(&v), flags);
 	buf_deinit(&v);
 	return ret;

@@ -274,6 +274,17 @@ field_listed(const struct imap_section *s, const struct rfc5322_field *f)
 	return false;
 }
 
+/* The field as received; one that ended with the input gets its CRLF. */
+static int
+append_field(struct buf *out, const struct rfc5322_field *f)
+{
+	int ret = buf_append(out, f->raw, f->raw_len);
+
+	if (f->raw_len == 0 || f->raw[f->raw_len - 1] != '\n')
+		ret |= buf_append_str(out, "\r\n");
+	return ret;
+}
+
 int
 imap_section_filter_header(const struct imap_section *section, const uint8_t *header,
 			   size_t len, struct buf *out)
@@ -295,12 +306,13 @@ imap_section_filter_header(const struct imap_section *section, const uint8_t *he
 		header += used;
 		len -= used;
 		if (field_listed(section, &f) != not)
-			ret |= buf_append(out, f.raw, f.raw_len);
+			ret |= append_field(out, &f);
 	}
-	while (r == RFC5322_HEADER_NEED_MORE &&
-	       (r = rfc5322_header_finish(&hp, &f, &error)) == RFC5322_HEADER_FIELD) {
-		if (field_listed(section, &f) != not)
-			ret |= buf_append(out, f.raw, f.raw_len);
+	if (r == RFC5322_HEADER_NEED_MORE) {
+		while (rfc5322_header_finish(&hp, &f, &error) == RFC5322_HEADER_FIELD) {
+			if (field_listed(section, &f) != not)
+				ret |= append_field(out, &f);
+		}
 	}
 	rfc5322_header_parser_deinit(&hp);
 	ret |= buf_append_str(out, "\r\n");

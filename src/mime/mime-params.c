@@ -125,25 +125,28 @@ split_name(struct raw_param *rp, const uint8_t *name, size_t len)
 		return;
 	}
 	size_t base = (size_t)(star - name), i = base + 1;
-	int section = -1;
+	int section = 0;
 
-	if (i < len && rfc5322_is_digit(name[i])) {
-		section = 0;
-		/* RFC 2231 3: no leading zeros; bounded so that it cannot overflow */
+	if (i == len) {
+		rp->star = true;        /* "name*": one encoded section */
+	} else {
+		/* "name*N" or "name*N*"; RFC 2231 3: no leading zeros. Bounded so
+		 * that it cannot overflow. */
 		while (i < len && rfc5322_is_digit(name[i]) && section < 100000)
 			section = section * 10 + (name[i++] - '0');
-	}
-	if (i < len && name[i] == '*') {
-		rp->star = true;
-		i++;
-	}
-	if (i != len || (section < 0 && !rp->star)) {
-		/* not RFC 2231 syntax: keep the whole thing as a plain name */
-		rp->name = lower_dup(name, len);
-		return;
+		if (i < len && name[i] == '*') {
+			rp->star = true;
+			i++;
+		}
+		if (i != len || !rfc5322_is_digit(name[base + 1])) {
+			/* not RFC 2231 syntax: keep the whole thing as a plain name */
+			rp->star = false;
+			rp->name = lower_dup(name, len);
+			return;
+		}
 	}
 	rp->name = lower_dup(name, base);
-	rp->section = section < 0 ? 0 : section;
+	rp->section = section;
 }
 
 /* One "name = value" at *pp (after the ";"). 1 added, 0 end of list. */
@@ -469,7 +472,7 @@ mime_content_type_init_default(struct mime_content_type *ct)
 	ct->subtype = mem_strdup("plain");
 	ct->params.items = mem_array(1, sizeof(*ct->params.items));
 	ct->params.items[0].name = mem_strdup("charset");
-	ct->params.items[0].value = mem_strdup("us-ascii");
+	ct->params.items[0].value = mem_strdup("US-ASCII");
 	ct->params.count = 1;
 }
 

@@ -91,7 +91,7 @@ enum mime_encoding {
 int mime_content_type_parse(const uint8_t *value, size_t len, struct mime_content_type *ct_r,
 			    const char **error_r);
 
-/* Fill *ct with the RFC 2045 5.2 default "text/plain; charset=us-ascii". */
+/* Fill *ct with the RFC 2045 5.2 default "text/plain; charset=US-ASCII". */
 void mime_content_type_init_default(struct mime_content_type *ct);
 
 /* Free everything and zero *ct. Safe on a zeroed struct. */

@@ -55,6 +55,8 @@ struct mime_parser {
 	bool opaque;                    /* max_parts reached: no more structure */
 	struct rfc5322_header_parser hp;
 	struct buf scratch;             /* unfolded field values */
+	uint64_t fields_end;            /* header offset after the last field given */
+	uint64_t fields_lfs;            /* LFs in the stream up to fields_end */
 	struct boundary *bounds;        /* open multiparts, outermost first */
 	unsigned n_bounds, bounds_cap;
 	unsigned n_parts;
@@ -172,6 +174,8 @@ static void
 start_header(struct mime_parser *p, struct mime_part *part)
 {
 	rfc5322_header_parser_init(&p->hp, &p->limits.header);
+	p->fields_end = 0;
+	p->fields_lfs = p->lfs;
 	p->cur = part;
 	p->in_header = true;
 }
@@ -298,6 +302,14 @@ static void
 on_field(struct mime_parser *p, const struct rfc5322_field *f)
 {
 	struct mime_part *part = p->cur;
+
+	/* where the header ends if a limit is hit later (header_error) */
+	if (p->hp.n_fields == 1 && f->offset > 0)
+		p->fields_lfs++;        /* the skipped mbox "From " line */
+	for (const uint8_t *c = f->raw; (c = memchr(c, '\n', f->raw_len - (size_t)(c - f->raw)));
+	     c++)
+		p->fields_lfs++;
+	p->fields_end = f->offset + f->raw_len;
 
 	if (f->name_len > 8 && strncasecmp(f->name, "Content-", 8) == 0) {
 		on_content_field(p, part, f);
@@ -434,17 +446,18 @@ header_done(struct mime_parser *p, bool ending)
 	mem_free(&copy);
 }
 
-/* A header limit was exceeded: the header ends at what was consumed, the
- * rest of the part is an opaque body. */
+/* A header limit was exceeded: the header ends after its last complete
+ * field (where the limit trips inside the next one depends on the split),
+ * and the rest of the part is an opaque body. */
 static void
 header_error(struct mime_parser *p)
 {
 	struct mime_part *part = p->cur;
 
-	part->header_size = p->offset - part->header_offset;
-	part->body_offset = p->offset;
+	part->header_size = p->fields_end;
+	part->body_offset = part->header_offset + p->fields_end;
 	part->header_flags = p->hp.flags;
-	part->lf_start = p->lfs;
+	part->lf_start = p->fields_lfs;
 	part->flags |= MIME_PART_FLAG_LIMIT;
 	rfc5322_header_parser_deinit(&p->hp);
 	p->in_header = false;
@@ -523,6 +536,14 @@ end_part(struct mime_parser *p, struct mime_part *part, bool at_delimiter)
 {
 	uint64_t end = p->offset, lfs = p->lfs;
 
+	if (at_delimiter && p->prev_eol > 0 && part->body_offset == end &&
+	    part->header_size >= p->prev_eol) {
+		/* a header cut short by the delimiter: the line break before it
+		 * is the delimiter's (RFC 2046 5.1.1), not the header's */
+		part->header_size -= p->prev_eol;
+		part->body_offset -= p->prev_eol;
+		part->lf_start--;
+	}
 	if (at_delimiter && p->prev_eol > 0 && end - part->body_offset >= p->prev_eol) {
 		end -= p->prev_eol;
 		lfs--;

@@ -97,7 +97,9 @@ const char *mime_envelope_field_name(enum mime_envelope_field field);
  * (RFC 5322 2.2.3) with white space trimmed and NUL octets removed; NULL
  * when the field is absent. For a field given more than once, the first.
  * Offsets are from the message's first octet; the header includes the empty
- * line that ends it; body_size excludes the line break before a delimiter.
+ * line that ends it; body_size excludes the line break before a delimiter
+ * (and so does a header that a delimiter cut short). After a header limit,
+ * the header ends after its last complete field.
  */
 struct mime_part {
 	struct mime_part *parent;

@@ -352,8 +352,10 @@ fuzz_run(struct fuzz *f, uint8_t flags, uint8_t tls_flags, const uint8_t *data, 
 	if ((tls_flags & 2) != 0) {
 		pop3_server_session_set_tls(f->s, true);
 		if (f->cb_at_stls) {
-			struct sasl_channel_binding cb = { .tls_exporter = fuzz_exporter,
-							   .tls_exporter_len = sizeof(fuzz_exporter) };
+			struct sasl_channel_binding cb = {
+				.tls_exporter = fuzz_exporter,
+				.tls_exporter_len = sizeof(fuzz_exporter),
+			};
 
 			pop3_server_session_set_channel_binding(f->s, &cb);
 		}

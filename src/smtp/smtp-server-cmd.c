@@ -351,9 +351,12 @@ run_expn(struct smtp_server_session *s, struct smtp_command *cmd)
 static void
 run_help(struct smtp_server_session *s, struct smtp_command *cmd)
 {
-	smtp_server_reply(s, 214, "2.0.0",
-			  "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\n"
-			  "See RFC 5321 for their use");
+	/* the optional commands only when they may be used now */
+	reply_printf(s, 214, "2.0.0",
+		     "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP%s%s\n"
+		     "See RFC 5321 for their use",
+		     s->set.starttls_available && !s->tls ? " STARTTLS" : "",
+		     smtp_server_auth_offered(s) ? " AUTH" : "");
 }
 
 /* ---- STARTTLS ---- */

@@ -572,6 +572,15 @@ test_starttls_not_offered(void)
 		   "250 2.0.0 Ok\r\n|connect\nehlo c\ndisconnect\n");
 	mem_free(&r);
 
+	/* HELP names STARTTLS and AUTH only while they may be used */
+	r = check_script("HELP\r\nSTARTTLS\r\n", "HELP\r\n", NULL);
+	T_STREQ(r, GREETING "214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+			    "VRFY HELP STARTTLS\r\n214 2.0.0 See RFC 5321 for their use\r\n"
+		   READY_TLS "214-2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+			     "VRFY HELP AUTH\r\n214 2.0.0 See RFC 5321 for their use\r\n"
+		   "|connect\nstarttls tls=1 helo=- user=-\ndisconnect\n");
+	mem_free(&r);
+
 	/* implicit TLS (port 465): no STARTTLS, and it is refused */
 	harness_init(&h);
 	h.set.auth_available = false;
@@ -608,6 +617,69 @@ test_starttls_free_in_hook(void)
 	smtp_server_session_input(h.s, (const uint8_t *)S("EHLO c\r\nSTARTTLS\r\nNOOP\r\n"));
 	T_ASSERT(h.s == NULL);
 	T_STREQ(buf_cstr(&h.out), GREETING EHLO_STARTTLS READY_TLS);
+	harness_deinit(&h);
+}
+
+/* The glue may free the session from auth_result, or time it out from
+ * inside auth_lookup; nothing more is written and nothing leaks. */
+static void
+hook_auth_result_free(struct smtp_server_session *s, void *ctx, const char *mech,
+		      const char *authcid, bool ok, const char *reason)
+{
+	struct harness *h = ctx;
+
+	buf_printf(&h->log, "auth_result ok=%d\n", ok);
+	smtp_server_session_free(&h->s);
+}
+
+static void
+hook_auth_lookup_timeout(struct smtp_server_session *s, void *ctx, const char *mech,
+			 const char *authcid, const char *password)
+{
+	smtp_server_session_timeout(s);
+	smtp_server_auth_verified(s, true);
+}
+
+static void
+test_auth_reentrant_hooks(void)
+{
+	struct harness h;
+	struct smtp_server_hooks hk = hooks;
+
+	for (int ok = 0; ok < 2; ok++) {
+		hk.auth_result = hook_auth_result_free;
+		harness_init(&h);
+		h.set.auth_plaintext_allowed = true;
+		h.s = smtp_server_session_new(&h.set, &hk, &h, &io, &h, "192.0.2.1", NULL);
+		smtp_server_session_start(h.s);
+		smtp_server_session_input(h.s, (const uint8_t *)S("EHLO c\r\n"));
+		buf_reset(&h.out);
+		if (ok)
+			smtp_server_session_input(h.s, (const uint8_t *)S(
+				"AUTH PLAIN AGFsaWNlAHBlbmNpbA==\r\nNOOP\r\n"));
+		else
+			smtp_server_session_input(h.s, (const uint8_t *)S("AUTH PLAIN\r\n*\r\n"
+									  "NOOP\r\n"));
+		T_ASSERT(h.s == NULL);
+		T_STREQ(buf_cstr(&h.out), ok ? "" : "334 \r\n");
+		T_ASSERT(strstr(buf_cstr(&h.log),
+				ok ? "auth_result ok=1\n" : "auth_result ok=0\n") != NULL);
+		harness_deinit(&h);
+	}
+
+	hk = hooks;
+	hk.auth_lookup = hook_auth_lookup_timeout;
+	harness_init(&h);
+	h.set.auth_plaintext_allowed = true;
+	h.s = smtp_server_session_new(&h.set, &hk, &h, &io, &h, "192.0.2.1", NULL);
+	smtp_server_session_start(h.s);
+	smtp_server_session_input(h.s, (const uint8_t *)S("EHLO c\r\n"));
+	buf_reset(&h.out);
+	smtp_server_session_input(h.s, (const uint8_t *)S("AUTH PLAIN AGFsaWNlAHBlbmNpbA==\r\n"
+							   "NOOP\r\n"));
+	T_ASSERT(h.closed);
+	T_STREQ(buf_cstr(&h.out), "421 4.4.2 Timeout, closing connection\r\n");
+	T_ASSERT(smtp_server_session_get_auth_user(h.s) == NULL);
 	harness_deinit(&h);
 }
 
@@ -1359,6 +1431,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_starttls_received),
 	TEST_ENTRY(test_starttls_not_offered),
 	TEST_ENTRY(test_starttls_free_in_hook),
+	TEST_ENTRY(test_auth_reentrant_hooks),
 	TEST_ENTRY(test_auth_plain_initial_response),
 	TEST_ENTRY(test_auth_plain_continuation),
 	TEST_ENTRY(test_auth_login),
