@@ -91,7 +91,10 @@ init_write_conf(const char *path, const char *hostname)
 		buf_deinit(&text);
 		return CLI_USAGE;
 	}
+	/* readable by run_user: SIGHUP re-reads it after privileges are dropped */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd >= 0)
+		(void)fchmod(fd, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "posthorn: %s: %s\n", path, strerror(errno));
 		buf_deinit(&text);
@@ -127,7 +130,7 @@ init_tls(const char *dir, const char *hostname)
 	snprintf(confd, sizeof(confd), "%s/conf.d", dir);
 	snprintf(dropin, sizeof(dropin), "%s/10-tls.conf", confd);
 	if ((mkdir(tlsdir, 0750) < 0 && errno != EEXIST) ||
-	    (mkdir(confd, 0755) < 0 && errno != EEXIST)) {
+	    (mkdir(confd, 0755) < 0 && errno != EEXIST) || chmod(confd, 0755) < 0) {
 		fprintf(stderr, "posthorn: mkdir: %s\n", strerror(errno));
 		return -1;
 	}
@@ -136,6 +139,8 @@ init_tls(const char *dir, const char *hostname)
 		return -1;
 	}
 	fd = open(dropin, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd >= 0)
+		(void)fchmod(fd, 0644);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
 		fprintf(stderr, "posthorn: %s: %s\n", dropin, strerror(errno));
 		if (fd >= 0)

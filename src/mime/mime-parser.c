@@ -527,29 +527,22 @@ deliver(struct mime_parser *p, const uint8_t *d, size_t n)
 /* ---- delimiter lines (RFC 2046 5.1.1) ---- */
 
 /*
- * The part ends where the delimiter line at `offset` starts, less the line
- * break before it when that is in the body (`at_delimiter`); at the end of
- * input it ends there.
+ * The part ends at `end` (LF count `end_lfs`). A part that started after
+ * that point (inside the line break that a delimiter takes) is moved back
+ * to it, empty, so that parts stay inside their parents.
  */
 static void
-end_part(struct mime_parser *p, struct mime_part *part, bool at_delimiter)
+end_part(struct mime_part *part, uint64_t end, uint64_t end_lfs)
 {
-	uint64_t end = p->offset, lfs = p->lfs;
-
-	if (at_delimiter && p->prev_eol > 0 && part->body_offset == end &&
-	    part->header_size >= p->prev_eol) {
-		/* a header cut short by the delimiter: the line break before it
-		 * is the delimiter's (RFC 2046 5.1.1), not the header's */
-		part->header_size -= p->prev_eol;
-		part->body_offset -= p->prev_eol;
-		part->lf_start--;
+	if (part->body_offset > end) {
+		part->body_offset = end;
+		part->lf_start = end_lfs;
 	}
-	if (at_delimiter && p->prev_eol > 0 && end - part->body_offset >= p->prev_eol) {
-		end -= p->prev_eol;
-		lfs--;
-	}
+	if (part->header_offset > end)
+		part->header_offset = end;
+	part->header_size = part->body_offset - part->header_offset;
 	part->body_size = end - part->body_offset;
-	part->body_lines = lfs - part->lf_start;
+	part->body_lines = end_lfs - part->lf_start;
 }
 
 /* Index of the open boundary that the line in peek starts, or -1; the
@@ -591,10 +584,21 @@ on_delimiter(struct mime_parser *p, unsigned k, bool close)
 {
 	struct mime_part *multi = p->bounds[k].part;
 
+	const struct mime_part *region = NULL;
+	uint64_t end = p->offset, end_lfs = p->lfs;
+
 	if (p->in_header)
 		finish_header(p);
+	for (const struct mime_part *c = p->cur; c != multi; c = c->parent)
+		region = c;
+	/* RFC 2046 5.1.1: the line break before the delimiter is part of it,
+	 * unless it ended the previous delimiter line (an empty part) */
+	if (region != NULL && p->prev_eol > 0 && end - p->prev_eol >= region->header_offset) {
+		end -= p->prev_eol;
+		end_lfs--;
+	}
 	while (p->cur != multi) {
-		end_part(p, p->cur, true);
+		end_part(p->cur, end, end_lfs);
 		p->cur = p->cur->parent;
 	}
 	if (close) {
@@ -761,7 +765,7 @@ mime_parser_finish(struct mime_parser **parser)
 	if (p->in_header)
 		finish_header(p);
 	for (struct mime_part *part = p->cur; part != NULL; part = part->parent)
-		end_part(p, part, false);
+		end_part(part, p->offset, p->lfs);
 	root = p->root;
 	p->root = NULL;
 	mime_parser_free(parser);
