@@ -351,6 +351,16 @@ test_odd(void)
 	/* an encoded message/rfc822 cannot be parsed (RFC 2046 5.2.1) */
 	check("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nQQ==\r\n",
 	      "message/rfc822 f=0 h=0+67 b=67+6 l=1 enc=base64/4\n");
+	/* fuzzer find: a part that is only the line break before the next
+	 * delimiter is empty, and so is the message it holds; junk after a
+	 * delimiter is ignored */
+	check("Content-Type: multipart/digest; boundary=d\n\n--d junk\n\n--d\n\nSubject: x\n\n1\n"
+	      "--d--\n",
+	      "multipart/digest f=5 h=0+44 b=44+35 l=8 boundary=[d]\n"
+	      "  message/rfc822 f=12 h=53+0 b=53+0 l=0\n"
+	      "    text/plain f=10 h=53+0 b=53+0 l=0 charset=[US-ASCII]\n"
+	      "  message/rfc822 f=12 h=58+1 b=59+13 l=2\n"
+	      "    text/plain f=10 h=59+12 b=71+1 l=0 charset=[US-ASCII] Subject=x\n");
 	/* a multipart without boundary is a leaf */
 	check("Content-Type: multipart/mixed\r\n\r\n--x\r\n\r\nhi\r\n",
 	      "multipart/mixed f=0 h=0+33 b=33+11 l=3\n");
