@@ -1,0 +1,186 @@
+/*
+ * imap-server-cmd.c - the IMAP command table and the commands valid in any
+ * state (RFC 9051 6.1: CAPABILITY, NOOP, LOGOUT), ID (RFC 2971) and ENABLE
+ * (RFC 5161, RFC 9051 6.3.1).
+ *
+ * Does: look the command name up in the table, check the session state and
+ * the argument count there (so that handlers see only commands they may
+ * run), remember the tag for asynchronous answers, and call the handler.
+ * A name not in the table answers "TAG BAD Unknown command"; one in the
+ * table but not valid now "TAG BAD Command not valid in this state"; both
+ * count as bad commands.
+ *
+ * Does not: authentication commands (imap-server-auth.c), any mailbox
+ * command yet (later milestones add rows here).
+ */
+#include "imap/imap-server-private.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "core/mem.h"
+
+/* RFC 2971 3.3: at most 30 field-value pairs, fields up to 30 octets,
+ * values up to 1024. */
+#define IMAP_SERVER_ID_MAX_PAIRS 30
+#define IMAP_SERVER_ID_MAX_FIELD 30
+#define IMAP_SERVER_ID_MAX_VALUE 1024
+
+struct imap_server_command_def {
+	const char *name;
+	unsigned states;        /* enum imap_server_state bits */
+	unsigned min_args, max_args;
+	void (*handler)(struct imap_server_session *s, const struct imap_command *cmd);
+};
+
+static void
+imap_server_cmd_capability(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	struct buf caps;
+
+	buf_init(&caps, 0);
+	imap_server_capabilities(s, &caps);
+	imap_server_untagged(s, "CAPABILITY %s", buf_cstr(&caps));
+	buf_deinit(&caps);
+	imap_server_ok(s, NULL, "CAPABILITY completed");
+}
+
+static void
+imap_server_cmd_noop(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	/* RFC 9051 6.1.2: a chance for untagged updates; none before SELECT */
+	imap_server_ok(s, NULL, "NOOP completed");
+}
+
+static void
+imap_server_cmd_logout(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	/* RFC 9051 6.1.3: BYE first, then the tagged OK, then close */
+	imap_server_untagged(s, "BYE Logging out");
+	imap_server_ok(s, NULL, "LOGOUT completed");
+	imap_server_close(s);
+}
+
+/* RFC 2971 3.1: "(" *(string SP nstring) ")" or NIL, within 3.3's limits. */
+static bool
+imap_server_id_valid(const struct imap_arg *arg)
+{
+	const struct imap_arg *list;
+	unsigned count;
+	const char *str;
+	size_t len;
+
+	if (arg->type == IMAP_ARG_NIL)
+		return true;
+	if (!imap_arg_get_list(arg, &list, &count))
+		return false;
+	if (count % 2 != 0 || count / 2 > IMAP_SERVER_ID_MAX_PAIRS)
+		return false;
+	for (unsigned i = 0; i < count; i += 2) {
+		if (!imap_arg_get_string(&list[i], &str, &len) || len > IMAP_SERVER_ID_MAX_FIELD)
+			return false;
+		if (!imap_arg_get_nstring(&list[i + 1], &str, &len) ||
+		    len > IMAP_SERVER_ID_MAX_VALUE)
+			return false;
+	}
+	return true;
+}
+
+static void
+imap_server_cmd_id(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	struct buf b;
+
+	if (!imap_server_id_valid(&cmd->args[0])) {
+		imap_server_bad_command(s, s->cmd_tag, "Invalid ID arguments");
+		return;
+	}
+	/* RFC 2971 3.2: the server's own identification, always sent. No
+	 * version: it tells an attacker more than it tells a client. */
+	buf_init(&b, 0);
+	if (buf_append_str(&b, "ID (") < 0)
+		PANIC("unlimited buffer refused data");
+	imap_server_append_string(&b, "name", 4, false);
+	(void)buf_append_byte(&b, ' ');
+	imap_server_append_string(&b, "Posthorn", 8, false);
+	(void)buf_append_byte(&b, ')');
+	imap_server_untagged(s, "%s", buf_cstr(&b));
+	buf_deinit(&b);
+	imap_server_ok(s, NULL, "ID completed");
+}
+
+static void
+imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	struct buf enabled;
+	const char *name;
+
+	for (unsigned i = 0; i < cmd->n_args; i++) {
+		if (!imap_arg_get_atom(&cmd->args[i], &name)) {
+			imap_server_bad_command(s, s->cmd_tag, "Invalid ENABLE arguments");
+			return;
+		}
+	}
+	buf_init(&enabled, 0);
+	(void)buf_append_str(&enabled, "ENABLED");
+	for (unsigned i = 0; i < cmd->n_args; i++) {
+		(void)imap_arg_get_atom(&cmd->args[i], &name);
+		/* RFC 5161 3.1: list only what this command newly enabled;
+		 * unknown names are ignored */
+		if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2_enabled) {
+			s->rev2_enabled = true;
+			(void)buf_append_str(&enabled, " IMAP4rev2");
+		} else if (strcasecmp(name, "UTF8=ACCEPT") == 0 && !s->utf8_enabled) {
+			/* RFC 6855 3: UTF-8 in quoted strings from now on */
+			s->utf8_enabled = true;
+			imap_server_set_parser_mode(s);
+			(void)buf_append_str(&enabled, " UTF8=ACCEPT");
+		}
+	}
+	imap_server_untagged(s, "%s", buf_cstr(&enabled));
+	buf_deinit(&enabled);
+	imap_server_ok(s, NULL, "ENABLE completed");
+}
+
+#define ANY IMAP_STATES_ANY
+#define NOT_AUTH IMAP_STATE_NOT_AUTH
+#define AUTH IMAP_STATE_AUTH
+
+static const struct imap_server_command_def imap_server_commands[] = {
+	{ "CAPABILITY", ANY, 0, 0, imap_server_cmd_capability },
+	{ "NOOP", ANY, 0, 0, imap_server_cmd_noop },
+	{ "LOGOUT", ANY, 0, 0, imap_server_cmd_logout },
+	{ "ID", ANY, 1, 1, imap_server_cmd_id },
+	{ "STARTTLS", NOT_AUTH, 0, 0, imap_server_cmd_starttls },
+	{ "AUTHENTICATE", NOT_AUTH, 1, 2, imap_server_cmd_authenticate },
+	{ "LOGIN", NOT_AUTH, 2, 2, imap_server_cmd_login },
+	{ "ENABLE", AUTH, 1, 100, imap_server_cmd_enable },
+};
+
+void
+imap_server_command(struct imap_server_session *s, const struct imap_command *cmd)
+{
+	const struct imap_server_command_def *def = NULL;
+
+	for (size_t i = 0; i < N_ELEMENTS(imap_server_commands); i++) {
+		if (strcmp(imap_server_commands[i].name, cmd->name) == 0) {
+			def = &imap_server_commands[i];
+			break;
+		}
+	}
+	if (def == NULL) {
+		imap_server_bad_command(s, cmd->tag, "Unknown command");
+		return;
+	}
+	if ((def->states & s->state) == 0) {
+		imap_server_bad_command(s, cmd->tag, "Command not valid in this state");
+		return;
+	}
+	if (cmd->n_args < def->min_args || cmd->n_args > def->max_args) {
+		imap_server_bad_command(s, cmd->tag, "Invalid arguments");
+		return;
+	}
+	mem_free(&s->cmd_tag);
+	s->cmd_tag = mem_strdup(cmd->tag);
+	def->handler(s, cmd);
+}

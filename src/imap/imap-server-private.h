@@ -1,0 +1,155 @@
+/*
+ * imap-server-private.h - what the imap-server-*.c files share; not for
+ * other folders.
+ *
+ * imap-server.c        session lifecycle, input loop, parser events, close,
+ *                      re-entrancy
+ * imap-server-reply.c  response output: tagged/untagged lines, strings
+ *                      (quoted or literal), capability lists
+ * imap-server-cmd.c    command table and the any-state commands, ENABLE
+ * imap-server-auth.c   STARTTLS, LOGIN, AUTHENTICATE, the auth hooks and
+ *                      their completions, TLS state and channel binding
+ *
+ * Invariants: at most one hook outstanding (pending != NONE); while one is,
+ * no input is processed. Every public entry point holds a reference for its
+ * duration, so a free from inside a callback only marks the session and the
+ * last entry point to return releases the memory. After any io or hook call
+ * code re-checks imap_server_dead() before going on. A completion that
+ * starts the next hook itself holds the input loop off (imap_server_hold)
+ * so the loop never runs inside a glue's hook frame.
+ *
+ * Adding a command: a handler `void f(struct imap_server_session *,
+ * const struct imap_command *)` and a row in imap-server-cmd.c's table with
+ * the states it is valid in. The handler answers with imap_server_tagged()
+ * (s->cmd_tag is the command's tag) or starts a hook; the state and
+ * argument-count checks are the table's.
+ */
+#ifndef IMAP_IMAP_SERVER_PRIVATE_H
+#define IMAP_IMAP_SERVER_PRIVATE_H
+
+#include "imap/imap-parser.h"
+#include "imap/imap-server.h"
+
+#include "core/buf.h"
+#include "sasl/sasl-server.h"
+
+/* RFC 9051 3. Selected comes with the mailbox commands. */
+enum imap_server_state {
+	IMAP_STATE_NOT_AUTH = 0x01,
+	IMAP_STATE_AUTH = 0x02,
+	IMAP_STATE_LOGOUT = 0x04,
+};
+#define IMAP_STATES_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH)
+
+enum imap_server_pending {
+	IMAP_PENDING_NONE,
+	IMAP_PENDING_AUTH_PASSWORD, /* auth_lookup with a password */
+	IMAP_PENDING_AUTH_SECRET,   /* auth_lookup for a SCRAM secret */
+	IMAP_PENDING_LOGIN,         /* authenticated hook */
+};
+
+/* Output is handed to io->write once this much has collected. */
+#define IMAP_SERVER_OUT_FLUSH 4096
+
+/* The mechanism name passed to auth_lookup/auth_result for LOGIN. */
+#define IMAP_SERVER_LOGIN_MECH "IMAP-LOGIN"
+
+struct imap_server_session {
+	char *hostname;
+	char *client_ip;
+	char *capability_extra; /* sanitised atoms, "" for none */
+	bool plaintext_allowed;
+	bool starttls_available;
+	bool tls;
+	bool have_cb;
+	struct sasl_channel_binding cb; /* points at cb_exporter / cb_endpoint */
+	uint8_t *cb_exporter, *cb_endpoint;
+	struct imap_server_limits limits;
+	struct imap_server_hooks hooks;
+	void *hook_ctx;
+	struct imap_server_io io;
+	void *io_ctx;
+
+	enum imap_server_state state;
+	enum imap_server_pending pending;
+	struct imap_parser *parser;
+	struct buf in;          /* input not yet given to the parser */
+	struct buf out;         /* responses not yet written */
+	char *cmd_tag;          /* tag of the command being answered (async) */
+
+	char *user;             /* after login: the logged-in user */
+	char *login_user;       /* authenticated user whose login hook runs */
+	char *pass_user;        /* LOGIN: the user of the outstanding auth_lookup */
+	struct sasl_server *sasl; /* AUTHENTICATE in progress, else NULL */
+	bool sasl_continue;     /* the next line is a SASL response */
+	bool sasl_final;        /* that response answers the server-final data */
+	bool rev2_enabled, utf8_enabled;
+	unsigned bad_commands;
+	unsigned auth_failures;
+
+	const char *close_reply; /* timeout/shutdown waiting for the pending hook */
+	unsigned refcount;
+	bool started;
+	bool processing;        /* inside the input loop */
+	bool closed;
+	bool ended;             /* hooks->disconnect called */
+	bool free_requested;
+};
+
+/* imap-server.c */
+bool imap_server_dead(const struct imap_server_session *s);
+void imap_server_flush(struct imap_server_session *s);
+void imap_server_close(struct imap_server_session *s);
+void imap_server_ref(struct imap_server_session *s);
+void imap_server_unref(struct imap_server_session *s);
+void imap_server_resume(struct imap_server_session *s);
+bool imap_server_hold(struct imap_server_session *s);
+void imap_server_release(struct imap_server_session *s, bool was_held);
+void imap_server_wipe_buf(struct buf *b);
+void imap_server_discard_input(struct imap_server_session *s);
+void imap_server_set_parser_mode(struct imap_server_session *s);
+/* A syntax error, unknown or out-of-state command: "TAG BAD text" (or
+ * "* BAD" for tag NULL), or BYE and close once there were too many. */
+void imap_server_bad_command(struct imap_server_session *s, const char *tag, const char *text);
+
+/* imap-server-reply.c */
+void imap_server_write(struct imap_server_session *s, const void *data, size_t len);
+/* "* " + printf text + CRLF. */
+void imap_server_untagged(struct imap_server_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "tag status [code] text" CRLF; tag NULL = "*"; code NULL = none. */
+void imap_server_tagged(struct imap_server_session *s, const char *tag, const char *status,
+			const char *code, const char *text);
+/* "TAG OK/NO/BAD ..." for the command being answered (s->cmd_tag). */
+void imap_server_ok(struct imap_server_session *s, const char *code, const char *text);
+void imap_server_no(struct imap_server_session *s, const char *code, const char *text);
+void imap_server_bad(struct imap_server_session *s, const char *code, const char *text);
+/*
+ * Append an IMAP string (RFC 9051 4.3): quoted when it can be (no CR, LF or
+ * NUL, at most 1024 octets, 8-bit only when utf8), else a literal "{n}"
+ * CRLF data. str must hold no NUL (RFC 9051 9: CHAR8 excludes it; binary
+ * data goes out as literal8, RFC 3516): the engine panics on one. Pure, for
+ * use on any unlimited buf.
+ */
+void imap_server_append_string(struct buf *out, const char *str, size_t len, bool utf8);
+/* nstring: NIL for str == NULL, else imap_server_append_string(). */
+void imap_server_append_nstring(struct buf *out, const char *str, size_t len, bool utf8);
+/* The capability list as it is now, space-separated, without "CAPABILITY". */
+void imap_server_capabilities(const struct imap_server_session *s, struct buf *out);
+
+/* imap-server-cmd.c */
+void imap_server_command(struct imap_server_session *s, const struct imap_command *cmd);
+
+/* imap-server-auth.c */
+bool imap_server_plaintext_ok(const struct imap_server_session *s);
+bool imap_server_mech_offered(const struct imap_server_session *s,
+			      const struct sasl_mech_info *mech);
+void imap_server_cmd_starttls(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_login(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_authenticate(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_sasl_line(struct imap_server_session *s, const char *line, size_t len);
+void imap_server_sasl_line_error(struct imap_server_session *s, const char *text);
+void imap_server_sasl_abort(struct imap_server_session *s);
+void imap_server_tls_free(struct imap_server_session *s);
+
+#endif
