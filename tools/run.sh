@@ -21,14 +21,17 @@ else
 fi
 cat <<EOT
 
-Posthorn listens on 127.0.0.1: SMTP 2525, submission 2587, POP3 2110, IMAP 2143
-(which services are on: $BIN config show smtp_listen pop3_listen -c $DATA/posthorn.conf).
+Posthorn listens on 127.0.0.1 (unprivileged ports; see README "Connecting"):
+  SMTP 2525 (STARTTLS)   submission 2587 (STARTTLS + AUTH)   submissions 2465 (TLS + AUTH)
+  POP3 2110 (STLS)       POP3S 2995 (TLS)                    IMAP: not served yet
+The certificate is self-signed: $DATA/tls/cert.pem
 
 Send a message:   swaks --server 127.0.0.1:2525 --to user@localhost
 Fetch it:         curl pop3://127.0.0.1:2110/1 -u user@localhost:PASSWORD
-                  (or user:PASSWORD: the domain may be left out for localhost)
-Mail program:     POP3 server 127.0.0.1 port 2110, no encryption (loopback only),
-                  user name user@localhost, normal password.
+Send as the user: swaks --server 127.0.0.1:2587 -tls --auth PLAIN --au user@localhost \\
+                        --ap PASSWORD --from user@localhost --to user@localhost
+Mail program:     POP3 127.0.0.1:2995 SSL/TLS, SMTP 127.0.0.1:2465 SSL/TLS, normal password,
+                  user name user@localhost (accept the self-signed certificate once).
 
 EOT
 exec "$BIN" serve -c "$DATA/posthorn.conf"
