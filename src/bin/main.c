@@ -19,6 +19,7 @@ usage(FILE *f)
 	      "  account add|del|list|passwd [ADDRESS] [--password-stdin] [--json]\n"
 	      "  alias add ADDRESS TARGET... | alias del ADDRESS [TARGET...] | alias list [--json]\n"
 	      "  queue list [--json] | queue show ID | queue delete|hold|release ID\n"
+	      "  gc [--json]                  remove unreferenced bodies and stale temporary files\n"
 	      "  version\n"
 	      "The config file is -c FILE, else $POSTHORN_CONF, else " CLI_DEFAULT_CONF ".\n"
 	      "Exit codes: 0 ok, 1 usage, 2 not found, 3 already exists, 4 config error,\n"
@@ -36,6 +37,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init },	  { "serve", cmd_serve },     { "config", cmd_config },
 		{ "domain", cmd_domain }, { "account", cmd_account }, { "alias", cmd_alias },
 		{ "queue", cmd_queue },
+		{ "gc", cmd_gc },
 	};
 
 	/* the store holds password hashes and mail: nothing for other users */
