@@ -99,6 +99,7 @@ mem_mailbox_remove(struct mem_store *s, size_t index)
 		mem_free(&m->messages[i].keywords);
 	}
 	mem_free(&m->messages);
+	mem_free(&m->acl);
 	mem_free(&m->name);
 	mem_free(&m);
 	mem_ptr_array_remove((void **)s->mailboxes, &s->mailbox_count, index);

@@ -286,6 +286,7 @@ mem_account_del(struct store *store, const char *key, const char **error_r)
 			if (s->mailboxes[i]->account_id == a->id)
 				mem_mailbox_remove(s, i);
 		}
+		mem_acl_forget_account(s, a->id);
 		mem_ptr_array_remove((void **)s->accounts, &s->account_count, index);
 		account_free(a);
 	}
@@ -623,4 +624,9 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.queue_open_body = mem_queue_open_body,
 	.queue_update_rcpt = mem_queue_update_rcpt,
 	.gc = mem_gc,
+	.mailbox_modseq = mem_mailbox_modseq,
+	.acl_set = mem_acl_set,
+	.acl_get = mem_acl_get,
+	.acl_lookup = mem_acl_lookup,
+	.acl_shared = mem_acl_shared,
 };

@@ -54,6 +54,13 @@ struct mem_message {
 	int64_t internaldate, savedate;
 };
 
+/* An ACL entry of a mailbox (account_id 0 for the special identifiers). */
+struct mem_acl {
+	uint64_t account_id;
+	enum store_acl_special special;
+	char rights[STORE_ACL_RIGHTS_SIZE]; /* canonical, never "" */
+};
+
 struct mem_mailbox {
 	uint64_t id, account_id;
 	char *name;
@@ -64,6 +71,8 @@ struct mem_mailbox {
 	uint64_t size;
 	struct mem_message *messages; /* in UID order */
 	size_t count, alloc;
+	struct mem_acl *acl; /* in the order entries were first set */
+	size_t acl_count, acl_alloc;
 };
 
 struct mem_queue_entry {
@@ -135,6 +144,20 @@ int mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t
 int mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			  size_t count, const struct store_flag_change *change,
 			  const char **error_r);
+
+/* store-mem-acl.c */
+/* Drop the entries naming account_id from every mailbox (s->lock held). */
+void mem_acl_forget_account(struct mem_store *s, uint64_t account_id);
+int mem_mailbox_modseq(struct store *store, uint64_t mailbox_id, uint64_t *modseq_r,
+		       const char **error_r);
+int mem_acl_set(struct store *store, uint64_t mailbox_id, const struct store_acl_key *key,
+		const char *rights, const char **error_r);
+int mem_acl_get(struct store *store, uint64_t mailbox_id, struct store_acl_entry **entries_r,
+		size_t *count_r, const char **error_r);
+int mem_acl_lookup(struct store *store, uint64_t mailbox_id, uint64_t account_id,
+		   uint64_t *owner_r, char rights_r[STORE_ACL_LOOKUP_SIZE], const char **error_r);
+int mem_acl_shared(struct store *store, uint64_t account_id, struct store_acl_shared **shared_r,
+		   size_t *count_r, const char **error_r);
 
 /* store-mem-queue.c */
 void mem_queue_free(struct mem_store *s);

@@ -3,6 +3,8 @@
  * (see store.h): argument checks, normalisation and vtable dispatch.
  *
  * Does not: assign UIDs or modseqs, or touch files; backends do, atomically.
+ * Change notification (store-notify.c) happens here, after the backend has
+ * returned, that is after its commit, so no backend lock is held.
  * The blob's size and sticky write error are kept here so that every
  * backend reports them the same way.
  */
@@ -82,6 +84,7 @@ int
 store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
 		     const char **error_r)
 {
+	uint64_t id = 0;
 	char *norm;
 	int ret;
 	ERROR_R_GUARD(error_r);
@@ -93,8 +96,40 @@ store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
 		*error_r = "INBOX cannot be deleted";
 		return -1;
 	}
+	/* The id for the notification, read before it goes (see store.h). */
+	if (store_notify_active(store->notify)) {
+		struct store_mailbox m;
+
+		if (store->v->mailbox_lookup(store, account_id, norm, &m, error_r) > 0)
+			id = m.id;
+		store_mailbox_deinit(&m);
+	}
 	ret = store->v->mailbox_delete(store, account_id, norm, error_r);
+	if (ret > 0 && id != 0)
+		store_notify_changed(store->notify, id, 0);
 	mem_free(&norm);
+	return ret;
+}
+
+/* Rename, then notify the subscribers of the renamed mailboxes (listed
+ * before the change, see store.h). */
+static int
+mailbox_rename_notify(struct store *store, uint64_t account_id, const char *old_name,
+		      const char *new_name, const char **error_r)
+{
+	struct store_mailbox *list = NULL;
+	size_t count = 0;
+	int ret;
+
+	if (store_notify_active(store->notify) &&
+	    store->v->mailbox_list(store, account_id, &list, &count, error_r) < 0)
+		return -1;
+	ret = store->v->mailbox_rename(store, account_id, old_name, new_name, error_r);
+	for (size_t i = 0; ret > 0 && i < count; i++) {
+		if (store_mailbox_name_under(list[i].name, old_name))
+			store_notify_changed(store->notify, list[i].id, 0);
+	}
+	store_mailbox_list_free(&list, count);
 	return ret;
 }
 
@@ -117,7 +152,7 @@ store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_n
 	else if (store_mailbox_name_under(new_norm, old_norm))
 		*error_r = "cannot rename a mailbox to itself or below itself";
 	else
-		ret = store->v->mailbox_rename(store, account_id, old_norm, new_norm, error_r);
+		ret = mailbox_rename_notify(store, account_id, old_norm, new_norm, error_r);
 	mem_free(&old_norm);
 	mem_free(&new_norm);
 	return ret;
@@ -214,7 +249,11 @@ store_deliver(struct store *store, struct store_blob **blob,
 		return -1;
 	}
 	memset(results_r, 0, sizeof(*results_r) * count);
-	return store->v->deliver(store, b, targets, count, results_r, error_r) > 0 ? 1 : -1;
+	if (store->v->deliver(store, b, targets, count, results_r, error_r) <= 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		store_notify_changed(store->notify, results_r[i].mailbox_id, results_r[i].modseq);
+	return 1;
 }
 
 /*
@@ -257,19 +296,38 @@ store_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *
 	return store->v->message_open(store, mailbox_id, uid, fd_r, size_r, error_r);
 }
 
+/* After a committed expunge or flag change: notify the mailbox's
+ * subscribers with its highest modseq (nothing when nobody listens). */
+static void
+notify_modseq(struct store *store, uint64_t mailbox_id)
+{
+	uint64_t modseq;
+	const char *error;
+
+	if (!store_notify_active(store->notify))
+		return;
+	if (store->v->mailbox_modseq(store, mailbox_id, &modseq, &error) > 0)
+		store_notify_changed(store->notify, mailbox_id, modseq);
+}
+
 int
 store_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 		      size_t count, const char **error_r)
 {
+	int ret;
 	ERROR_R_GUARD(error_r);
 
-	return store->v->message_expunge(store, mailbox_id, uids, count, error_r);
+	ret = store->v->message_expunge(store, mailbox_id, uids, count, error_r);
+	if (ret > 0)
+		notify_modseq(store, mailbox_id);
+	return ret;
 }
 
 int
 store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			size_t count, const struct store_flag_change *change, const char **error_r)
 {
+	int ret;
 	ERROR_R_GUARD(error_r);
 
 	if ((change->flags & ~STORE_FLAG_MASK) != 0 || change->mode < STORE_FLAGS_ADD ||
@@ -279,7 +337,10 @@ store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t
 	}
 	if (store_keywords_check(change->keywords, error_r) < 0)
 		return -1;
-	return store->v->message_set_flags(store, mailbox_id, uids, count, change, error_r);
+	ret = store->v->message_set_flags(store, mailbox_id, uids, count, change, error_r);
+	if (ret > 0)
+		notify_modseq(store, mailbox_id);
+	return ret;
 }
 
 /*

@@ -38,6 +38,20 @@ struct store_queue_rcpt_update {
 	const char *dsn;      /* NULL = none */
 };
 
+/* Whom an ACL entry names: an account (account_id != 0, special NONE) or a
+ * special identifier (account_id == 0). The values are stored by backends. */
+enum store_acl_special {
+	STORE_ACL_SPECIAL_NONE = 0,
+	STORE_ACL_SPECIAL_ANYONE = 1,
+	STORE_ACL_SPECIAL_AUTHENTICATED = 2,
+};
+struct store_acl_key {
+	uint64_t account_id;
+	enum store_acl_special special;
+};
+/* Room for the rights of the three entries that can apply to an account. */
+#define STORE_ACL_LOOKUP_SIZE (3 * STORE_ACL_RIGHTS_SIZE)
+
 struct store_vfuncs {
 	const char *name;
 	int (*open)(const struct store_settings *set, struct store **store_r, const char **error_r);
@@ -136,11 +150,37 @@ struct store_vfuncs {
 
 	int (*gc)(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
 		  const char **error_r);
+
+	/* The mailbox's highest modseq: 1, 0 no such mailbox. */
+	int (*mailbox_modseq)(struct store *store, uint64_t mailbox_id, uint64_t *modseq_r,
+			      const char **error_r);
+	/* ACLs (store-acl.c checks and canonicalises; see struct store_acl_key).
+	 * rights is canonical; "" removes the entry. 1, 0 no such mailbox or
+	 * account. */
+	int (*acl_set)(struct store *store, uint64_t mailbox_id, const struct store_acl_key *key,
+		       const char *rights, const char **error_r);
+	/* Entries in the order of store_acl_get; 1, 0 no such mailbox. */
+	int (*acl_get)(struct store *store, uint64_t mailbox_id,
+		       struct store_acl_entry **entries_r, size_t *count_r, const char **error_r);
+	/* The owner of the mailbox and the concatenated (not canonical) rights
+	 * of the entries that apply to account_id (its own when account_id != 0,
+	 * "authenticated" when account_id != 0, "anyone"). 1, 0 no such mailbox. */
+	int (*acl_lookup)(struct store *store, uint64_t mailbox_id, uint64_t account_id,
+			  uint64_t *owner_r, char rights_r[STORE_ACL_LOOKUP_SIZE],
+			  const char **error_r);
+	/* Mailboxes of accounts other than account_id having an entry that
+	 * applies to account_id (its own, "authenticated", "anyone"), in the
+	 * order of store_acl_shared_mailboxes, each with the canonical union of
+	 * the rights of those entries (not yet filtered for "l"). 1 or -1. */
+	int (*acl_shared)(struct store *store, uint64_t account_id,
+			  struct store_acl_shared **shared_r, size_t *count_r,
+			  const char **error_r);
 };
 
 /* The first member of every backend's store. */
 struct store {
 	const struct store_vfuncs *v;
+	struct store_notify *notify; /* set by store_open for every backend */
 };
 
 /* The first member of every backend's blob. */
@@ -175,6 +215,17 @@ const char *store_error_printf(const char *fmt, ...) __attribute__((format(print
 /* Grow array (of count elements of size bytes, *alloc allocated) so that
  * one more fits; returns the possibly moved array. */
 void *store_array_grow(void *array, size_t *alloc, size_t count, size_t size);
+
+/*
+ * store-notify.c: the subscription table of store_notify_*.
+ */
+struct store_notify *store_notify_new(void);
+/* No subscription may be left. */
+void store_notify_free(struct store_notify **notify);
+/* Is anyone subscribed to anything (worth reading ids before a change)? */
+bool store_notify_active(struct store_notify *notify);
+/* Call the callbacks of mailbox_id (no store lock may be held). */
+void store_notify_changed(struct store_notify *notify, uint64_t mailbox_id, uint64_t modseq);
 
 /*
  * store-name.c: checks and normalisation shared by all backends. Each returns

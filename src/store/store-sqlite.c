@@ -156,7 +156,23 @@ static const char *const schema_migrations[] = {
 	"CREATE TRIGGER queue_delete AFTER DELETE ON queue BEGIN"
 	" UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob_id;"
 	" END;",
+
+	/* 4: mailbox ACLs (RFC 4314). An entry names an account (account_id,
+	 * special 0) or a special identifier (account_id NULL, special 1
+	 * "anyone" or 2 "authenticated"); rights are canonical. Entries go with
+	 * their mailbox and their account (ON DELETE CASCADE); acl_account
+	 * serves that cascade and the shared-mailbox listing. */
+	"CREATE TABLE acl ("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,"
+	" special INTEGER NOT NULL DEFAULT 0,"
+	" rights TEXT NOT NULL,"
+	" CHECK ((account_id IS NULL) = (special != 0)));"
+	"CREATE UNIQUE INDEX acl_entry ON acl(mailbox_id, ifnull(account_id, 0), special);"
+	"CREATE INDEX acl_account ON acl(account_id);",
 };
+
+const char *const *const sqlite_schema_migrations = schema_migrations;
 
 #define SQLITE_SCHEMA_VERSION ((int)N_ELEMENTS(schema_migrations) + 1)
 
@@ -641,4 +657,9 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.queue_open_body = sqlite_queue_open_body,
 	.queue_update_rcpt = sqlite_queue_update_rcpt,
 	.gc = sqlite_gc,
+	.mailbox_modseq = sqlite_mailbox_modseq,
+	.acl_set = sqlite_acl_set,
+	.acl_get = sqlite_acl_get,
+	.acl_lookup = sqlite_acl_lookup,
+	.acl_shared = sqlite_acl_shared,
 };

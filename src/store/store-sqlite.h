@@ -88,6 +88,9 @@ struct sqlite_blob_ids {
 /* store-sqlite.c */
 /* The SQL of schema version 1 (frozen; the tests build old databases with it). */
 extern const char sqlite_schema_v1_sql[];
+/* sqlite_schema_migrations[i] takes a database from version i + 1 to i + 2
+ * (for the tests that build databases of older versions). */
+extern const char *const *const sqlite_schema_migrations;
 struct sqlite_conn *sqlite_conn_get(struct sqlite_store *s, const char **error_r);
 void sqlite_conn_put(struct sqlite_store *s, struct sqlite_conn *c);
 /* The cached statement for sql (a string literal), reset and unbound; NULL on error. */
@@ -208,6 +211,19 @@ int sqlite_queue_open_body(struct store *store, const char *queue_id, int *fd_r,
 			   uint64_t *size_r, const char **error_r);
 int sqlite_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_index,
 			     const struct store_queue_rcpt_update *u, const char **error_r);
+
+/* store-sqlite-acl.c */
+int sqlite_mailbox_modseq(struct store *store, uint64_t mailbox_id, uint64_t *modseq_r,
+			  const char **error_r);
+int sqlite_acl_set(struct store *store, uint64_t mailbox_id, const struct store_acl_key *key,
+		   const char *rights, const char **error_r);
+int sqlite_acl_get(struct store *store, uint64_t mailbox_id, struct store_acl_entry **entries_r,
+		   size_t *count_r, const char **error_r);
+int sqlite_acl_lookup(struct store *store, uint64_t mailbox_id, uint64_t account_id,
+		      uint64_t *owner_r, char rights_r[STORE_ACL_LOOKUP_SIZE],
+		      const char **error_r);
+int sqlite_acl_shared(struct store *store, uint64_t account_id,
+		      struct store_acl_shared **shared_r, size_t *count_r, const char **error_r);
 
 /* store-sqlite-deliver.c */
 void sqlite_commit_queue_init(struct sqlite_commit_queue *q);

@@ -56,8 +56,12 @@ store_open(const struct store_settings *set, struct store **store_r, const char 
 
 	*store_r = NULL;
 	for (size_t i = 0; i < N_ELEMENTS(store_backends); i++) {
-		if (strcmp(store_backends[i]->name, name) == 0)
-			return store_backends[i]->open(set, store_r, error_r);
+		if (strcmp(store_backends[i]->name, name) != 0)
+			continue;
+		if (store_backends[i]->open(set, store_r, error_r) < 0)
+			return -1;
+		(*store_r)->notify = store_notify_new();
+		return 1;
 	}
 	*error_r = store_error_printf("unknown store backend '%s'", name);
 	return -1;
@@ -68,6 +72,7 @@ store_close(struct store **store)
 {
 	if (*store == NULL)
 		return;
+	store_notify_free(&(*store)->notify);
 	(*store)->v->close(*store);
 	*store = NULL;
 }

@@ -44,12 +44,14 @@
  * and retry schedule per recipient. The store keeps and selects entries; the
  * delivery engine decides what to do with them.
  *
- * Not here yet (later issues, they belong in this interface):
- *   - change notification (IMAP IDLE/NOTIFY across processes and nodes) will
- *     be a store_notify_* subscription keyed by mailbox id and modseq;
- *   - ACLs (RFC 4314), quota enforcement (RFC 9208) and expunge tombstones
- *     for QRESYNC (RFC 7162 3.2.5); the account quota fields below are
- *     already stored but nothing enforces them.
+ * Mailbox ACLs (store_acl_*, RFC 4314) and change notification within
+ * this process (store_notify_*, for IMAP IDLE) are below the messages.
+ *
+ * Not here yet (later issues, they belong in this interface): change
+ * notification across processes and nodes (PostgreSQL LISTEN/NOTIFY, see
+ * store_notify_subscribe), quota enforcement (RFC 9208) and expunge
+ * tombstones for QRESYNC (RFC 7162 3.2.5); the account quota fields below
+ * are already stored but nothing enforces them.
  */
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
@@ -350,6 +352,127 @@ struct store_flag_change {
 int store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			    size_t count, const struct store_flag_change *change,
 			    const char **error_r);
+
+/*
+ * Access control lists (RFC 4314): who besides a mailbox's owner may do what
+ * with it. An entry maps an identifier to a rights string over the rights of
+ * RFC 4314 2.1 ("l r s w i p k x t e a"). Identifiers are an account
+ * (named by its address) or one of the special identifiers "anyone" (every
+ * session, authenticated or not) and "authenticated" (every authenticated
+ * account). Rights are stored in canonical form: each right once, sorted
+ * ("aeiklprstwx" is all of them).
+ *
+ * Obsolete rights (RFC 4314 2.1.1): RFC 2086's "c" and "d" are accepted in
+ * store_acl_set and replaced by the right sets this server ties them to:
+ * "c" is the "create" set "k" and "x" (create and delete children, which
+ * RFC 2086 "c" covered: RENAME needs both), "d" is the "delete" set "x", "t"
+ * and "e" (delete the mailbox, flag messages \Deleted, expunge). Listings
+ * never show "c" or "d"; the IMAP layer adds them to MYRIGHTS/LISTRIGHTS
+ * replies as RFC 4314 2.1.1 asks.
+ *
+ * The owner of a mailbox has every right implicitly, whatever its entries
+ * say. Negative rights ("-identifier", RFC 4314 2) are not supported: an
+ * identifier starting with '-' is refused. Entries go with their mailbox
+ * (store_mailbox_delete, store_account_del) and with their account.
+ */
+#define STORE_ACL_RIGHTS_ALL "aeiklprstwx"
+#define STORE_ACL_RIGHTS_SIZE 16 /* a canonical rights string and its NUL fit */
+#define STORE_ACL_ANYONE "anyone"
+#define STORE_ACL_AUTHENTICATED "authenticated"
+
+struct store_acl_entry {
+	uint64_t account_id; /* 0 for "anyone" and "authenticated" */
+	char *identifier;    /* "anyone", "authenticated" or the account's address */
+	char rights[STORE_ACL_RIGHTS_SIZE];
+};
+
+/* Canonical form of a rights string: the RFC 4314 2.1 letters in rights
+ * (any order, repeats allowed, "c" and "d" mapped as above) sorted, each
+ * once. 0 ok, -1 an unknown right (*error_r set). "" gives "". */
+int store_acl_rights_normalize(const char *rights, char out_r[STORE_ACL_RIGHTS_SIZE],
+			       const char **error_r);
+/* Set the rights of identifier on a mailbox (replacing the entry's old
+ * rights); empty rights remove the entry. identifier is "anyone",
+ * "authenticated" (both case-insensitive) or an account's address.
+ * 1 done (also: removing an entry that did not exist), 0 no such mailbox or
+ * no such account, -1 error (invalid rights or identifier). */
+int store_acl_set(struct store *store, uint64_t mailbox_id, const char *identifier,
+		  const char *rights, const char **error_r);
+/* The entries of a mailbox: "anyone", then "authenticated", then accounts
+ * by address (case-insensitively). Free with store_acl_list_free.
+ * 1 (perhaps with none), 0 no such mailbox. */
+int store_acl_get(struct store *store, uint64_t mailbox_id, struct store_acl_entry **entries_r,
+		  size_t *count_r, const char **error_r);
+void store_acl_list_free(struct store_acl_entry **entries, size_t count);
+/* Effective rights of account_id on a mailbox: all of them for the owner,
+ * else the union of the account's entry, "authenticated" and "anyone".
+ * account_id == 0 is an unauthenticated session: "anyone" only.
+ * 1 (rights_r canonical, perhaps ""), 0 no such mailbox ("" in rights_r). */
+int store_acl_rights(struct store *store, uint64_t mailbox_id, uint64_t account_id,
+		     char rights_r[STORE_ACL_RIGHTS_SIZE], const char **error_r);
+
+/* A mailbox of another account that an account may see (IMAP's shared
+ * namespace "Shared/<owner>/<name>"). */
+struct store_acl_shared {
+	uint64_t mailbox_id;
+	uint64_t owner_id;
+	char *owner; /* the owner's address */
+	char *name;  /* the mailbox's name in the owner's hierarchy */
+	char rights[STORE_ACL_RIGHTS_SIZE]; /* effective rights, as store_acl_rights */
+};
+/* Every mailbox of other accounts on which account_id has at least "l"
+ * (lookup, RFC 4314 2.1), through its own entry, "authenticated" or
+ * "anyone"; ordered by owner address (case-insensitively), then name.
+ * Free with store_acl_shared_free. Returns 1 (perhaps with none) or -1. */
+int store_acl_shared_mailboxes(struct store *store, uint64_t account_id,
+			       struct store_acl_shared **shared_r, size_t *count_r,
+			       const char **error_r);
+void store_acl_shared_free(struct store_acl_shared **shared, size_t count);
+
+/*
+ * Change notification within this process (for IMAP IDLE, RFC 2177).
+ *
+ * After every committed change to a mailbox the store calls the callbacks
+ * subscribed to it with the mailbox's modseq after the change:
+ *   - store_deliver: the new message's modseq, once per target;
+ *   - store_message_expunge, store_message_set_flags: the mailbox's highest
+ *     modseq read after the commit (at least the change's own; a call that
+ *     changed nothing may still notify, with the unchanged modseq);
+ *   - store_mailbox_rename: the renamed mailbox and each child, and
+ *     store_mailbox_delete: the mailbox, with modseq 0, which means "the
+ *     mailbox itself changed: renamed or gone" (a real modseq is never 0
+ *     after a change); the subscriber lists the account's mailboxes to see
+ *     which.
+ * Deleting an account (its mailboxes) does not notify.
+ *
+ * Callbacks run in the thread that made the change (a worker thread),
+ * after its commit, with no store lock held. A callback must be short and
+ * must not call the store (not even store_notify_unsubscribe): it hands the
+ * event over to its session's event loop (an eventfd, a pipe, or a worker
+ * pool completion) and returns. The ids and modseqs of the mailboxes being
+ * deleted or renamed are read just before the change; a rival change in
+ * between (another process deleting and recreating the name) may go
+ * unnotified, as may changes made by other processes (admin commands).
+ *
+ * Across processes and nodes this is not enough: the PostgreSQL backend
+ * will LISTEN on a channel per store and NOTIFY (mailbox id, modseq) in the
+ * committing transaction, and a listener thread will feed the same
+ * subscription table; the interface below stays as it is.
+ */
+typedef void store_notify_cb(void *ctx, uint64_t mailbox_id, uint64_t modseq);
+struct store_notify_sub;
+
+/* Call callback(ctx, mailbox_id, modseq) after each change of mailbox_id
+ * until store_notify_unsubscribe. The mailbox need not exist (yet). Never
+ * fails; the handle is owned by the caller and must be given to
+ * store_notify_unsubscribe before store_close. */
+struct store_notify_sub *store_notify_subscribe(struct store *store, uint64_t mailbox_id,
+						store_notify_cb *callback, void *ctx);
+/* Stop a subscription and set *sub to NULL (nothing when it is NULL
+ * already). When it returns, the callback is not running and will not run
+ * again, so ctx may be freed. Waits for a callback in progress in another
+ * thread; never call it from the subscription's own callback. */
+void store_notify_unsubscribe(struct store_notify_sub **sub);
 
 /*
  * Outbound queue (DESIGN.md 3): messages for other hosts, waiting for the
