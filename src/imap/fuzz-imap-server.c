@@ -1,7 +1,10 @@
 /*
  * fuzz-imap-server.c - libFuzzer target for a whole IMAP server session
  * (not-authenticated and authenticated states, STARTTLS, LOGIN,
- * AUTHENTICATE, literals).
+ * AUTHENTICATE, literals, and the mailbox commands LIST/LSUB/NAMESPACE/
+ * CREATE/DELETE/RENAME/(UN)SUBSCRIBE/STATUS against a fake mailbox list:
+ * "INBOX", "Sent" (\Sent), "a", "a/b", "x/y/z", "Entwürfe", gone "g",
+ * "bad//n"; mailbox hooks fail for the name "f").
  *
  * Input: byte 0 = flags, byte 1 = input chunk size - 1, the rest = what the
  * client sends. The session runs twice against a fake io and fake hooks:
@@ -31,14 +34,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum fuzz_op { FUZZ_NONE, FUZZ_AUTH, FUZZ_LOGIN };
+enum fuzz_op { FUZZ_NONE, FUZZ_AUTH, FUZZ_LOGIN, FUZZ_LIST, FUZZ_STATUS, FUZZ_MBOX };
 
 struct fuzz {
 	struct imap_server_session *s;
 	struct buf out;
 	bool deferred, free_in_close, closed;
 	enum fuzz_op op;
-	char user[64], pass[64];
+	char user[64], pass[64], mbox[64];
 	bool want_secret;
 	int disconnect_calls, starttls_calls;
 	bool stls_this_input;
@@ -87,15 +90,33 @@ fuzz_close(void *ctx)
 		imap_server_session_free(&f->s);
 }
 
+static const struct imap_mailbox_info fuzz_boxes[] = {
+	{ "INBOX", 0, true, true },     { "Sent", IMAP_SPECIAL_USE_SENT, true, true },
+	{ "a", 0, false, true },        { "a/b", 0, true, true },
+	{ "x/y/z", 0, true, true },     { "Entw\xc3\xbcrfe", 0, false, true },
+	{ "g", 0, true, false },        { "bad//n", 0, true, true },
+};
+
 static void
 fuzz_complete(struct fuzz *f)
 {
 	enum fuzz_op op = f->op;
+	struct imap_status_info st = { 1, 2, 3, 4, 5, 6, 7 };
+	bool fail = strcmp(f->mbox, "f") == 0;
 
 	f->op = FUZZ_NONE;
 	if (f->s == NULL)
 		return;
-	if (op == FUZZ_LOGIN)
+	if (op == FUZZ_LIST)
+		imap_server_list_done(f->s, fuzz_boxes, sizeof(fuzz_boxes) / sizeof(fuzz_boxes[0]),
+				      IMAP_MAILBOX_OK);
+	else if (op == FUZZ_STATUS)
+		imap_server_status_done(f->s, fail ? NULL : &st,
+					fail ? IMAP_MAILBOX_NONEXISTENT : IMAP_MAILBOX_OK);
+	else if (op == FUZZ_MBOX)
+		imap_server_mailbox_op_done(f->s, fail ? IMAP_MAILBOX_CANNOT : IMAP_MAILBOX_OK,
+					    fail ? "no\r\n" : NULL);
+	else if (op == FUZZ_LOGIN)
 		imap_server_login_done(f->s, strcmp(f->user, "n") != 0);
 	else if (op == FUZZ_AUTH && f->want_secret)
 		imap_server_auth_secret(f->s, strcmp(f->user, "u") == 0 ? fuzz_secret() : NULL);
@@ -174,12 +195,67 @@ fuzz_disconnect(void *ctx, struct imap_server_session *s)
 	f->op = FUZZ_NONE;
 }
 
+static void
+fuzz_mailbox_list(void *ctx, struct imap_server_session *s)
+{
+	fuzz_begin(ctx, FUZZ_LIST);
+}
+
+static void
+fuzz_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, unsigned items)
+{
+	struct fuzz *f = ctx;
+
+	fuzz_check(items != 0);
+	fuzz_copy(f->mbox, sizeof(f->mbox), name);
+	fuzz_begin(f, FUZZ_STATUS);
+}
+
+static void
+fuzz_mailbox_create(void *ctx, struct imap_server_session *s, const char *name,
+		    unsigned special_use)
+{
+	struct fuzz *f = ctx;
+
+	fuzz_check(name[0] != '\0' && strcmp(name, "INBOX") != 0);
+	fuzz_copy(f->mbox, sizeof(f->mbox), name);
+	fuzz_begin(f, FUZZ_MBOX);
+}
+
+static void
+fuzz_mailbox_delete(void *ctx, struct imap_server_session *s, const char *name)
+{
+	fuzz_mailbox_create(ctx, s, name, 0);
+}
+
+static void
+fuzz_mailbox_rename(void *ctx, struct imap_server_session *s, const char *old_name,
+		    const char *new_name)
+{
+	fuzz_mailbox_create(ctx, s, new_name, 0);
+}
+
+static void
+fuzz_mailbox_subscribe(void *ctx, struct imap_server_session *s, const char *name, bool subscribe)
+{
+	struct fuzz *f = ctx;
+
+	fuzz_copy(f->mbox, sizeof(f->mbox), name);
+	fuzz_begin(f, FUZZ_MBOX);
+}
+
 static const struct imap_server_io fuzz_io = { .write = fuzz_write, .close = fuzz_close };
 static const struct imap_server_hooks fuzz_hooks = {
 	.auth_lookup = fuzz_auth_lookup,
 	.authenticated = fuzz_authenticated,
 	.starttls = fuzz_starttls,
 	.disconnect = fuzz_disconnect,
+	.mailbox_list = fuzz_mailbox_list,
+	.mailbox_status = fuzz_mailbox_status,
+	.mailbox_create = fuzz_mailbox_create,
+	.mailbox_delete = fuzz_mailbox_delete,
+	.mailbox_rename = fuzz_mailbox_rename,
+	.mailbox_subscribe = fuzz_mailbox_subscribe,
 };
 
 /* One session; the transcript is left in f->out. */
@@ -194,6 +270,7 @@ fuzz_run(struct fuzz *f, uint8_t flags, const uint8_t *in, size_t len, size_t ch
 	set.hostname = "fuzz.example";
 	set.auth_plaintext_allowed = (flags & 0x02) != 0;
 	set.starttls_available = (flags & 0x20) != 0;
+	set.namespace_shared = (flags & 0x04) != 0;
 	imap_server_limits_init_default(&set.limits);
 	set.limits.max_literal_prelogin = 300;
 	set.limits.max_literal = 3000;

@@ -10,8 +10,8 @@
  * table but not valid now "TAG BAD Command not valid in this state"; both
  * count as bad commands.
  *
- * Does not: authentication commands (imap-server-auth.c), any mailbox
- * command yet (later milestones add rows here).
+ * Does not: authentication commands (imap-server-auth.c), the mailbox
+ * commands (imap-server-mailbox.c, imap-server-list.c).
  */
 #include "imap/imap-server-private.h"
 
@@ -155,6 +155,15 @@ static const struct imap_server_command_def imap_server_commands[] = {
 	{ "AUTHENTICATE", NOT_AUTH, 1, 2, imap_server_cmd_authenticate },
 	{ "LOGIN", NOT_AUTH, 2, 2, imap_server_cmd_login },
 	{ "ENABLE", AUTH, 1, 100, imap_server_cmd_enable },
+	{ "NAMESPACE", AUTH, 0, 0, imap_server_cmd_namespace },
+	{ "LIST", AUTH, 2, 5, imap_server_cmd_list },
+	{ "LSUB", AUTH, 2, 2, imap_server_cmd_lsub },
+	{ "CREATE", AUTH, 1, 2, imap_server_cmd_create },
+	{ "DELETE", AUTH, 1, 1, imap_server_cmd_delete },
+	{ "RENAME", AUTH, 2, 2, imap_server_cmd_rename },
+	{ "SUBSCRIBE", AUTH, 1, 1, imap_server_cmd_subscribe },
+	{ "UNSUBSCRIBE", AUTH, 1, 1, imap_server_cmd_unsubscribe },
+	{ "STATUS", AUTH, 2, 2, imap_server_cmd_status },
 };
 
 void

@@ -9,6 +9,9 @@
  * imap-server-cmd.c    command table and the any-state commands, ENABLE
  * imap-server-auth.c   STARTTLS, LOGIN, AUTHENTICATE, the auth hooks and
  *                      their completions, TLS state and channel binding
+ * imap-server-mailbox.c mailbox names, NAMESPACE, CREATE, DELETE, RENAME,
+ *                      (UN)SUBSCRIBE, STATUS and their completions
+ * imap-server-list.c   LIST (LIST-EXTENDED, LIST-STATUS), LSUB, patterns
  *
  * Invariants: at most one hook outstanding (pending != NONE); while one is,
  * no input is processed. Every public entry point holds a reference for its
@@ -46,7 +49,17 @@ enum imap_server_pending {
 	IMAP_PENDING_AUTH_PASSWORD, /* auth_lookup with a password */
 	IMAP_PENDING_AUTH_SECRET,   /* auth_lookup for a SCRAM secret */
 	IMAP_PENDING_LOGIN,         /* authenticated hook */
+	IMAP_PENDING_LIST,          /* mailbox_list */
+	IMAP_PENDING_STATUS,        /* mailbox_status for STATUS */
+	IMAP_PENDING_LIST_STATUS,   /* mailbox_status for LIST-STATUS */
+	IMAP_PENDING_MAILBOX_OP,    /* create, delete, rename, subscribe */
 };
+
+/* The hierarchy separator of every namespace (RFC 9051 5.1.1). */
+#define IMAP_SERVER_SEP '/'
+#define IMAP_SERVER_SHARED_PREFIX "Shared/"
+
+struct imap_server_list; /* a LIST/LSUB in progress (imap-server-list.c) */
 
 /* Output is handed to io->write once this much has collected. */
 #define IMAP_SERVER_OUT_FLUSH 4096
@@ -84,6 +97,11 @@ struct imap_server_session {
 	bool sasl_continue;     /* the next line is a SASL response */
 	bool sasl_final;        /* that response answers the server-final data */
 	bool rev2_enabled, utf8_enabled;
+	bool namespace_shared;
+	struct imap_server_list *list; /* LIST/LSUB in progress, else NULL */
+	char *status_name;      /* STATUS: the name as the client wrote it */
+	unsigned status_items;  /* STATUS / LIST-STATUS: IMAP_STATUS_* */
+	const char *op_ok_text; /* tagged OK text of the mailbox op running */
 	unsigned bad_commands;
 	unsigned auth_failures;
 
@@ -151,5 +169,47 @@ void imap_server_sasl_line(struct imap_server_session *s, const char *line, size
 void imap_server_sasl_line_error(struct imap_server_session *s, const char *text);
 void imap_server_sasl_abort(struct imap_server_session *s);
 void imap_server_tls_free(struct imap_server_session *s);
+
+/* imap-server-mailbox.c */
+/* A client's mailbox name (mUTF-7 unless UTF8=ACCEPT) to the checked
+ * UTF-8 name the hooks see, "INBOX" in any case normalised. Returns 1 ok
+ * (*name_r allocated), 0 refused by policy (*error_r: NO [CANNOT] text),
+ * -1 not valid mUTF-7 / UTF-8 (*error_r: BAD text). */
+int imap_server_mailbox_name(const struct imap_server_session *s, const char *wire, size_t len,
+			     char **name_r, const char **error_r);
+/* NULL when utf8 (a UTF-8 name from the glue) is one the engine accepts,
+ * else why not. */
+const char *imap_server_mailbox_name_check(const struct imap_server_session *s,
+					   const char *utf8, size_t len);
+/* Append name as a mailbox on the wire (mUTF-7 unless UTF8=ACCEPT);
+ * false when it cannot be encoded. */
+bool imap_server_append_mailbox(const struct imap_server_session *s, struct buf *out,
+				const char *utf8);
+/* Parse a STATUS item list; 0 when unknown/invalid. */
+unsigned imap_server_status_items(const struct imap_server_session *s, const struct imap_arg *arg);
+/* "STATUS name (items)" of info, without "* " and CRLF, onto out. */
+void imap_server_status_line(const struct imap_server_session *s, struct buf *out,
+			     const char *utf8, unsigned items, const struct imap_status_info *info);
+/* The NO response code of a non-OK result. */
+const char *imap_server_result_code(enum imap_mailbox_result result);
+void imap_server_cmd_namespace(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_create(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_delete(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_rename(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_subscribe(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_unsubscribe(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_status(struct imap_server_session *s, const struct imap_command *cmd);
+/* imap-server-list.c: LIST-STATUS's share of imap_server_status_done(). */
+void imap_server_list_status_done(struct imap_server_session *s,
+				  const struct imap_status_info *info,
+				  enum imap_mailbox_result result);
+
+/* imap-server-list.c */
+void imap_server_cmd_list(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_lsub(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_list_free(struct imap_server_session *s);
+/* Pattern match (RFC 9051 6.3.9): '*' any, '%' any but '/'; the INBOX
+ * level of name compares case-insensitively. For tests. */
+bool imap_server_list_match(const char *pattern, const char *name);
 
 #endif

@@ -154,6 +154,9 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 		/* LITERAL+ (RFC 7888 4) only for authenticated users; ENABLE (RFC
 		 * 5161) and UTF8=ACCEPT (RFC 6855 3) are valid only now */
 		imap_server_cap(out, "LITERAL+ ID ENABLE UTF8=ACCEPT");
+		/* the mailbox commands of imap-server-mailbox.c / -list.c */
+		imap_server_cap(out, "NAMESPACE LIST-EXTENDED LIST-STATUS SPECIAL-USE "
+				     "CREATE-SPECIAL-USE STATUS=SIZE");
 		if (s->capability_extra[0] != '\0')
 			imap_server_cap(out, s->capability_extra);
 		return;

@@ -45,6 +45,7 @@ imap_server_limits_init_default(struct imap_server_limits *limits)
 	limits->max_bad_commands = 20;
 	limits->max_auth_failures = 3;
 	limits->max_input_buffer = 65536;
+	limits->max_mailbox_name = 1000;
 }
 
 /* Keep only atoms (RFC 9051 9 capability = atom) of the glue's extras. */
@@ -88,6 +89,10 @@ imap_server_session_new(const struct imap_server_settings *settings,
 	struct imap_parser_limits pl;
 
 	ASSERT(hooks->auth_lookup != NULL && hooks->authenticated != NULL);
+	ASSERT(hooks->mailbox_list != NULL && hooks->mailbox_status != NULL &&
+	       hooks->mailbox_create != NULL && hooks->mailbox_delete != NULL &&
+	       hooks->mailbox_rename != NULL && hooks->mailbox_subscribe != NULL);
+	ASSERT(l->max_mailbox_name >= 1);
 	ASSERT(!settings->starttls_available || hooks->starttls != NULL);
 	ASSERT(io->write != NULL && io->close != NULL);
 	/* RFC 7162 4 wants 8192-octet lines; AUTHENTICATE lines need room too */
@@ -103,6 +108,7 @@ imap_server_session_new(const struct imap_server_settings *settings,
 	s->capability_extra = imap_server_sanitize_caps(settings->capability_extra);
 	s->plaintext_allowed = settings->auth_plaintext_allowed;
 	s->starttls_available = settings->starttls_available;
+	s->namespace_shared = settings->namespace_shared;
 	s->limits = *l;
 	s->hooks = *hooks;
 	s->hook_ctx = hook_ctx;
@@ -157,6 +163,8 @@ imap_server_destroy(struct imap_server_session *s)
 	mem_free(&s->user);
 	mem_free(&s->login_user);
 	mem_free(&s->pass_user);
+	mem_free(&s->status_name);
+	imap_server_list_free(s);
 	if (s->sasl != NULL)
 		sasl_server_free(&s->sasl);
 	imap_server_tls_free(s);

@@ -14,8 +14,15 @@
  * Pipelined commands are answered in order, each after the previous one has
  * completed.
  *
- * Does not (yet): any mailbox command. Commands not in the table answer
- * "TAG BAD Unknown command"; later milestones add table entries. No
+ * Authenticated state (imap-server-mailbox.c, imap-server-list.c):
+ * NAMESPACE (RFC 2342), LIST with LIST-EXTENDED (RFC 5258), SPECIAL-USE
+ * (RFC 6154) and LIST-STATUS (RFC 5819), LSUB (IMAP4rev1 only), CREATE
+ * (with USE, RFC 6154 3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS,
+ * through the mailbox hooks below. Names go out in modified UTF-7 (RFC
+ * 3501 5.1.3) unless UTF8=ACCEPT is enabled (RFC 6855 3).
+ *
+ * Does not (yet): SELECT/EXAMINE and the selected state, APPEND. Commands
+ * not in the table answer "TAG BAD Unknown command". No
  * sockets, timers, TLS, store or logging: every decision that needs the
  * world goes through struct imap_server_hooks, which src/bin/ fills in.
  *
@@ -63,9 +70,12 @@ struct imap_server_limits {
 	/* Unprocessed input held; also the most the glue may pass to one
 	 * imap_server_session_input() call. */
 	size_t max_input_buffer;
+	/* Longest mailbox name in UTF-8 octets; longer ones are refused with
+	 * "NO [CANNOT]" and skipped in the glue's lists. */
+	size_t max_mailbox_name;
 };
 
-/* Defaults: 65536, 8192, 64 MiB, 80 MiB, 20, 3, 65536. */
+/* Defaults: 65536, 8192, 64 MiB, 80 MiB, 20, 3, 65536, 1000. */
 void imap_server_limits_init_default(struct imap_server_limits *limits);
 
 struct imap_server_settings {
@@ -82,7 +92,60 @@ struct imap_server_settings {
 	 * capability list (e.g. features its hooks implement); copied; NULL or
 	 * "" for none. Must be atoms; anything else is dropped. */
 	const char *capability_extra;
+	/* NAMESPACE announces the shared namespace "Shared/" (RFC 2342 5);
+	 * the glue then lists shared mailboxes under that prefix. */
+	bool namespace_shared;
 	struct imap_server_limits limits;
+};
+
+/* Special-use attributes (RFC 6154 2), a bit set (same values as the
+ * store's STORE_SPECIAL_USE_*). */
+#define IMAP_SPECIAL_USE_ALL 0x01u
+#define IMAP_SPECIAL_USE_ARCHIVE 0x02u
+#define IMAP_SPECIAL_USE_DRAFTS 0x04u
+#define IMAP_SPECIAL_USE_FLAGGED 0x08u
+#define IMAP_SPECIAL_USE_JUNK 0x10u
+#define IMAP_SPECIAL_USE_SENT 0x20u
+#define IMAP_SPECIAL_USE_TRASH 0x40u
+#define IMAP_SPECIAL_USE_MASK 0x7fu
+
+/*
+ * One mailbox name of the user as the glue knows it, for
+ * imap_server_list_done(). name is UTF-8 with '/' as the hierarchy
+ * separator, the inbox spelled "INBOX". The engine works out parents,
+ * children, pattern matching and selection itself.
+ */
+struct imap_mailbox_info {
+	const char *name;
+	unsigned special_use;   /* IMAP_SPECIAL_USE_* */
+	bool subscribed;
+	bool exists;            /* false: subscribed only, the mailbox is gone */
+};
+
+/* STATUS items (RFC 9051 6.3.11), a bit set. */
+#define IMAP_STATUS_MESSAGES 0x01u
+#define IMAP_STATUS_UIDNEXT 0x02u
+#define IMAP_STATUS_UIDVALIDITY 0x04u
+#define IMAP_STATUS_UNSEEN 0x08u
+#define IMAP_STATUS_DELETED 0x10u
+#define IMAP_STATUS_SIZE 0x20u
+#define IMAP_STATUS_HIGHESTMODSEQ 0x40u
+#define IMAP_STATUS_RECENT 0x80u  /* IMAP4rev1 only; always answered 0 */
+
+/* The answer to hooks->mailbox_status: fill at least the requested items. */
+struct imap_status_info {
+	uint32_t messages, uidnext, uidvalidity, unseen, deleted;
+	uint64_t size, highest_modseq;
+};
+
+/* Outcome of a mailbox hook, and the reply it gives. */
+enum imap_mailbox_result {
+	IMAP_MAILBOX_OK = 0,
+	IMAP_MAILBOX_EXISTS,            /* NO [ALREADYEXISTS] (RFC 5530 3) */
+	IMAP_MAILBOX_NONEXISTENT,       /* NO [NONEXISTENT] */
+	IMAP_MAILBOX_CANNOT,            /* NO [CANNOT] */
+	IMAP_MAILBOX_NOPERM,            /* NO [NOPERM] */
+	IMAP_MAILBOX_TEMPFAIL,          /* NO [UNAVAILABLE] */
 };
 
 struct imap_server_io {
@@ -144,6 +207,38 @@ struct imap_server_hooks {
 	 * called). Called exactly once. May be NULL.
 	 */
 	void (*disconnect)(void *ctx, struct imap_server_session *session);
+
+	/*
+	 * Mailbox hooks (authenticated state), all asynchronous and required.
+	 * Names are UTF-8, '/'-separated, already checked by the engine (no
+	 * empty, "." or ".." level, no control characters, within
+	 * max_mailbox_name, the inbox as "INBOX"); strings are valid only
+	 * during the call.
+	 *
+	 * mailbox_list (LIST, LSUB, and LIST's "*" too): every mailbox name of
+	 * the user, existing or only subscribed; complete with
+	 * imap_server_list_done().
+	 */
+	void (*mailbox_list)(void *ctx, struct imap_server_session *session);
+	/* STATUS, and LIST ... RETURN (STATUS ...) once per mailbox: the
+	 * IMAP_STATUS_* items of name; complete with imap_server_status_done(). */
+	void (*mailbox_status)(void *ctx, struct imap_server_session *session, const char *name,
+			       unsigned items);
+	/* CREATE name (special_use from CREATE's USE, RFC 6154 3), parents
+	 * need not exist. Complete with imap_server_mailbox_op_done(), as the
+	 * three below. */
+	void (*mailbox_create)(void *ctx, struct imap_server_session *session, const char *name,
+			       unsigned special_use);
+	/* DELETE name (never "INBOX": the engine refuses that itself). */
+	void (*mailbox_delete)(void *ctx, struct imap_server_session *session, const char *name);
+	/* RENAME old_name new_name (RFC 9051 6.3.6; old_name may be "INBOX",
+	 * whose semantics are the glue's; new_name is never "INBOX"). */
+	void (*mailbox_rename)(void *ctx, struct imap_server_session *session,
+			       const char *old_name, const char *new_name);
+	/* SUBSCRIBE (subscribe true) or UNSUBSCRIBE name; the mailbox need
+	 * not exist (RFC 9051 6.3.7). */
+	void (*mailbox_subscribe)(void *ctx, struct imap_server_session *session, const char *name,
+				  bool subscribe);
 };
 
 /*
@@ -227,6 +322,26 @@ const char *imap_server_session_client_ip(const struct imap_server_session *s);
 
 /* The logged-in user, or NULL while not authenticated. */
 const char *imap_server_session_user(const struct imap_server_session *s);
+
+/*
+ * Completion of hooks->mailbox_list: boxes[0..count) (copied as needed;
+ * yours again on return). Names the engine would refuse are skipped; INBOX
+ * is listed even when missing. result != IMAP_MAILBOX_OK answers the
+ * command "NO" with that result's code and boxes is ignored.
+ */
+void imap_server_list_done(struct imap_server_session *s, const struct imap_mailbox_info *boxes,
+			   unsigned count, enum imap_mailbox_result result);
+
+/* Completion of hooks->mailbox_status: info (read during the call) when
+ * result == IMAP_MAILBOX_OK, else ignored (may be NULL). Within LIST-STATUS
+ * a failure only omits that mailbox's STATUS line (RFC 5819 2). */
+void imap_server_status_done(struct imap_server_session *s, const struct imap_status_info *info,
+			     enum imap_mailbox_result result);
+
+/* Completion of mailbox_create/_delete/_rename/_subscribe. text: the
+ * response text for a failure (sanitised; NULL for the engine's own). */
+void imap_server_mailbox_op_done(struct imap_server_session *s, enum imap_mailbox_result result,
+				 const char *text);
 
 /* ENABLE state (RFC 5161): IMAP4rev2 / UTF8=ACCEPT (RFC 6855 3) enabled. */
 bool imap_server_session_rev2_enabled(const struct imap_server_session *s);

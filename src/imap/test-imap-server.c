@@ -26,7 +26,7 @@
 
 #define HOST "imap.example.org"
 
-enum fx_op { FX_NONE, FX_AUTH, FX_LOGIN };
+enum fx_op { FX_NONE, FX_AUTH, FX_LOGIN, FX_LIST, FX_STATUS, FX_MBOX };
 
 struct fx_opts {
 	bool plaintext;
@@ -34,6 +34,7 @@ struct fx_opts {
 	bool deferred;
 	bool tls;       /* implicit TLS */
 	bool cb;        /* channel binding set from the start */
+	bool shared;    /* namespace_shared */
 	const struct imap_server_limits *limits;
 };
 
@@ -50,6 +51,10 @@ struct fx {
 	bool free_in_close, free_in_auth, free_in_login, free_in_write, free_in_starttls;
 	bool free_in_disconnect, overlapping_hook;
 	size_t out_at_starttls;
+	/* mailbox hooks: the last name, a log of every call */
+	char mbox[300];
+	struct buf log;
+	bool list_fail, free_in_status;
 };
 
 static const uint8_t fx_exporter[32] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
@@ -94,6 +99,8 @@ fx_account(const char *user)
 	return strcmp(user, "tim") == 0 || strcmp(user, "nologin") == 0;
 }
 
+static void fx_complete_mailbox(struct fx *fx, enum fx_op op);
+
 static void
 fx_complete(struct fx *fx)
 {
@@ -102,7 +109,9 @@ fx_complete(struct fx *fx)
 	fx->op = FX_NONE;
 	if (fx->s == NULL)
 		return;
-	if (op == FX_LOGIN) {
+	if (op == FX_LIST || op == FX_STATUS || op == FX_MBOX) {
+		fx_complete_mailbox(fx, op);
+	} else if (op == FX_LOGIN) {
 		imap_server_login_done(fx->s, strcmp(fx->user, "nologin") != 0);
 	} else if (op == FX_AUTH && fx->want_secret) {
 		if (strcmp(fx->user, "tempfail") == 0)
@@ -116,6 +125,48 @@ fx_complete(struct fx *fx)
 		else
 			imap_server_auth_verified(fx->s, fx_account(fx->user) &&
 								 strcmp(fx->pass, "secret word") == 0);
+	}
+}
+
+/* The user's mailboxes (RFC 5258 5 style): Fruit/Peach is subscribed but
+ * gone, Vegetable exists only as a parent, "bad//name" is skipped. */
+static const struct imap_mailbox_info fx_boxes[] = {
+	{ "INBOX", 0, true, true },
+	{ "Drafts", IMAP_SPECIAL_USE_DRAFTS, true, true },
+	{ "Sent", IMAP_SPECIAL_USE_SENT, true, true },
+	{ "Entw\xc3\xbcrfe", 0, false, true },
+	{ "Fruit", 0, false, true },
+	{ "Fruit/Apple", 0, true, true },
+	{ "Fruit/Banana", 0, false, true },
+	{ "Fruit/Peach", 0, true, false },
+	{ "Vegetable/Broccoli", 0, true, true },
+	{ "Tofu", 0, false, true },
+	{ "bad//name", 0, true, true },
+};
+
+static void
+fx_complete_mailbox(struct fx *fx, enum fx_op op)
+{
+	struct imap_status_info st = { .uidvalidity = 42, .unseen = 1, .size = 1000,
+				       .highest_modseq = 7 };
+
+	if (op == FX_LIST) {
+		imap_server_list_done(fx->s, fx_boxes, N_ELEMENTS(fx_boxes),
+				      fx->list_fail ? IMAP_MAILBOX_TEMPFAIL : IMAP_MAILBOX_OK);
+	} else if (op == FX_STATUS) {
+		st.messages = (uint32_t)strlen(fx->mbox);
+		st.uidnext = st.messages + 1;
+		imap_server_status_done(fx->s, strcmp(fx->mbox, "gone") == 0 ? NULL : &st,
+					strcmp(fx->mbox, "gone") == 0 ? IMAP_MAILBOX_NONEXISTENT
+								      : IMAP_MAILBOX_OK);
+	} else if (strcmp(fx->mbox, "exists") == 0) {
+		imap_server_mailbox_op_done(fx->s, IMAP_MAILBOX_EXISTS, NULL);
+	} else if (strcmp(fx->mbox, "gone") == 0) {
+		imap_server_mailbox_op_done(fx->s, IMAP_MAILBOX_NONEXISTENT, NULL);
+	} else if (strcmp(fx->mbox, "tempfail") == 0) {
+		imap_server_mailbox_op_done(fx->s, IMAP_MAILBOX_TEMPFAIL, "Disk\r\nfull");
+	} else {
+		imap_server_mailbox_op_done(fx->s, IMAP_MAILBOX_OK, NULL);
 	}
 }
 
@@ -203,6 +254,73 @@ fx_disconnect(void *ctx, struct imap_server_session *s)
 		imap_server_session_free(&fx->s);
 }
 
+static void
+fx_mailbox_list(void *ctx, struct imap_server_session *s)
+{
+	struct fx *fx = ctx;
+
+	T_ASSERT(s == fx->s);
+	(void)buf_append_str(&fx->log, "list\n");
+	fx_begin_op(fx, FX_LIST);
+}
+
+static void
+fx_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, unsigned items)
+{
+	struct fx *fx = ctx;
+
+	T_ASSERT(!imap_server_session_wants_input(s));
+	snprintf(fx->mbox, sizeof(fx->mbox), "%s", name);
+	(void)buf_printf(&fx->log, "status %s %#x\n", name, items);
+	if (fx->free_in_status) {
+		imap_server_session_free(&fx->s);
+		return;
+	}
+	fx_begin_op(fx, FX_STATUS);
+}
+
+static void
+fx_mailbox_create(void *ctx, struct imap_server_session *s, const char *name,
+		  unsigned special_use)
+{
+	struct fx *fx = ctx;
+
+	snprintf(fx->mbox, sizeof(fx->mbox), "%s", name);
+	(void)buf_printf(&fx->log, "create %s %#x\n", name, special_use);
+	fx_begin_op(fx, FX_MBOX);
+}
+
+static void
+fx_mailbox_delete(void *ctx, struct imap_server_session *s, const char *name)
+{
+	struct fx *fx = ctx;
+
+	snprintf(fx->mbox, sizeof(fx->mbox), "%s", name);
+	(void)buf_printf(&fx->log, "delete %s\n", name);
+	fx_begin_op(fx, FX_MBOX);
+}
+
+static void
+fx_mailbox_rename(void *ctx, struct imap_server_session *s, const char *old_name,
+		  const char *new_name)
+{
+	struct fx *fx = ctx;
+
+	snprintf(fx->mbox, sizeof(fx->mbox), "%s", new_name);
+	(void)buf_printf(&fx->log, "rename %s %s\n", old_name, new_name);
+	fx_begin_op(fx, FX_MBOX);
+}
+
+static void
+fx_mailbox_subscribe(void *ctx, struct imap_server_session *s, const char *name, bool subscribe)
+{
+	struct fx *fx = ctx;
+
+	snprintf(fx->mbox, sizeof(fx->mbox), "%s", name);
+	(void)buf_printf(&fx->log, "%s %s\n", subscribe ? "subscribe" : "unsubscribe", name);
+	fx_begin_op(fx, FX_MBOX);
+}
+
 static const struct imap_server_io fx_io = { .write = fx_write, .close = fx_close };
 static const struct imap_server_hooks fx_hooks = {
 	.auth_lookup = fx_auth_lookup,
@@ -210,6 +328,12 @@ static const struct imap_server_hooks fx_hooks = {
 	.starttls = fx_starttls,
 	.auth_result = fx_auth_result,
 	.disconnect = fx_disconnect,
+	.mailbox_list = fx_mailbox_list,
+	.mailbox_status = fx_mailbox_status,
+	.mailbox_create = fx_mailbox_create,
+	.mailbox_delete = fx_mailbox_delete,
+	.mailbox_rename = fx_mailbox_rename,
+	.mailbox_subscribe = fx_mailbox_subscribe,
 };
 
 static struct fx *
@@ -225,11 +349,13 @@ fx_new_opts(const struct fx_opts *opts)
 	set.auth_plaintext_allowed = opts->plaintext;
 	set.starttls_available = opts->starttls;
 	set.capability_extra = "X-ONE bad\"cap X-TWO";
+	set.namespace_shared = opts->shared;
 	if (opts->limits != NULL)
 		set.limits = *opts->limits;
 	else
 		imap_server_limits_init_default(&set.limits);
 	buf_init(&fx->out, 0);
+	buf_init(&fx->log, 0);
 	fx->opts = *opts;
 	fx->opts.limits = NULL;
 	fx->s = imap_server_session_new(&set, &fx_hooks, fx, &fx_io, fx, "192.0.2.7");
@@ -256,6 +382,7 @@ fx_free(struct fx *fx)
 	T_INTEQ(fx->disconnect_calls, 1);
 	T_ASSERT(!fx->overlapping_hook);
 	buf_deinit(&fx->out);
+	buf_deinit(&fx->log);
 	mem_free(&fx);
 }
 
@@ -291,7 +418,8 @@ fx_out(struct fx *fx)
 #define CAPS_NOPLAIN CAPS_BASE " LOGINDISABLED " MECHS_NOPLAIN
 #define CAPS_PLAIN CAPS_BASE " " MECHS_PLAIN
 #define CAPS_STLS CAPS_BASE " STARTTLS LOGINDISABLED " MECHS_NOPLAIN
-#define CAPS_AUTH "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE UTF8=ACCEPT X-ONE X-TWO"
+#define CAPS_AUTH "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE UTF8=ACCEPT NAMESPACE LIST-EXTENDED " \
+		  "LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE X-ONE X-TWO"
 #define GREETING(caps) "* OK [CAPABILITY " caps "] " HOST " IMAP4rev2 server ready\r\n"
 #define LOGGED_IN(tag) tag " OK [CAPABILITY " CAPS_AUTH "] Logged in\r\n"
 #define AUTH_FAILED(tag) tag " NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
@@ -900,6 +1028,338 @@ test_imap_server_strings(void)
 	buf_deinit(&b);
 }
 
+/* ---- mailbox commands ---- */
+
+static void
+test_imap_server_list_match(void)
+{
+	static const struct {
+		const char *pattern, *name;
+		bool match;
+	} cases[] = {
+		{ "*", "Fruit/Apple", true },    { "%", "Fruit/Apple", false },
+		{ "%", "Fruit", true },          { "Fruit/%", "Fruit/Apple", true },
+		{ "Fruit/%", "Fruit", false },   { "Fruit%", "Fruit", true },
+		{ "Fruit%", "Fruits", true },    { "Fruit%", "Fruit/Apple", false },
+		{ "Fruit*", "Fruit/Apple", true }, { "F*e", "Fruit/Apple", true },
+		{ "F%e", "Fruit/Apple", false }, { "%/%", "Fruit/Apple", true },
+		{ "%/%", "Fruit/Apple/Red", false }, { "*/Red", "Fruit/Apple/Red", true },
+		{ "inbox", "INBOX", true },      { "InBoX/%", "INBOX/x", true },
+		{ "inbox/X", "INBOX/x", false }, { "i*", "INBOX", true },
+		{ "fruit", "Fruit", false },     { "", "", true },
+		{ "", "a", false },              { "a*b*c", "aXbYc", true },
+		{ "a*b*c", "aXbY", false },      { "*%", "a/b", true },
+		{ "Tofu", "Tofu", true },        { "Tof", "Tofu", false },
+		{ "Entw\xc3\xbc%", "Entw\xc3\xbcrfe", true },
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		if (!T_ASSERT(imap_server_list_match(cases[i].pattern, cases[i].name) ==
+			      cases[i].match))
+			fprintf(stderr, "  pattern \"%s\" name \"%s\"\n", cases[i].pattern,
+				cases[i].name);
+	}
+}
+
+#define LOGIN_IN "a LOGIN tim \"secret word\"\r\n"
+
+/* Run in/out whole, byte by byte and split at every point, with
+ * synchronous and deferred hooks; the hook log must be log each time. */
+static void
+run_script(const struct fx_opts *base, const char *in, const char *out, const char *log)
+{
+	size_t len = strlen(in);
+
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		for (size_t split = 0; split <= len; split++) {
+			struct fx_opts o = *base;
+			struct fx *fx;
+
+			o.plaintext = true;
+			o.deferred = deferred;
+			fx = fx_new_opts(&o);
+			(void)fx_out(fx);
+			if (split == 0) {
+				for (size_t i = 0; i < len; i++)
+					fx_input(fx, in + i, 1);
+			} else {
+				fx_input(fx, in, split);
+				fx_input(fx, in + split, len - split);
+			}
+			if (!T_STREQ(fx_out(fx), out) || !T_STREQ(buf_cstr(&fx->log), log)) {
+				fprintf(stderr, "  deferred %d split %zu\n", deferred, split);
+				fx_free(fx);
+				return;
+			}
+			fx_free(fx);
+			if (split == 0)
+				split = len > 400 ? len / 7 : 0; /* long scripts: a few splits */
+		}
+	}
+}
+
+static const char list_in[] =
+	LOGIN_IN
+	"b LIST \"\" \"%\"\r\n"
+	"c LIST \"Fruit/\" \"*\"\r\n"
+	"c2 LIST \"Fruit\" \"/%\"\r\n"
+	"d LIST \"\" \"inbox\"\r\n"
+	"e LIST \"\" \"\"\r\n"
+	"e2 LIST \"Fruit/Apple\" \"\"\r\n"
+	"f LIST (SUBSCRIBED) \"\" \"*\"\r\n"
+	"g LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"\r\n"
+	"h LIST (SPECIAL-USE REMOTE) \"\" \"*\" RETURN (SPECIAL-USE)\r\n"
+	"i LIST \"\" (\"Tofu\" \"Entw&APw-rfe\") RETURN (SUBSCRIBED CHILDREN)\r\n"
+	"i2 LIST () \"\" \"Fruit/*\" RETURN (SUBSCRIBED)\r\n"
+	"j LIST \"\" \"Fruit*\" RETURN (STATUS (MESSAGES UIDNEXT SIZE))\r\n"
+	"k LIST \"\" \"&Jjo\"\r\n"
+	"l LIST (RECURSIVEMATCH) \"\" \"*\"\r\n"
+	"m LIST (FOO) \"\" \"*\"\r\n"
+	"m2 LIST \"\" \"*\" RETURN (STATUS ())\r\n"
+	"n LSUB \"\" \"%\"\r\n"
+	"o LSUB \"Fruit/\" \"*\"\r\n"
+	"p NAMESPACE\r\n";
+static const char list_out[] =
+	LOGGED_IN("a")
+	"* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"\r\n"
+	"* LIST (\\HasChildren) \"/\" \"Fruit\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+	"* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Tofu\"\r\n"
+	"* LIST (\\Noselect \\HasChildren) \"/\" \"Vegetable\"\r\n"
+	"b OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Banana\"\r\n"
+	"c OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Banana\"\r\n"
+	"c2 OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"INBOX\"\r\n"
+	"d OK LIST completed\r\n"
+	"* LIST (\\Noselect) \"/\" \"\"\r\n"
+	"e OK LIST completed\r\n"
+	"* LIST (\\Noselect) \"/\" \"Fruit/\"\r\n"
+	"e2 OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed \\Drafts) \"/\" \"Drafts\"\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Fruit/Apple\"\r\n"
+	"* LIST (\\NonExistent \\Subscribed) \"/\" \"Fruit/Peach\"\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" \"Sent\"\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Vegetable/Broccoli\"\r\n"
+	"f OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed \\Drafts) \"/\" \"Drafts\"\r\n"
+	"* LIST (\\HasChildren) \"/\" \"Fruit\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed \\Sent) \"/\" \"Sent\"\r\n"
+	"* LIST (\\NonExistent \\HasChildren) \"/\" \"Vegetable\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+	"g OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"\r\n"
+	"* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n"
+	"h OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Tofu\"\r\n"
+	"i OK LIST completed\r\n"
+	"* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Fruit/Apple\"\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Banana\"\r\n"
+	"i2 OK LIST completed\r\n"
+	"* LIST (\\HasChildren) \"/\" \"Fruit\"\r\n"
+	"* STATUS \"Fruit\" (MESSAGES 5 UIDNEXT 6 SIZE 1000)\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\"\r\n"
+	"* STATUS \"Fruit/Apple\" (MESSAGES 11 UIDNEXT 12 SIZE 1000)\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Banana\"\r\n"
+	"* STATUS \"Fruit/Banana\" (MESSAGES 12 UIDNEXT 13 SIZE 1000)\r\n"
+	"j OK LIST completed\r\n"
+	"k BAD Invalid LIST arguments\r\n"
+	"l BAD Invalid LIST arguments\r\n"
+	"m BAD Invalid LIST arguments\r\n"
+	"m2 BAD Invalid LIST arguments\r\n"
+	"* LSUB () \"/\" \"Drafts\"\r\n"
+	"* LSUB (\\Noselect) \"/\" \"Fruit\"\r\n"
+	"* LSUB () \"/\" \"INBOX\"\r\n"
+	"* LSUB () \"/\" \"Sent\"\r\n"
+	"* LSUB (\\Noselect) \"/\" \"Vegetable\"\r\n"
+	"n OK LSUB completed\r\n"
+	"* LSUB () \"/\" \"Fruit/Apple\"\r\n"
+	"* LSUB (\\Noselect) \"/\" \"Fruit/Peach\"\r\n"
+	"o OK LSUB completed\r\n"
+	"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n"
+	"p OK NAMESPACE completed\r\n";
+static const char list_log[] =
+	"list\nlist\nlist\nlist\nlist\nlist\nlist\nlist\nlist\nlist\n"
+	"status Fruit 0x23\nstatus Fruit/Apple 0x23\nstatus Fruit/Banana 0x23\n"
+	"list\nlist\n";
+
+static void
+test_imap_server_list(void)
+{
+	struct fx_opts o = { 0 };
+
+	run_script(&o, list_in, list_out, list_log);
+}
+
+static const char mbox_in[] =
+	LOGIN_IN
+	"q CREATE \"Entw&APw-rfe/\"\r\n"
+	"r CREATE exists\r\n"
+	"s CREATE inbox\r\n"
+	"t CREATE \"a//b\"\r\n"
+	"u CREATE \"a/../b\"\r\n"
+	"v CREATE \"/a\"\r\n"
+	"w CREATE \"&Jjo\"\r\n"
+	"x CREATE {3}\r\na\tb\r\n"
+	"y CREATE Sent2 (USE (\\Sent \\junk))\r\n"
+	"z CREATE S3 (USE (\\Bogus))\r\n"
+	"z2 CREATE S3 (FOO)\r\n"
+	"z3 CREATE \"a*\"\r\n"
+	"A DELETE INBOX\r\n"
+	"B DELETE gone\r\n"
+	"C RENAME Tofu Inbox\r\n"
+	"D RENAME Tofu Tempeh\r\n"
+	"E SUBSCRIBE tempfail\r\n"
+	"F UNSUBSCRIBE Tofu\r\n"
+	"G STATUS Tofu (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ RECENT)\r\n"
+	"H STATUS gone (MESSAGES)\r\n"
+	"I STATUS Tofu ()\r\n"
+	"J STATUS \"Entw&APw-rfe\" (size)\r\n"
+	"K DELETE \"\"\r\n"
+	"L CREATE (x)\r\n";
+static const char mbox_out[] =
+	LOGGED_IN("a")
+	"q OK CREATE completed\r\n"
+	"r NO [ALREADYEXISTS] Mailbox already exists\r\n"
+	"s NO [ALREADYEXISTS] Mailbox already exists\r\n"
+	"t NO [CANNOT] Empty hierarchy level in mailbox name\r\n"
+	"u NO [CANNOT] Invalid hierarchy level in mailbox name\r\n"
+	"v NO [CANNOT] Empty hierarchy level in mailbox name\r\n"
+	"w BAD Invalid modified UTF-7 mailbox name\r\n"
+	CONT "x NO [CANNOT] Control characters are not allowed in mailbox names\r\n"
+	"y OK CREATE completed\r\n"
+	"z NO [USEATTR] Unsupported special-use attribute\r\n"
+	"z2 BAD Invalid CREATE parameters\r\n"
+	"z3 NO [CANNOT] Wildcards are not allowed in mailbox names\r\n"
+	"A NO [CANNOT] INBOX cannot be deleted\r\n"
+	"B NO [NONEXISTENT] Mailbox does not exist\r\n"
+	"C NO [ALREADYEXISTS] Mailbox already exists\r\n"
+	"D OK RENAME completed\r\n"
+	"E NO [UNAVAILABLE] Disk  full\r\n"
+	"F OK UNSUBSCRIBE completed\r\n"
+	"* STATUS \"Tofu\" (MESSAGES 4 UIDNEXT 5 UIDVALIDITY 42 UNSEEN 1 DELETED 0 SIZE 1000 "
+	"HIGHESTMODSEQ 7 RECENT 0)\r\n"
+	"G OK STATUS completed\r\n"
+	"H NO [NONEXISTENT] Mailbox does not exist\r\n"
+	"I BAD Invalid STATUS items\r\n"
+	"* STATUS \"Entw&APw-rfe\" (SIZE 1000)\r\n"
+	"J OK STATUS completed\r\n"
+	"K NO [CANNOT] Empty mailbox name\r\n"
+	"L BAD Invalid mailbox name\r\n";
+static const char mbox_log[] =
+	"create Entw\xc3\xbcrfe 0\ncreate exists 0\ncreate Sent2 0x30\n"
+	"delete gone\nrename Tofu Tempeh\nsubscribe tempfail\nunsubscribe Tofu\n"
+	"status Tofu 0xff\nstatus gone 0x1\nstatus Entw\xc3\xbcrfe 0x20\n";
+
+static void
+test_imap_server_mailbox_ops(void)
+{
+	struct fx_opts o = { 0 };
+
+	run_script(&o, mbox_in, mbox_out, mbox_log);
+}
+
+/* UTF8=ACCEPT: names in UTF-8 both ways, no mUTF-7 decoding; IMAP4rev2:
+ * no LSUB, no RECENT; the shared namespace when configured. */
+static const char utf8_in[] =
+	LOGIN_IN
+	"b ENABLE IMAP4rev2 UTF8=ACCEPT\r\n"
+	"c LIST \"\" \"Entw*\"\r\n"
+	"d CREATE \"Entw&APw-rfe2\"\r\n"
+	"e LSUB \"\" \"*\"\r\n"
+	"f STATUS INBOX (RECENT)\r\n"
+	"g CREATE \"M\xc3\xbcll\"\r\n"
+	"h NAMESPACE\r\n"
+	"i STATUS \"Entw\xc3\xbcrfe\" (UNSEEN)\r\n";
+static const char utf8_out[] =
+	LOGGED_IN("a")
+	"* ENABLED IMAP4rev2 UTF8=ACCEPT\r\nb OK ENABLE completed\r\n"
+	"* LIST (\\HasNoChildren) \"/\" \"Entw\xc3\xbcrfe\"\r\n"
+	"c OK LIST completed\r\n"
+	"d OK CREATE completed\r\n"
+	"e BAD LSUB is not part of IMAP4rev2\r\n"
+	"f BAD Invalid STATUS items\r\n"
+	"g OK CREATE completed\r\n"
+	"* NAMESPACE ((\"\" \"/\")) NIL ((\"Shared/\" \"/\"))\r\n"
+	"h OK NAMESPACE completed\r\n"
+	"* STATUS \"Entw\xc3\xbcrfe\" (UNSEEN 1)\r\n"
+	"i OK STATUS completed\r\n";
+static const char utf8_log[] =
+	"list\ncreate Entw&APw-rfe2 0\ncreate M\xc3\xbcll 0\nstatus Entw\xc3\xbcrfe 0x8\n";
+
+static void
+test_imap_server_mailbox_utf8(void)
+{
+	struct fx_opts o = { .shared = true };
+
+	run_script(&o, utf8_in, utf8_out, utf8_log);
+}
+
+static void
+test_imap_server_mailbox_errors(void)
+{
+	struct imap_server_limits limits;
+	struct fx_opts o = { .plaintext = true, .limits = &limits };
+	struct fx *fx;
+
+	/* not before login */
+	fx = fx_new(true, false);
+	(void)fx_out(fx);
+	fx_send(fx, "a LIST \"\" *\r\nb CREATE x\r\nc NAMESPACE\r\n");
+	T_STREQ(fx_out(fx), "a BAD Command not valid in this state\r\n"
+			    "b BAD Command not valid in this state\r\n"
+			    "c BAD Command not valid in this state\r\n");
+	fx_free(fx);
+
+	/* the name limit */
+	imap_server_limits_init_default(&limits);
+	limits.max_mailbox_name = 5;
+	fx = fx_new_opts(&o);
+	fx_send(fx, LOGIN_IN "b CREATE abcde\r\nc CREATE abcdef\r\n");
+	(void)fx_out(fx);
+	T_STREQ(buf_cstr(&fx->log), "create abcde 0\n");
+	fx_free(fx);
+
+	/* the list cannot be read */
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		fx = fx_new(true, deferred);
+		fx->list_fail = true;
+		fx_send(fx, LOGIN_IN);
+		(void)fx_out(fx);
+		fx_send(fx, "b LIST \"\" *\r\nc NOOP\r\n");
+		T_STREQ(fx_out(fx), "b NO [UNAVAILABLE] Cannot list mailboxes now\r\n"
+				    "c OK NOOP completed\r\n");
+		fx_free(fx);
+	}
+
+	/* freed inside a LIST-STATUS status hook */
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		fx = fx_new(true, deferred);
+		fx_send(fx, LOGIN_IN);
+		fx->free_in_status = true;
+		fx_send(fx, "b LIST \"\" * RETURN (STATUS (MESSAGES))\r\nc NOOP\r\n");
+		T_ASSERT(fx->s == NULL);
+		fx_free(fx);
+	}
+
+	/* freed with a LIST-STATUS status hook outstanding */
+	fx = fx_new(true, true);
+	fx_send(fx, LOGIN_IN);
+	imap_server_session_input(fx->s, (const uint8_t *)"b LIST \"\" * RETURN (STATUS (SIZE))\r\n",
+				  37);
+	T_INTEQ(fx->op, FX_LIST);
+	fx_complete(fx);
+	T_INTEQ(fx->op, FX_STATUS);
+	fx_free(fx);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_imap_server_capability),
 	TEST_ENTRY(test_imap_server_session_splits),
@@ -913,6 +1373,11 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_imap_server_timeout_shutdown),
 	TEST_ENTRY(test_imap_server_free_inside),
 	TEST_ENTRY(test_imap_server_strings),
+	TEST_ENTRY(test_imap_server_list_match),
+	TEST_ENTRY(test_imap_server_list),
+	TEST_ENTRY(test_imap_server_mailbox_ops),
+	TEST_ENTRY(test_imap_server_mailbox_utf8),
+	TEST_ENTRY(test_imap_server_mailbox_errors),
 	{ NULL, NULL },
 };
 
