@@ -168,6 +168,8 @@ listener_accept(void *ctx, unsigned events)
 		}
 		if (l->service == SERVER_POP3 || l->service == SERVER_POP3S)
 			serve_pop3_accept(srv, fd, &peer, l->service);
+		else if (l->service == SERVER_IMAP || l->service == SERVER_IMAPS)
+			serve_imap_accept(srv, fd, &peer, l->service);
 		else
 			serve_smtp_accept(srv, fd, &peer, l->service);
 	}
@@ -204,22 +206,16 @@ listen_list(struct server *srv, const struct conf_listen_list *list, enum server
 	return 0;
 }
 
-static void
-warn_unavailable(const struct conf_listen_list *list, const char *key, const char *why)
-{
-	if (list->count > 0)
-		log_warning("master", "%s is set but %s; not listening", key, why);
-}
-
 static int
 open_listeners(struct server *srv)
 {
 	const struct posthorn_conf *c = &srv->conf;
 
 	if (srv->tls == NULL) {
-		if (c->submissions_listen.count > 0 || c->pop3s_listen.count > 0) {
-			log_error("master", "submissions_listen and pop3s_listen need a certificate: "
-					    "set tls_cert and tls_key (or leave them empty)");
+		if (c->submissions_listen.count > 0 || c->pop3s_listen.count > 0 ||
+		    c->imaps_listen.count > 0) {
+			log_error("master", "submissions_listen, pop3s_listen and imaps_listen need a "
+					    "certificate: set tls_cert and tls_key (or leave them empty)");
 			return -1;
 		}
 		if (c->submission_listen.count > 0)
@@ -230,10 +226,13 @@ open_listeners(struct server *srv)
 	    listen_list(srv, &c->submission_listen, SERVER_SUBMISSION, "submission") < 0 ||
 	    listen_list(srv, &c->submissions_listen, SERVER_SUBMISSIONS, "submissions") < 0 ||
 	    listen_list(srv, &c->pop3_listen, SERVER_POP3, "pop3") < 0 ||
-	    listen_list(srv, &c->pop3s_listen, SERVER_POP3S, "pop3s") < 0)
+	    listen_list(srv, &c->pop3s_listen, SERVER_POP3S, "pop3s") < 0 ||
+	    listen_list(srv, &c->imap_listen, SERVER_IMAP, "imap") < 0 ||
+	    listen_list(srv, &c->imaps_listen, SERVER_IMAPS, "imaps") < 0)
 		return -1;
-	warn_unavailable(&c->imap_listen, "imap_listen", "IMAP is not implemented yet");
-	warn_unavailable(&c->imaps_listen, "imaps_listen", "IMAP is not implemented yet");
+	if (c->imap_listen.count > 0 || c->imaps_listen.count > 0)
+		log_warning("master", "IMAP serves login and folder commands only so far: "
+				      "SELECT and the message commands are not implemented yet");
 	return 0;
 }
 

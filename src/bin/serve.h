@@ -41,6 +41,8 @@ enum server_service {
 	SERVER_SUBMISSIONS, /* RFC 8314: implicit TLS, AUTH required */
 	SERVER_POP3,        /* STLS */
 	SERVER_POP3S,       /* implicit TLS */
+	SERVER_IMAP,        /* STARTTLS */
+	SERVER_IMAPS,       /* implicit TLS */
 };
 
 struct server {
@@ -53,7 +55,7 @@ struct server {
 	struct delivery_settings delivery;
 	char **literal_ips;
 	struct server_client *clients;
-	unsigned smtp_clients, pop3_clients;
+	unsigned smtp_clients, pop3_clients, imap_clients;
 	bool stopping;
 	struct penalty *auth_penalty; /* failed logins per client IP */
 	struct tls_server_ctx *tls;   /* NULL: no certificate configured */
@@ -70,6 +72,8 @@ void server_client_unlink(struct server_client *c);
 void serve_smtp_accept(struct server *srv, int fd, const struct net_addr *peer,
 		       enum server_service service);
 void serve_pop3_accept(struct server *srv, int fd, const struct net_addr *peer,
+		       enum server_service service);
+void serve_imap_accept(struct server *srv, int fd, const struct net_addr *peer,
 		       enum server_service service);
 
 /* Start TLS on c (server side, current certificate). false: no TLS configured. */

@@ -1,0 +1,527 @@
+/*
+ * serve-imap.c - IMAP glue: a socket feeding the IMAP engine, whose hooks
+ * (authentication through serve-auth.c, the account's mailboxes in the
+ * store) run on the worker pool. STARTTLS (RFC 9051 6.2.1) and implicit TLS
+ * (imaps, RFC 8314) through serve_tls_start().
+ *
+ * What the engine serves today: the not-authenticated state (CAPABILITY,
+ * STARTTLS, LOGIN, AUTHENTICATE, ID, ENABLE) and the mailbox commands of the
+ * authenticated state (NAMESPACE, LIST, LSUB, CREATE, DELETE, RENAME,
+ * SUBSCRIBE, UNSUBSCRIBE, STATUS). Selecting a mailbox and the message
+ * commands do not exist yet: the engine answers them with BAD and does not
+ * advertise what it cannot do.
+ *
+ * Mailbox names reach this file as UTF-8 with '/' as separator; the engine
+ * did the modified UTF-7 and the name checks.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bin/serve-auth.h"
+#include "bin/serve.h"
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/worker.h"
+#include "imap/imap-server.h"
+#include "sasl/sasl-server.h"
+#include "store/store.h"
+
+enum imap_job_kind {
+	IMAP_JOB_LIST,
+	IMAP_JOB_STATUS,
+	IMAP_JOB_CREATE,
+	IMAP_JOB_DELETE,
+	IMAP_JOB_RENAME,
+	IMAP_JOB_SUBSCRIBE,
+};
+
+struct imap_client;
+
+struct imap_job {
+	enum imap_job_kind kind;
+	struct imap_client *client; /* NULL once orphaned */
+	struct server *srv;
+	uint64_t account_id;
+	char *name, *name2;
+	unsigned special_use; /* CREATE (USE ...) */
+	unsigned items;       /* STATUS items, IMAP_STATUS_* */
+	bool flag;
+	/* results */
+	int ret;
+	enum imap_mailbox_result result;
+	struct store_mailbox *boxes;
+	size_t box_count;
+	struct imap_status_info status;
+};
+
+struct imap_client {
+	struct server_client base;
+	struct conn *conn;
+	struct imap_server_session *session;
+	struct loop_timer *idle;
+	struct loop_timer *pause;
+	char ip[64];
+	char user[256];
+	bool implicit_tls;
+	struct serve_tls_cb cb_storage;
+	struct serve_auth *auth;
+	bool auth_is_secret;
+	uint64_t account_id;
+	struct imap_job *job;
+};
+
+/* RFC 9051 5.4: at least 30 minutes of inactivity before autologout */
+#define IMAP_IDLE_TIMEOUT_MS (30u * 60u * 1000u)
+
+static void imap_client_free(struct imap_client *c);
+
+static void
+imap_job_free(struct imap_job *job)
+{
+	mem_free(&job->name);
+	mem_free(&job->name2);
+	if (job->boxes != NULL)
+		store_mailbox_list_free(&job->boxes, job->box_count);
+	mem_free(&job);
+}
+
+static void imap_job_done(void *ctx);
+static void imap_job_work(void *ctx);
+
+static struct imap_job *
+imap_job_new(struct imap_client *c, enum imap_job_kind kind, const char *name,
+	     const char *name2)
+{
+	struct imap_job *job = mem_zalloc(sizeof(*job));
+
+	job->kind = kind;
+	job->client = c;
+	job->srv = c->base.server;
+	job->account_id = c->account_id;
+	job->name = name != NULL ? mem_strdup(name) : NULL;
+	job->name2 = name2 != NULL ? mem_strdup(name2) : NULL;
+	return job;
+}
+
+/* The job belongs to the worker from here until imap_job_done. */
+static void
+imap_job_start(struct imap_client *c, struct imap_job *job)
+{
+	c->job = job;
+	worker_pool_submit(c->base.server->pool, imap_job_work, imap_job_done, job);
+}
+
+/* ---- work on a worker thread ---- */
+
+static enum imap_mailbox_result
+store_result(int ret, enum imap_mailbox_result zero)
+{
+	return ret > 0 ? IMAP_MAILBOX_OK : ret == 0 ? zero : IMAP_MAILBOX_TEMPFAIL;
+}
+
+static void
+status_work(struct imap_job *job)
+{
+	struct store *store = job->srv->store;
+	struct store_mailbox mbox;
+	struct store_message *msgs;
+	size_t n;
+	int ret = store_mailbox_lookup(store, job->account_id, job->name, &mbox, NULL);
+
+	job->result = store_result(ret, IMAP_MAILBOX_NONEXISTENT);
+	if (ret != 1)
+		return;
+	job->status.messages = mbox.messages;
+	job->status.uidnext = mbox.uidnext;
+	job->status.uidvalidity = mbox.uidvalidity;
+	job->status.size = mbox.size;
+	job->status.highest_modseq = mbox.highest_modseq;
+	if ((job->items & (IMAP_STATUS_UNSEEN | IMAP_STATUS_DELETED)) != 0 &&
+	    store_message_list(store, mbox.id, NULL, &msgs, &n, NULL) == 1) {
+		for (size_t i = 0; i < n; i++) {
+			if ((msgs[i].flags & STORE_FLAG_SEEN) == 0)
+				job->status.unseen++;
+			if ((msgs[i].flags & STORE_FLAG_DELETED) != 0)
+				job->status.deleted++;
+		}
+		store_message_list_free(&msgs, n);
+	}
+	store_mailbox_deinit(&mbox);
+}
+
+static void
+imap_job_work(void *ctx)
+{
+	struct imap_job *job = ctx;
+	struct store *store = job->srv->store;
+	int ret;
+
+	switch (job->kind) {
+	case IMAP_JOB_LIST:
+		ret = store_mailbox_list(store, job->account_id, &job->boxes, &job->box_count, NULL);
+		job->result = store_result(ret, IMAP_MAILBOX_TEMPFAIL);
+		break;
+	case IMAP_JOB_STATUS:
+		status_work(job);
+		break;
+	case IMAP_JOB_CREATE:
+		ret = store_mailbox_create(store, job->account_id, job->name, job->special_use,
+					   NULL, NULL);
+		job->result = store_result(ret, IMAP_MAILBOX_EXISTS);
+		break;
+	case IMAP_JOB_DELETE:
+		ret = store_mailbox_delete(store, job->account_id, job->name, NULL);
+		job->result = store_result(ret, IMAP_MAILBOX_NONEXISTENT);
+		break;
+	case IMAP_JOB_RENAME:
+		/* renaming INBOX (moving its messages) is not supported by the store yet */
+		if (strcasecmp(job->name, "INBOX") == 0) {
+			job->result = IMAP_MAILBOX_CANNOT;
+			break;
+		}
+		ret = store_mailbox_rename(store, job->account_id, job->name, job->name2, NULL);
+		job->result = ret < 0 ? IMAP_MAILBOX_CANNOT :
+					store_result(ret, IMAP_MAILBOX_NONEXISTENT);
+		break;
+	case IMAP_JOB_SUBSCRIBE:
+		ret = store_mailbox_set_subscribed(store, job->account_id, job->name, job->flag,
+						   NULL);
+		job->result = store_result(ret, IMAP_MAILBOX_NONEXISTENT);
+		break;
+	}
+}
+
+/* ---- completions on the loop ---- */
+
+static void
+list_complete(struct imap_client *c, struct imap_job *job)
+{
+	struct imap_mailbox_info *info = mem_array(job->box_count + 1, sizeof(*info));
+
+	for (size_t i = 0; i < job->box_count; i++) {
+		info[i].name = job->boxes[i].name;
+		info[i].special_use = job->boxes[i].special_use;
+		info[i].subscribed = job->boxes[i].subscribed;
+		info[i].exists = true;
+	}
+	imap_server_list_done(c->session, info, (unsigned)job->box_count, job->result);
+	mem_free(&info);
+}
+
+static void
+imap_job_done(void *ctx)
+{
+	struct imap_job *job = ctx;
+	struct imap_client *c = job->client;
+
+	if (c == NULL) {
+		imap_job_free(job);
+		return;
+	}
+	c->job = NULL;
+	switch (job->kind) {
+	case IMAP_JOB_LIST:
+		list_complete(c, job);
+		break;
+	case IMAP_JOB_STATUS:
+		imap_server_status_done(c->session, &job->status, job->result);
+		break;
+	default:
+		imap_server_mailbox_op_done(c->session, job->result, NULL);
+		break;
+	}
+	imap_job_free(job);
+}
+
+/* ---- hooks ---- */
+
+static void
+auth_lookup_done(void *ctx, enum serve_auth_result result, const char *secret,
+		 uint64_t account_id, const char *address)
+{
+	struct imap_client *c = ctx;
+
+	c->auth = NULL;
+	if (result != SERVE_AUTH_FAILED && account_id != 0)
+		c->account_id = account_id;
+	if (result == SERVE_AUTH_TEMPFAIL)
+		imap_server_auth_tempfail(c->session);
+	else if (c->auth_is_secret)
+		imap_server_auth_secret(c->session, secret);
+	else
+		imap_server_auth_verified(c->session, result == SERVE_AUTH_OK);
+}
+
+static void
+hook_auth_lookup(void *ctx, struct imap_server_session *s, const char *mech, const char *authcid,
+		 const char *password)
+{
+	struct imap_client *c = ctx;
+
+	log_sanitize(c->user, sizeof(c->user), authcid, strlen(authcid));
+	c->auth_is_secret = password == NULL;
+	c->account_id = 0;
+	c->auth = serve_auth_start(c->base.server, c->ip, authcid, password, auth_lookup_done, c);
+}
+
+static void
+imap_unpause(void *ctx)
+{
+	struct imap_client *c = ctx;
+
+	loop_timer_remove(&c->pause);
+	conn_set_paused(c->conn, false);
+}
+
+static void
+hook_auth_result(void *ctx, struct imap_server_session *s, const char *mech, const char *authcid,
+		 bool ok, const char *reason)
+{
+	struct imap_client *c = ctx;
+	uint64_t delay;
+
+	if (ok) {
+		serve_auth_report(c->base.server, c->ip, true);
+		log_info("imapd", "login: user=<%s>, rip=%s, method=%s%s", c->user, c->ip, mech,
+			 imap_server_session_is_tls(s) ? ", TLS" : "");
+		return;
+	}
+	log_info("imapd", "login failed: user=<%s>, rip=%s, method=%s, reason=%s", c->user, c->ip,
+		 mech, reason != NULL ? reason : "failed");
+	if (strncmp(mech, "SCRAM-", 6) != 0)
+		return; /* password checks are counted and delayed in serve-auth.c */
+	delay = serve_auth_report(c->base.server, c->ip, false);
+	if (delay > 0) {
+		conn_set_paused(c->conn, true);
+		c->pause = loop_timer_add(c->base.server->loop, delay, imap_unpause, c);
+	}
+}
+
+static void
+hook_authenticated(void *ctx, struct imap_server_session *s, const char *user)
+{
+	struct imap_client *c = ctx;
+
+	/* the account id came with the lookup; nothing else to load yet */
+	imap_server_login_done(s, c->account_id != 0);
+}
+
+static void
+hook_starttls(void *ctx, struct imap_server_session *s)
+{
+	struct imap_client *c = ctx;
+
+	if (!serve_tls_start(c->base.server, c->conn))
+		conn_close_after_flush(c->conn);
+}
+
+static void
+hook_mailbox_list(void *ctx, struct imap_server_session *s)
+{
+	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_LIST, NULL, NULL));
+}
+
+static void
+hook_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, unsigned items)
+{
+	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_STATUS, name, NULL);
+
+	job->items = items;
+	imap_job_start(ctx, job);
+}
+
+static void
+hook_mailbox_create(void *ctx, struct imap_server_session *s, const char *name,
+		    unsigned special_use)
+{
+	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_CREATE, name, NULL);
+
+	/* the engine's special-use bits are the store's (imap-server.h) */
+	job->special_use = special_use;
+	imap_job_start(ctx, job);
+}
+
+static void
+hook_mailbox_delete(void *ctx, struct imap_server_session *s, const char *name)
+{
+	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_DELETE, name, NULL));
+}
+
+static void
+hook_mailbox_rename(void *ctx, struct imap_server_session *s, const char *old_name,
+		    const char *new_name)
+{
+	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_RENAME, old_name, new_name));
+}
+
+static void
+hook_mailbox_subscribe(void *ctx, struct imap_server_session *s, const char *name,
+		       bool subscribe)
+{
+	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_SUBSCRIBE, name, NULL);
+
+	job->flag = subscribe;
+	imap_job_start(ctx, job);
+}
+
+static const struct imap_server_hooks imap_hooks = {
+	.auth_lookup = hook_auth_lookup,
+	.authenticated = hook_authenticated,
+	.starttls = hook_starttls,
+	.auth_result = hook_auth_result,
+	.mailbox_list = hook_mailbox_list,
+	.mailbox_status = hook_mailbox_status,
+	.mailbox_create = hook_mailbox_create,
+	.mailbox_delete = hook_mailbox_delete,
+	.mailbox_rename = hook_mailbox_rename,
+	.mailbox_subscribe = hook_mailbox_subscribe,
+};
+
+/* ---- io ---- */
+
+static void
+imap_io_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct imap_client *c = ctx;
+
+	conn_write(c->conn, data, len);
+}
+
+static void
+imap_io_close(void *ctx)
+{
+	struct imap_client *c = ctx;
+
+	conn_close_after_flush(c->conn);
+}
+
+static void
+imap_conn_input(void *ctx, const uint8_t *data, size_t len)
+{
+	struct imap_client *c = ctx;
+
+	loop_timer_reset(c->idle, IMAP_IDLE_TIMEOUT_MS);
+	imap_server_session_input(c->session, data, len);
+	if (c->session != NULL)
+		conn_set_reading(c->conn, imap_server_session_wants_input(c->session));
+}
+
+static void
+imap_conn_drained(void *ctx)
+{
+	struct imap_client *c = ctx;
+
+	if (c->session != NULL)
+		conn_set_reading(c->conn, imap_server_session_wants_input(c->session));
+}
+
+static void
+imap_conn_closed(void *ctx, const char *reason)
+{
+	struct imap_client *c = ctx;
+
+	if (reason != NULL)
+		log_info("imapd", "lost connection from [%s]: %s", c->ip, reason);
+	imap_client_free(c);
+}
+
+static void
+imap_conn_handshake_done(void *ctx)
+{
+	struct imap_client *c = ctx;
+	struct sasl_channel_binding cb;
+	char version[32], cipher[64];
+
+	serve_tls_info(c->conn, version, sizeof(version), cipher, sizeof(cipher));
+	log_info("imapd", "TLS established with [%s]: %s with cipher %s", c->ip, version, cipher);
+	serve_tls_channel_binding(c->conn, &c->cb_storage, &cb);
+	imap_server_session_set_tls(c->session, true);
+	imap_server_session_set_channel_binding(c->session, &cb);
+	if (c->implicit_tls)
+		imap_server_session_start(c->session);
+}
+
+static void
+imap_idle_timeout(void *ctx)
+{
+	struct imap_client *c = ctx;
+
+	log_info("imapd", "autologout for [%s]", c->ip);
+	imap_server_session_timeout(c->session);
+}
+
+static const struct imap_server_io imap_io = {
+	.write = imap_io_write,
+	.close = imap_io_close,
+};
+
+static const struct conn_callbacks imap_conn_cb = {
+	.input = imap_conn_input,
+	.drained = imap_conn_drained,
+	.closed = imap_conn_closed,
+	.handshake_done = imap_conn_handshake_done,
+};
+
+static void
+imap_client_shutdown(struct server_client *base)
+{
+	struct imap_client *c = (struct imap_client *)base;
+
+	imap_server_session_shutdown(c->session);
+}
+
+static const struct server_client_ops imap_client_ops = {
+	.shutdown = imap_client_shutdown,
+};
+
+static void
+imap_client_free(struct imap_client *c)
+{
+	struct server *srv = c->base.server;
+
+	if (c->job != NULL) {
+		c->job->client = NULL;
+		c->job = NULL;
+	}
+	serve_auth_cancel(&c->auth);
+	loop_timer_remove(&c->pause);
+	imap_server_session_free(&c->session);
+	loop_timer_remove(&c->idle);
+	conn_free(&c->conn);
+	srv->imap_clients--;
+	log_info("imapd", "disconnect from [%s]", c->ip);
+	server_client_unlink(&c->base);
+	mem_free(&c);
+}
+
+void
+serve_imap_accept(struct server *srv, int fd, const struct net_addr *peer,
+		  enum server_service service)
+{
+	struct imap_client *c = mem_zalloc(sizeof(*c));
+	struct imap_server_settings set;
+	const struct posthorn_conf *conf = &srv->conf;
+
+	net_addr_ip(peer, c->ip, sizeof(c->ip));
+	server_client_link(srv, &c->base, &imap_client_ops);
+	srv->imap_clients++;
+	log_info("imapd", "connect from [%s]", c->ip);
+	memset(&set, 0, sizeof(set));
+	set.hostname = srv->hostname;
+	set.auth_plaintext_allowed = conf->plaintext_auth_loopback && net_addr_is_loopback(peer);
+	set.starttls_available = srv->tls != NULL && service == SERVER_IMAP;
+	imap_server_limits_init_default(&set.limits);
+	c->conn = conn_new(srv->loop, fd, &imap_conn_cb, c);
+	c->idle = loop_timer_add(srv->loop, IMAP_IDLE_TIMEOUT_MS, imap_idle_timeout, c);
+	c->session = imap_server_session_new(&set, &imap_hooks, c, &imap_io, c, c->ip);
+	if (service == SERVER_IMAPS) {
+		/* RFC 8314: TLS first; the greeting follows the handshake */
+		c->implicit_tls = true;
+		serve_tls_start(srv, c->conn);
+		return;
+	}
+	imap_server_session_start(c->session);
+}
