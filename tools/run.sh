@@ -23,7 +23,7 @@ cat <<EOT
 
 Posthorn listens on 127.0.0.1 (unprivileged ports; see README "Connecting"):
   SMTP 2525 (STARTTLS)   submission 2587 (STARTTLS + AUTH)   submissions 2465 (TLS + AUTH)
-  POP3 2110 (STLS)       POP3S 2995 (TLS)                    IMAP: not served yet
+  POP3 2110 (STLS)       POP3S 2995 (TLS)                    IMAP: off (partial, see README)
 The certificate is self-signed: $DATA/tls/cert.pem
 
 Send a message:   swaks --server 127.0.0.1:2525 --to user@localhost
