@@ -162,10 +162,14 @@ imap_parser_free(struct imap_parser **pp)
 	mem_free(pp);
 }
 
-/* Drop the partial or finished command; the state is left to the caller. */
+/* Drop the partial or finished command; the state is left to the caller.
+ * Its bytes are wiped, not just forgotten: a LOGIN line or an AUTHENTICATE
+ * response holds a password. */
 static void
 command_clear(struct imap_parser *p)
 {
+	if (buf_len(&p->data) > 0)
+		explicit_bzero(buf_data(&p->data), buf_len(&p->data));
 	buf_reset(&p->data);
 	p->n_tokens = 0;
 	p->open_list = -1;
