@@ -50,19 +50,8 @@ auth_work(void *ctx)
 {
 	struct serve_auth *a = ctx;
 	struct store_account acct;
-	char *address = a->authcid;
-	int ret;
+	int ret = serve_account_lookup(a->srv, a->authcid, &acct);
 
-	if (strchr(a->authcid, '@') == NULL) {
-		const char *domain = serve_default_domain(a->srv);
-		size_t len = strlen(a->authcid) + strlen(domain) + 2;
-
-		address = mem_alloc(len);
-		snprintf(address, len, "%s@%s", a->authcid, domain);
-	}
-	ret = store_account_lookup(a->srv->store, address, &acct, NULL);
-	if (address != a->authcid)
-		mem_free(&address);
 	if (ret < 0) {
 		a->result = SERVE_AUTH_TEMPFAIL;
 		return;

@@ -41,7 +41,7 @@ struct serve_auth *serve_auth_start(struct server *srv, const char *client_ip,
 void serve_auth_cancel(struct serve_auth **auth);
 /* A SASL exchange whose verdict the engine made (SCRAM) ended: clear the
  * IP, or count the failure and return how long to hold the connection
- * (conn_set_paused) before the failure reply goes out. */
+ * (conn_hold) before the failure reply goes out. */
 uint64_t serve_auth_report(struct server *srv, const char *client_ip, bool success);
 
 #endif

@@ -62,7 +62,6 @@ struct imap_client {
 	struct conn *conn;
 	struct imap_server_session *session;
 	struct loop_timer *idle;
-	struct loop_timer *pause;
 	char ip[64];
 	char user[256];
 	bool implicit_tls;
@@ -268,20 +267,10 @@ hook_auth_lookup(void *ctx, struct imap_server_session *s, const char *mech, con
 }
 
 static void
-imap_unpause(void *ctx)
-{
-	struct imap_client *c = ctx;
-
-	loop_timer_remove(&c->pause);
-	conn_set_paused(c->conn, false);
-}
-
-static void
 hook_auth_result(void *ctx, struct imap_server_session *s, const char *mech, const char *authcid,
 		 bool ok, const char *reason)
 {
 	struct imap_client *c = ctx;
-	uint64_t delay;
 
 	if (ok) {
 		serve_auth_report(c->base.server, c->ip, true);
@@ -293,11 +282,7 @@ hook_auth_result(void *ctx, struct imap_server_session *s, const char *mech, con
 		 mech, reason != NULL ? reason : "failed");
 	if (strncmp(mech, "SCRAM-", 6) != 0)
 		return; /* password checks are counted and delayed in serve-auth.c */
-	delay = serve_auth_report(c->base.server, c->ip, false);
-	if (delay > 0) {
-		conn_set_paused(c->conn, true);
-		c->pause = loop_timer_add(c->base.server->loop, delay, imap_unpause, c);
-	}
+	conn_hold(c->conn, serve_auth_report(c->base.server, c->ip, false));
 }
 
 static void
@@ -487,7 +472,6 @@ imap_client_free(struct imap_client *c)
 		c->job = NULL;
 	}
 	serve_auth_cancel(&c->auth);
-	loop_timer_remove(&c->pause);
 	imap_server_session_free(&c->session);
 	loop_timer_remove(&c->idle);
 	conn_free(&c->conn);

@@ -68,7 +68,6 @@ struct pop3_client {
 	bool auth_is_secret;
 	bool implicit_tls;
 	struct serve_tls_cb cb_storage;
-	struct loop_timer *pause; /* holding a failed SCRAM reply */
 	/* retrieve in progress */
 	int retr_fd;
 	bool retr_waiting_drain;
@@ -171,20 +170,9 @@ maildrop_work(void *ctx)
 	struct pop3_job *job = ctx;
 	struct store_account acct;
 	struct store_mailbox mbox;
-	char *address = job->user;
 	const char *error = NULL;
-	int ret;
+	int ret = serve_account_lookup(job->srv, job->user, &acct);
 
-	if (strchr(job->user, '@') == NULL) {
-		const char *domain = serve_default_domain(job->srv);
-		size_t len = strlen(job->user) + strlen(domain) + 2;
-
-		address = mem_alloc(len);
-		snprintf(address, len, "%s@%s", job->user, domain);
-	}
-	ret = store_account_lookup(job->srv->store, address, &acct, &error);
-	if (address != job->user)
-		mem_free(&address);
 	if (ret <= 0) {
 		job->result = ret == 0 ? POP3_LOGIN_FAILED : POP3_LOGIN_TEMPFAIL;
 		return;
@@ -246,20 +234,10 @@ maildrop_done(void *ctx)
 }
 
 static void
-pop3_unpause(void *ctx)
-{
-	struct pop3_client *c = ctx;
-
-	loop_timer_remove(&c->pause);
-	conn_set_paused(c->conn, false);
-}
-
-static void
 hook_auth_result(void *ctx, struct pop3_server_session *s, const char *mech, const char *authcid,
 		 bool ok, const char *reason)
 {
 	struct pop3_client *c = ctx;
-	uint64_t delay;
 
 	if (ok || strncmp(mech, "SCRAM-", 6) != 0)
 		return; /* password checks are counted and delayed in serve-auth.c */
@@ -267,11 +245,7 @@ hook_auth_result(void *ctx, struct pop3_server_session *s, const char *mech, con
 		 mech, reason != NULL ? reason : "failed");
 	/* SCRAM proofs are checked by the engine: hold the connection before
 	 * its -ERR goes out */
-	delay = serve_auth_report(c->base.server, c->ip, false);
-	if (delay > 0) {
-		conn_set_paused(c->conn, true);
-		c->pause = loop_timer_add(c->base.server->loop, delay, pop3_unpause, c);
-	}
+	conn_hold(c->conn, serve_auth_report(c->base.server, c->ip, false));
 }
 
 static void
@@ -574,7 +548,6 @@ pop3_client_free(struct pop3_client *c)
 		c->job = NULL;
 	}
 	serve_auth_cancel(&c->auth);
-	loop_timer_remove(&c->pause);
 	if (c->retr_fd >= 0)
 		close(c->retr_fd);
 	pop3_server_session_free(&c->session);

@@ -259,15 +259,6 @@ hook_auth_lookup(struct smtp_server_session *s, void *ctx, const char *mech, con
 }
 
 static void
-smtp_unpause(void *ctx)
-{
-	struct smtp_client *c = ctx;
-
-	loop_timer_remove(&c->pause);
-	conn_set_paused(c->conn, false);
-}
-
-static void
 hook_auth_result(struct smtp_server_session *s, void *ctx, const char *mech, const char *authcid,
 		 bool ok, const char *reason)
 {
@@ -286,14 +277,8 @@ hook_auth_result(struct smtp_server_session *s, void *ctx, const char *mech, con
 	/* password failures were counted (and delayed) when the password was
 	 * checked; SCRAM proofs are checked by the engine: count and delay
 	 * them here by holding the connection before the 535 goes out */
-	if (strncmp(mech, "SCRAM-", 6) == 0) {
-		uint64_t delay = serve_auth_report(c->base.server, c->ip, false);
-
-		if (delay > 0) {
-			conn_set_paused(c->conn, true);
-			c->pause = loop_timer_add(c->base.server->loop, delay, smtp_unpause, c);
-		}
-	}
+	if (strncmp(mech, "SCRAM-", 6) == 0)
+		conn_hold(c->conn, serve_auth_report(c->base.server, c->ip, false));
 	log_warning("smtpd", "[%s]: SASL %s authentication failed: user=<%s>: %s", c->ip, mech,
 		    user, reason != NULL ? reason : "failed");
 }
@@ -517,7 +502,6 @@ smtp_client_free(struct smtp_client *c)
 		c->job = NULL;
 	}
 	serve_auth_cancel(&c->auth);
-	loop_timer_remove(&c->pause);
 	smtp_server_session_free(&c->session);
 	smtp_client_reset_tx(c);
 	loop_timer_remove(&c->idle);

@@ -63,7 +63,6 @@ struct smtp_client {
 	/* authentication */
 	struct serve_auth *auth;
 	bool auth_is_secret;
-	struct loop_timer *pause; /* holding a failed SCRAM reply */
 	uint64_t auth_account_id; /* of the last looked-up authcid */
 	char auth_address[256];
 	uint64_t account_id;      /* after a successful AUTH, else 0 */

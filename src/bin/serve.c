@@ -151,6 +151,25 @@ serve_default_domain(struct server *srv)
 	return "localhost";
 }
 
+int
+serve_account_lookup(struct server *srv, const char *login, struct store_account *account_r)
+{
+	const char *domain;
+	size_t len;
+	char *address;
+	int ret;
+
+	if (strchr(login, '@') != NULL)
+		return store_account_lookup(srv->store, login, account_r, NULL);
+	domain = serve_default_domain(srv);
+	len = strlen(login) + strlen(domain) + 2;
+	address = mem_alloc(len);
+	snprintf(address, len, "%s@%s", login, domain);
+	ret = store_account_lookup(srv->store, address, account_r, NULL);
+	mem_free(&address);
+	return ret;
+}
+
 static void
 listener_accept(void *ctx, unsigned events)
 {

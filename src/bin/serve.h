@@ -96,5 +96,9 @@ void serve_queue_id(char out[16]);
 /* The domain for bare user names (POP3 USER without '@'): hostname when it
  * is a local domain, else "localhost". Runs on a worker thread. */
 const char *serve_default_domain(struct server *srv);
+/* The account of a login name: a full address, or a bare user name in the
+ * default domain. store_account_lookup's contract. Runs on a worker thread. */
+struct store_account;
+int serve_account_lookup(struct server *srv, const char *login, struct store_account *account_r);
 
 #endif

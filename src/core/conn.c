@@ -51,6 +51,7 @@ struct conn {
 
 	bool reading;
 	bool paused;   /* conn_set_paused: neither read nor write for now */
+	struct loop_timer *hold; /* conn_hold: resumes the connection */
 	bool handshaking;
 	bool closing;
 	bool closed;
@@ -432,6 +433,27 @@ conn_set_paused(struct conn *c, bool paused)
 		conn_kick(c);
 }
 
+static void
+conn_hold_done(void *ctx)
+{
+	struct conn *c = ctx;
+
+	loop_timer_remove(&c->hold);
+	conn_set_paused(c, false);
+}
+
+void
+conn_hold(struct conn *c, uint64_t msecs)
+{
+	if (msecs == 0 || c->closed)
+		return;
+	conn_set_paused(c, true);
+	if (c->hold == NULL)
+		c->hold = loop_timer_add(c->loop, msecs, conn_hold_done, c);
+	else
+		loop_timer_reset(c->hold, msecs);
+}
+
 size_t
 conn_out_pending(const struct conn *c)
 {
@@ -525,6 +547,7 @@ conn_free(struct conn **cp)
 	loop_io_remove(&c->io);
 	loop_timer_remove(&c->hs_timer);
 	loop_timer_remove(&c->kick);
+	loop_timer_remove(&c->hold);
 	if (c->ops->free != NULL)
 		c->ops->free(c->t);
 	if (c->next_ops != NULL)

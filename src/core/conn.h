@@ -94,6 +94,9 @@ size_t conn_out_pending(const struct conn *c);
 /* Hold the connection: nothing is read or written (output queues up) until
  * it is resumed. Used to slow down a failed login without a sleeping thread. */
 void conn_set_paused(struct conn *c, bool paused);
+/* Pause for msecs, then resume by itself (0: nothing). Used to delay the
+ * reply to a failed login on the loop, without a sleeping thread. */
+void conn_hold(struct conn *c, uint64_t msecs);
 /* Stop or resume reading (flow control: the engine's input buffer is full).
  * Resuming also delivers input already buffered inside the transport (from
  * the loop, not from inside this call). */

@@ -820,12 +820,36 @@ test_conn_free_pending_switch(void)
 	T_INTEQ(o.freed, 1);
 }
 
+static void
+test_conn_hold(void)
+{
+	struct owner o;
+	struct peer p;
+
+	setup(&o, &p);
+	o.starttls = true; /* not triggered: frees x in teardown */
+	conn_hold(o.conn, 300);
+	conn_write(o.conn, "535 no\r\n", 8);
+	/* held: nothing goes out for a while */
+	T_ASSERT(!run_until(never, NULL, 100));
+	peer_drain(&p);
+	T_INTEQ(buf_len(&p.got), 0);
+	/* then it resumes by itself */
+	want_len = 8;
+	T_ASSERT(run_until(peer_has_want_len, &p, 2000));
+	T_MEMEQ(buf_data(&p.got), buf_len(&p.got), "535 no\r\n", 8);
+	/* freeing a held conn removes its timer (ASan would see a leak) */
+	conn_hold(o.conn, 10000);
+	teardown(&o, &p);
+}
+
 int
 main(void)
 {
 	static const struct test tests[] = {
 		TEST_ENTRY(test_conn_plain_echo),
 	TEST_ENTRY(test_conn_paused),
+	TEST_ENTRY(test_conn_hold),
 		TEST_ENTRY(test_conn_starttls_switch),
 		TEST_ENTRY(test_conn_switch_waits_for_output),
 		TEST_ENTRY(test_conn_transport_pending),
