@@ -27,6 +27,7 @@
 #include "bin/cli-store.h"
 #include "bin/cli.h"
 #include "bin/serve.h"
+#include "conf/conf-sni.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -312,14 +313,15 @@ conf_path_resolve(const struct posthorn_conf *conf, const char *path)
 	return p;
 }
 
-/* Build the TLS context of conf: 1 made, 0 no certificate configured, -1 error
- * (logged). tls_sni_certs is "HOST=CERT:KEY, ...". */
+/* Build the TLS context of conf: 1 made, 0 no certificate configured, -1
+ * error (logged). tls_sni_certs was validated when the config was loaded. */
 static int
 tls_load(const struct posthorn_conf *conf, struct tls_server_ctx **ctx_r)
 {
 	struct tls_server_settings set = { 0 };
-	struct tls_sni_entry *sni = NULL;
-	char *cert, *key, *list, *item, *save = NULL;
+	struct conf_sni_entry *entries = NULL;
+	struct tls_sni_entry *sni;
+	char *cert, *key;
 	const char *error;
 	size_t n = 0;
 	int ret = 1;
@@ -327,45 +329,33 @@ tls_load(const struct posthorn_conf *conf, struct tls_server_ctx **ctx_r)
 	*ctx_r = NULL;
 	if (conf->tls_cert[0] == '\0')
 		return 0;
+	if (conf_sni_parse(conf->tls_sni_certs, &entries, &n, &error) < 0) {
+		log_error("master", "tls_sni_certs: %s", error);
+		return -1;
+	}
+	sni = mem_array(n + 1, sizeof(*sni));
+	for (size_t i = 0; i < n; i++) {
+		sni[i].hostname = entries[i].hostname;
+		sni[i].cert_file = conf_path_resolve(conf, entries[i].cert_file);
+		sni[i].key_file = conf_path_resolve(conf, entries[i].key_file);
+	}
 	cert = conf_path_resolve(conf, conf->tls_cert);
 	key = conf_path_resolve(conf, conf->tls_key[0] != '\0' ? conf->tls_key : conf->tls_cert);
-	list = mem_strdup(conf->tls_sni_certs);
-	for (item = strtok_r(list, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
-		char *eq, *colon;
-
-		while (*item == ' ' || *item == '\t')
-			item++;
-		eq = strchr(item, '=');
-		colon = eq != NULL ? strchr(eq, ':') : NULL;
-		if (eq == NULL || colon == NULL) {
-			log_error("master", "tls_sni_certs: '%s' is not HOST=CERTFILE:KEYFILE", item);
-			ret = -1;
-			break;
-		}
-		*eq = *colon = '\0';
-		sni = mem_realloc(sni, (n + 1) * sizeof(*sni));
-		sni[n].hostname = item;
-		sni[n].cert_file = conf_path_resolve(conf, eq + 1);
-		sni[n].key_file = conf_path_resolve(conf, colon + 1);
-		n++;
-	}
-	if (ret > 0) {
-		set.cert_file = cert;
-		set.key_file = key;
-		set.sni = sni;
-		set.sni_count = n;
-		*ctx_r = tls_server_ctx_new(&set, &error);
-		if (*ctx_r == NULL) {
-			log_error("master", "TLS: %s", error);
-			ret = -1;
-		}
+	set.cert_file = cert;
+	set.key_file = key;
+	set.sni = sni;
+	set.sni_count = n;
+	*ctx_r = tls_server_ctx_new(&set, &error);
+	if (*ctx_r == NULL) {
+		log_error("master", "TLS: %s", error);
+		ret = -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		mem_free(&sni[i].cert_file);
 		mem_free(&sni[i].key_file);
 	}
 	mem_free(&sni);
-	mem_free(&list);
+	conf_sni_free(&entries, n);
 	mem_free(&cert);
 	mem_free(&key);
 	return ret;

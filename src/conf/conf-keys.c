@@ -15,6 +15,7 @@
  * names; descriptions are one line without a trailing period.
  */
 #include "conf/conf-private.h"
+#include "conf/conf-sni.h"
 
 #include <limits.h>
 #include <string.h>
@@ -78,6 +79,19 @@ check_delimiter(const char *value)
 	return NULL;
 }
 
+static const char *
+check_sni(const char *value)
+{
+	struct conf_sni_entry *list;
+	size_t n;
+	const char *error;
+
+	if (conf_sni_parse(value, &list, &n, &error) < 0)
+		return error;
+	conf_sni_free(&list, n);
+	return NULL;
+}
+
 static const char *const log_levels[] = { "debug", "info", "warning", "error", NULL };
 
 #define SECONDS(n) ((uint64_t)(n) * 1000)
@@ -123,7 +137,7 @@ const struct conf_key conf_keys[] = {
 		   "PEM certificate chain for TLS; relative to the config directory; empty = no TLS"),
 	KEY_STRING(tls_key, "", 0, 4096, NULL, 0,
 		   "PEM private key of tls_cert; relative to the config directory"),
-	KEY_STRING(tls_sni_certs, "", 0, 65536, NULL, 0,
+	KEY_STRING(tls_sni_certs, "", 0, 65536, check_sni, 0,
 		   "More certificates by SNI name: comma-separated HOST=CERTFILE:KEYFILE"),
 	KEY_IPLIST(local_address_literals, "",
 		   "IP addresses for which user@[addr] is a local address (RFC 5321 4.1.3)"),

@@ -6,6 +6,7 @@
  * missing-file cases write real files under test_tmpdir().
  */
 #include "conf/conf.h"
+#include "conf/conf-sni.h"
 #include "conf/conf-private.h"
 #include "core/buf.h"
 #include "core/mem.h"
@@ -812,7 +813,44 @@ test_resolve_data_dir(void)
 	conf_deinit(&conf);
 }
 
+static void
+test_tls_sni_certs(void)
+{
+	struct conf_sni_entry *list;
+	size_t n;
+	const char *error;
+
+	value_ok("tls_sni_certs", "", "");
+	value_ok("tls_sni_certs", "mail.example.org=/c/a.pem:/k/a.pem",
+		 "mail.example.org=/c/a.pem:/k/a.pem");
+	value_bad("tls_sni_certs", "mail.example.org=/c/a.pem",
+		  "'mail.example.org=/c/a.pem': each item must be HOST=CERTFILE:KEYFILE");
+	value_bad("tls_sni_certs", "bad host=/c:/k",
+		  "'bad host=/c:/k': bad host name before '=' (a host name or *.domain)");
+	value_bad("tls_sni_certs", "a.example=:/k",
+		  "'a.example=:/k': empty certificate or key file name");
+	value_bad("tls_sni_certs", "a.example=/c:/k,", "'a.example=/c:/k,': empty item after ','");
+	T_INTEQ(conf_sni_parse(" a.example = c.pem:k.pem , *.b.example=/x/c:/x/k ", &list, &n,
+			       &error), -1); /* spaces around '=' belong to the host: refused */
+	T_INTEQ(conf_sni_parse(" a.example=c.pem:k.pem , *.b.example=/x/c:/x/k ", &list, &n,
+			       &error), 1);
+	T_INTEQ(n, 2);
+	if (n == 2) {
+		T_STREQ(list[0].hostname, "a.example");
+		T_STREQ(list[0].cert_file, "c.pem");
+		T_STREQ(list[0].key_file, "k.pem");
+		T_STREQ(list[1].hostname, "*.b.example");
+		T_STREQ(list[1].cert_file, "/x/c");
+		T_STREQ(list[1].key_file, "/x/k");
+	}
+	conf_sni_free(&list, n);
+	T_ASSERT(list == NULL);
+	T_INTEQ(conf_sni_parse("", &list, &n, &error), 1);
+	T_INTEQ(n, 0);
+}
+
 static const struct test tests[] = {
+	TEST_ENTRY(test_tls_sni_certs),
 	TEST_ENTRY(test_defaults),
 	TEST_ENTRY(test_schema),
 	TEST_ENTRY(test_file_syntax),

@@ -15,14 +15,14 @@ from tlshelp import tls_factory, tls_server  # noqa: F401 (fixtures)
 TIMEOUT = 20
 
 
-def peer_cert(port):
+def peer_cert(port, sni="localhost"):
     """DER certificate the server presents on an implicit-TLS port (not verified: the
     point is which certificate it is)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        with ctx.wrap_socket(raw, server_hostname=sni) as s:
             der = s.getpeercert(binary_form=True)
             assert s.recv(512).startswith(b"220"), "no greeting over TLS"
             return der
@@ -113,3 +113,22 @@ def test_sighup_with_broken_config_keeps_old_one(tls_server):
     (s.dir / "conf.d" / "zz-nocert.conf").unlink()
     assert peer_cert(s.port("submissions"))
     s.assert_healthy()
+
+
+def test_sighup_adds_sni_certificate_and_config_check_validates_it(tls_server):
+    s = tls_server
+    port = s.port("submissions")
+    default = peer_cert(port)
+    cert, key = s.dir / "tls" / "other-cert.pem", s.dir / "tls" / "other-key.pem"
+    make_cert(cert, key, "other.example")
+    bad = s.dir / "conf.d" / "zz-sni.conf"
+    bad.write_text("tls_sni_certs = other.example\n")
+    r = s.cli("config", "check")
+    assert r.returncode == 4, r
+    assert "zz-sni.conf:1: tls_sni_certs:" in r.stderr, r.stderr
+    bad.write_text(f"tls_sni_certs = other.example={cert}:{key}\n")
+    assert s.cli("config", "check").returncode == 0
+    hup_and_wait(s, "configuration reloaded")
+    assert peer_cert(port, sni="other.example") == ssl.PEM_cert_to_DER_cert(cert.read_text())
+    # other names still get the default certificate
+    assert peer_cert(port, sni="localhost") == default
