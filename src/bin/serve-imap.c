@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "bin/serve-auth.h"
+#include "bin/serve-imap.h"
 #include "bin/serve.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -57,20 +58,6 @@ struct imap_job {
 	struct imap_status_info status;
 };
 
-struct imap_client {
-	struct server_client base;
-	struct conn *conn;
-	struct imap_server_session *session;
-	struct loop_timer *idle;
-	char ip[64];
-	char user[256];
-	bool implicit_tls;
-	struct serve_tls_cb cb_storage;
-	struct serve_auth *auth;
-	bool auth_is_secret;
-	uint64_t account_id;
-	struct imap_job *job;
-};
 
 /* RFC 9051 5.4: at least 30 minutes of inactivity before autologout */
 #define IMAP_IDLE_TIMEOUT_MS (30u * 60u * 1000u)
@@ -111,6 +98,34 @@ imap_job_start(struct imap_client *c, struct imap_job *job)
 {
 	c->job = job;
 	worker_pool_submit(c->base.server->pool, imap_job_work, imap_job_done, job);
+}
+
+static void
+serve_imap_job_work(void *ctx)
+{
+	struct serve_imap_job *job = ctx;
+
+	job->work(job);
+}
+
+static void
+serve_imap_job_done(void *ctx)
+{
+	struct serve_imap_job *job = ctx;
+
+	if (job->client != NULL)
+		job->client->gjob = NULL;
+	job->done(job);
+}
+
+void
+serve_imap_job_start(struct imap_client *c, struct serve_imap_job *job)
+{
+	job->client = c;
+	job->srv = c->base.server;
+	job->account_id = c->account_id;
+	c->gjob = job;
+	worker_pool_submit(c->base.server->pool, serve_imap_job_work, serve_imap_job_done, job);
 }
 
 /* ---- work on a worker thread ---- */
@@ -365,6 +380,20 @@ static const struct imap_server_hooks imap_hooks = {
 	.mailbox_subscribe = hook_mailbox_subscribe,
 };
 
+static const struct imap_server_selected_hooks imap_selected_hooks = {
+	.mailbox_select = serve_imap_hook_select,
+	.mailbox_unselect = serve_imap_hook_unselect,
+	.mailbox_sync = serve_imap_hook_sync,
+	.message_fetch = serve_imap_hook_fetch,
+	.message_search = serve_imap_hook_search,
+	.message_store = serve_imap_hook_store,
+	.message_copy = serve_imap_hook_copy,
+	.message_expunge = serve_imap_hook_expunge,
+	.message_append = serve_imap_hook_append,
+	.acl = serve_imap_hook_acl,
+	.quota = serve_imap_hook_quota,
+};
+
 /* ---- io ---- */
 
 static void
@@ -471,8 +500,13 @@ imap_client_free(struct imap_client *c)
 		c->job->client = NULL;
 		c->job = NULL;
 	}
+	if (c->gjob != NULL) {
+		c->gjob->client = NULL;
+		c->gjob = NULL;
+	}
 	serve_auth_cancel(&c->auth);
 	imap_server_session_free(&c->session);
+	serve_imap_select_free(c);
 	loop_timer_remove(&c->idle);
 	conn_free(&c->conn);
 	srv->imap_clients--;
@@ -501,6 +535,7 @@ serve_imap_accept(struct server *srv, int fd, const struct net_addr *peer,
 	c->conn = conn_new(srv->loop, fd, &imap_conn_cb, c);
 	c->idle = loop_timer_add(srv->loop, IMAP_IDLE_TIMEOUT_MS, imap_idle_timeout, c);
 	c->session = imap_server_session_new(&set, &imap_hooks, c, &imap_io, c, c->ip);
+	imap_server_session_set_selected_hooks(c->session, &imap_selected_hooks);
 	if (service == SERVER_IMAPS) {
 		/* RFC 8314: TLS first; the greeting follows the handshake */
 		c->implicit_tls = true;

@@ -144,7 +144,10 @@ imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command 
 
 #define ANY IMAP_STATES_ANY
 #define NOT_AUTH IMAP_STATE_NOT_AUTH
-#define AUTH IMAP_STATE_AUTH
+/* Commands of the authenticated state stay valid once a mailbox is
+ * selected (RFC 9051 3.3). */
+#define AUTH IMAP_STATES_AUTHED
+#define SEL IMAP_STATE_SELECTED
 
 static const struct imap_server_command_def imap_server_commands[] = {
 	{ "CAPABILITY", ANY, 0, 0, imap_server_cmd_capability },
@@ -164,6 +167,29 @@ static const struct imap_server_command_def imap_server_commands[] = {
 	{ "SUBSCRIBE", AUTH, 1, 1, imap_server_cmd_subscribe },
 	{ "UNSUBSCRIBE", AUTH, 1, 1, imap_server_cmd_unsubscribe },
 	{ "STATUS", AUTH, 2, 2, imap_server_cmd_status },
+	{ "SELECT", AUTH, 1, 2, imap_server_cmd_select },
+	{ "EXAMINE", AUTH, 1, 2, imap_server_cmd_examine },
+	{ "APPEND", AUTH, 2, 10000, imap_server_cmd_append },
+	{ "GETACL", AUTH, 1, 1, imap_server_cmd_getacl },
+	{ "SETACL", AUTH, 3, 3, imap_server_cmd_setacl },
+	{ "DELETEACL", AUTH, 2, 2, imap_server_cmd_deleteacl },
+	{ "MYRIGHTS", AUTH, 1, 1, imap_server_cmd_myrights },
+	{ "LISTRIGHTS", AUTH, 2, 2, imap_server_cmd_listrights },
+	{ "GETQUOTA", AUTH, 1, 1, imap_server_cmd_getquota },
+	{ "GETQUOTAROOT", AUTH, 1, 1, imap_server_cmd_getquotaroot },
+	{ "CLOSE", SEL, 0, 0, imap_server_cmd_close },
+	{ "UNSELECT", SEL, 0, 0, imap_server_cmd_unselect },
+	{ "EXPUNGE", SEL, 0, 0, imap_server_cmd_expunge },
+	{ "CHECK", SEL, 0, 0, imap_server_cmd_check },
+	{ "IDLE", AUTH, 0, 0, imap_server_cmd_idle },
+	{ "FETCH", SEL, 2, 3, imap_server_cmd_fetch },
+	{ "STORE", SEL, 3, 4, imap_server_cmd_store },
+	{ "SEARCH", SEL, 1, 10000, imap_server_cmd_search },
+	{ "SORT", SEL, 3, 10000, imap_server_cmd_sort },
+	{ "THREAD", SEL, 3, 10000, imap_server_cmd_thread },
+	{ "COPY", SEL, 2, 2, imap_server_cmd_copy },
+	{ "MOVE", SEL, 2, 2, imap_server_cmd_move },
+	{ "UID", SEL, 2, 10000, imap_server_cmd_uid },
 };
 
 void

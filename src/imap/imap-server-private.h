@@ -12,6 +12,18 @@
  * imap-server-mailbox.c mailbox names, NAMESPACE, CREATE, DELETE, RENAME,
  *                      (UN)SUBSCRIBE, STATUS and their completions
  * imap-server-list.c   LIST (LIST-EXTENDED, LIST-STATUS), LSUB, patterns
+ * imap-server-select.c the selected state: SELECT, EXAMINE, CLOSE, UNSELECT,
+ *                      EXPUNGE, UID EXPUNGE, CHECK, NOOP's and every other
+ *                      command's untagged updates (sync), IDLE, ENABLE
+ *                      CONDSTORE/QRESYNC, the view (UID list) and its
+ *                      sequence-set resolution
+ * imap-server-fetch.c  FETCH, UID FETCH (items parsed by imap-fetch.c)
+ * imap-server-search.c SEARCH, UID SEARCH, SORT, THREAD, ESEARCH, SEARCHRES
+ *                      (criteria parsed by imap-search.c)
+ * imap-server-message.c STORE, COPY, MOVE, APPEND (MULTIAPPEND) and their UID
+ *                      forms, flag lists
+ * imap-server-acl.c    GETACL, SETACL, DELETEACL, MYRIGHTS, LISTRIGHTS (RFC
+ *                      4314), GETQUOTA, GETQUOTAROOT (RFC 9208)
  *
  * Invariants: at most one hook outstanding (pending != NONE); while one is,
  * no input is processed. Every public entry point holds a reference for its
@@ -36,13 +48,16 @@
 #include "core/buf.h"
 #include "sasl/sasl-server.h"
 
-/* RFC 9051 3. Selected comes with the mailbox commands. */
+/* RFC 9051 3. */
 enum imap_server_state {
 	IMAP_STATE_NOT_AUTH = 0x01,
 	IMAP_STATE_AUTH = 0x02,
 	IMAP_STATE_LOGOUT = 0x04,
+	IMAP_STATE_SELECTED = 0x08,
 };
-#define IMAP_STATES_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH)
+#define IMAP_STATES_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+/* Valid once logged in: authenticated or selected. */
+#define IMAP_STATES_AUTHED (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
 enum imap_server_pending {
 	IMAP_PENDING_NONE,
@@ -53,6 +68,47 @@ enum imap_server_pending {
 	IMAP_PENDING_STATUS,        /* mailbox_status for STATUS */
 	IMAP_PENDING_LIST_STATUS,   /* mailbox_status for LIST-STATUS */
 	IMAP_PENDING_MAILBOX_OP,    /* create, delete, rename, subscribe */
+	IMAP_PENDING_SELECT,        /* mailbox_select */
+	IMAP_PENDING_SYNC,          /* mailbox_sync */
+	IMAP_PENDING_FETCH,         /* message_fetch */
+	IMAP_PENDING_SEARCH,        /* message_search */
+	IMAP_PENDING_STORE,         /* message_store */
+	IMAP_PENDING_COPY,          /* message_copy */
+	IMAP_PENDING_EXPUNGE,       /* message_expunge */
+	IMAP_PENDING_APPEND,        /* message_append */
+	IMAP_PENDING_ACL,           /* acl */
+	IMAP_PENDING_QUOTA,         /* quota */
+};
+
+/*
+ * The selected mailbox as the client sees it (imap-server-select.c owns it).
+ * Sequence number n is uids[n - 1]. Expunges that could not be reported yet
+ * (during a non-UID FETCH/STORE/SEARCH, RFC 9051 7.5.1) stay in uids with
+ * their bit in `gone` set until the next sync that may report them; the
+ * commands skip gone messages.
+ */
+struct imap_server_selected {
+	char *name;              /* UTF-8 */
+	bool readonly;           /* EXAMINE, or no right to change anything */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highest_modseq; /* as last reported to the client */
+	uint32_t *uids;
+	size_t count, alloc;
+	uint8_t *gone;           /* count bits; NULL when none pending */
+	size_t gone_count;
+	char rights[16];         /* RFC 4314 letters */
+	char *keywords;          /* for FLAGS / PERMANENTFLAGS; "" none */
+	bool changed;            /* the glue signalled a change not synced yet */
+	uint32_t *saved;         /* SEARCHRES "$" (RFC 5182): UIDs, ascending */
+	size_t saved_count;
+	bool saved_valid;
+};
+
+/* Why a sync runs (imap-server-select.c): which updates it may send. */
+enum imap_server_sync_mode {
+	IMAP_SYNC_FULL,          /* may report expunges (NOOP, UID commands, ...) */
+	IMAP_SYNC_NO_EXPUNGE,    /* non-UID FETCH, STORE, SEARCH: keep them */
 };
 
 /* The hierarchy separator of every namespace (RFC 9051 5.1.1). */
@@ -104,6 +160,19 @@ struct imap_server_session {
 	const char *op_ok_text; /* tagged OK text of the mailbox op running */
 	unsigned bad_commands;
 	unsigned auth_failures;
+
+	/* selected state (imap-server-select.c) */
+	struct imap_server_selected_hooks shooks;
+	bool have_shooks;
+	struct imap_server_selected *sel; /* NULL unless SELECTED */
+	bool condstore_enabled, qresync_enabled;
+	bool idling;              /* IDLE in progress: the next line must be DONE */
+	/* the command whose reply waits for a sync, and how to finish it */
+	void (*after_sync)(struct imap_server_session *s);
+	/* per-command state of the command files; each owns its pointer */
+	struct imap_server_fetch *fetch;     /* imap-server-fetch.c */
+	struct imap_server_search *search;   /* imap-server-search.c */
+	struct imap_server_message *message; /* imap-server-message.c */
 
 	const char *close_reply; /* timeout/shutdown waiting for the pending hook */
 	unsigned refcount;
@@ -203,6 +272,94 @@ void imap_server_cmd_status(struct imap_server_session *s, const struct imap_com
 void imap_server_list_status_done(struct imap_server_session *s,
 				  const struct imap_status_info *info,
 				  enum imap_mailbox_result result);
+
+/* imap-server-select.c */
+void imap_server_cmd_select(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_examine(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_close(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_unselect(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_expunge(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_check(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_idle(struct imap_server_session *s, const struct imap_command *cmd);
+/* NOOP in the selected state: a full sync, then OK. */
+void imap_server_select_noop(struct imap_server_session *s);
+/* UID <sub-command>: dispatches UID FETCH/STORE/SEARCH/SORT/THREAD/COPY/
+ * MOVE/EXPUNGE to their files with uid = true. */
+void imap_server_cmd_uid(struct imap_server_session *s, const struct imap_command *cmd);
+/* A line while IDLE (only "DONE" is valid). */
+void imap_server_idle_line(struct imap_server_session *s, const char *line, size_t len);
+/* Leave the selected state (hooks->mailbox_unselect, free the view). */
+void imap_server_unselect(struct imap_server_session *s);
+void imap_server_selected_free(struct imap_server_session *s);
+/*
+ * Finish the running command: when the mailbox changed (or always, for
+ * force), sync first with mode, then send the updates and call done(s),
+ * which writes the tagged reply. Every selected-state command ends through
+ * this so that its untagged updates come before its tagged OK.
+ */
+void imap_server_finish(struct imap_server_session *s, enum imap_server_sync_mode mode,
+			bool force, void (*done)(struct imap_server_session *s));
+/*
+ * A sequence set (or UID set, uid) argument of the selected mailbox
+ * resolved to the UIDs it names that exist in the view and are not gone,
+ * ascending, each once; "$" is the saved search result (RFC 5182). Returns
+ * 1 ok (*uids_r allocated, possibly empty; free with mem_free), 0 invalid
+ * syntax (*error_r: BAD text). Numbers beyond the mailbox are dropped for
+ * UID sets; for sequence sets RFC 9051 6.4 makes them BAD.
+ */
+int imap_server_resolve_set(struct imap_server_session *s, const struct imap_arg *arg, bool uid,
+			    uint32_t **uids_r, size_t *count_r, const char **error_r);
+/* Sequence number of uid in the view, 0 when not there. */
+uint32_t imap_server_seq_of(const struct imap_server_session *s, uint32_t uid);
+/* Does the user have right (RFC 4314 letter) on the selected mailbox? */
+bool imap_server_has_right(const struct imap_server_session *s, char right);
+/* The view removes uids (after EXPUNGE, MOVE): EXPUNGE n or VANISHED lines. */
+void imap_server_view_expunged(struct imap_server_session *s, const uint32_t *uids, size_t count);
+/* "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])" for one changed message. */
+void imap_server_write_flags(struct imap_server_session *s, const struct imap_message_change *c,
+			     bool with_uid);
+
+/* imap-server-fetch.c */
+void imap_server_cmd_fetch(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_fetch_run(struct imap_server_session *s, const struct imap_arg *args,
+			   unsigned n_args, bool uid);
+void imap_server_fetch_free(struct imap_server_session *s);
+
+/* imap-server-search.c */
+void imap_server_cmd_search(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_sort(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_thread(struct imap_server_session *s, const struct imap_command *cmd);
+/* kind: "SEARCH", "SORT" or "THREAD" */
+void imap_server_search_run(struct imap_server_session *s, const char *kind,
+			    const struct imap_arg *args, unsigned n_args, bool uid);
+void imap_server_search_free(struct imap_server_session *s);
+
+/* imap-server-message.c */
+void imap_server_cmd_store(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_copy(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_move(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_append(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_store_run(struct imap_server_session *s, const struct imap_arg *args,
+			   unsigned n_args, bool uid);
+void imap_server_copy_run(struct imap_server_session *s, const struct imap_arg *args,
+			  unsigned n_args, bool uid, bool move);
+void imap_server_message_free(struct imap_server_session *s);
+/* A flag list (RFC 9051 flag-list, or one flag) to IMAP_FLAG_* bits and a
+ * space-separated keyword string (allocated, NULL when none). \Recent is
+ * refused. 1 ok, 0 invalid (*error_r). */
+int imap_server_parse_flags(const struct imap_arg *arg, unsigned *flags_r, char **keywords_r,
+			    const char **error_r);
+/* "(\Seen \Deleted kw1 kw2)" onto out. */
+void imap_server_append_flags(struct buf *out, unsigned flags, const char *keywords);
+
+/* imap-server-acl.c */
+void imap_server_cmd_getacl(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_setacl(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_deleteacl(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_myrights(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_listrights(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_getquota(struct imap_server_session *s, const struct imap_command *cmd);
+void imap_server_cmd_getquotaroot(struct imap_server_session *s, const struct imap_command *cmd);
 
 /* imap-server-list.c */
 void imap_server_cmd_list(struct imap_server_session *s, const struct imap_command *cmd);

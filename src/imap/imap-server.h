@@ -21,8 +21,16 @@
  * through the mailbox hooks below. Names go out in modified UTF-7 (RFC
  * 3501 5.1.3) unless UTF8=ACCEPT is enabled (RFC 6855 3).
  *
- * Does not (yet): SELECT/EXAMINE and the selected state, APPEND. Commands
- * not in the table answer "TAG BAD Unknown command". No
+ * Selected state (imap-server-select.c and the files named in
+ * imap-server-private.h): SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, IDLE,
+ * FETCH, STORE, SEARCH, SORT, THREAD, COPY, MOVE, APPEND, the ACL and QUOTA
+ * commands, through the selected-state hooks at the end of this file. The
+ * engine keeps the selected mailbox's UID list (sequence number i is
+ * uids[i-1]) and its HIGHESTMODSEQ; message content, flags and search are
+ * the glue's, computed with the pure modules imap-fetch.h and imap-search.h
+ * on its worker threads.
+ *
+ * Commands not in the table answer "TAG BAD Unknown command". No
  * sockets, timers, TLS, store or logging: every decision that needs the
  * world goes through struct imap_server_hooks, which src/bin/ fills in.
  *
@@ -346,5 +354,259 @@ void imap_server_mailbox_op_done(struct imap_server_session *s, enum imap_mailbo
 /* ENABLE state (RFC 5161): IMAP4rev2 / UTF8=ACCEPT (RFC 6855 3) enabled. */
 bool imap_server_session_rev2_enabled(const struct imap_server_session *s);
 bool imap_server_session_utf8_enabled(const struct imap_server_session *s);
+
+/*
+ * ---- Selected state (RFC 9051 6.3.2, 6.4; RFC 7162 CONDSTORE/QRESYNC) ----
+ *
+ * The engine holds the view the client has of the selected mailbox: UIDVALIDITY,
+ * the UIDs in sequence order, the HIGHESTMODSEQ the client was told of, and
+ * the user's rights. The glue tells it of changes (imap_server_mailbox_changed)
+ * and the engine asks for them (hooks->mailbox_sync) when it may send untagged
+ * updates: EXISTS, EXPUNGE / VANISHED (RFC 7162 3.2.10), FETCH (FLAGS MODSEQ).
+ * No EXPUNGE goes out during FETCH, STORE or SEARCH (non-UID forms; RFC 9051
+ * 7.5.1); those are kept for the next command that allows them.
+ */
+
+/* System flags (RFC 9051 2.3.2), same values as the store's STORE_FLAG_*. */
+#define IMAP_FLAG_SEEN 0x01u
+#define IMAP_FLAG_ANSWERED 0x02u
+#define IMAP_FLAG_FLAGGED 0x04u
+#define IMAP_FLAG_DELETED 0x08u
+#define IMAP_FLAG_DRAFT 0x10u
+#define IMAP_FLAG_MASK 0x1fu
+
+/* A message's flags as the glue reports them: a change since the modseq the
+ * engine asked about, or a new message (uid above the engine's last). */
+struct imap_message_change {
+	uint32_t uid;
+	unsigned flags;       /* IMAP_FLAG_* */
+	const char *keywords; /* space-separated keywords, NULL = none */
+	uint64_t modseq;
+};
+
+/*
+ * What the glue reports of the selected mailbox, for select_done and
+ * sync_done. Arrays are read during the call only.
+ *
+ * For select_done: uids is the whole mailbox (ascending). changes holds,
+ * for SELECT ... (QRESYNC (uidvalidity modseq ...)) or (CONDSTORE) nothing
+ * is required; for QRESYNC, the messages with modseq > the client's modseq
+ * (sent as FETCH (UID FLAGS MODSEQ)) and vanished the UIDs expunged since
+ * (sent as VANISHED (EARLIER), RFC 7162 3.2.5.1).
+ *
+ * For sync_done either form: uids != NULL is the whole mailbox again (the
+ * engine diffs it against its own list), or uids == NULL and vanished holds
+ * every UID expunged since the modseq asked about (UIDs the engine does not
+ * know are ignored). changes holds every message with modseq > that modseq,
+ * new ones included (a UID above the engine's highest is new).
+ */
+struct imap_mailbox_view {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highest_modseq;
+	const uint32_t *uids;
+	size_t count;
+	const uint32_t *vanished;
+	size_t vanished_count;
+	const struct imap_message_change *changes;
+	size_t change_count;
+	/* Every keyword in use in the mailbox, space-separated, for FLAGS and
+	 * PERMANENTFLAGS (RFC 9051 7.3.5); NULL = none. */
+	const char *keywords;
+	/* The user's effective rights (RFC 4314 2.1, canonical letters, e.g.
+	 * "aeiklprstwx" for the owner). The engine enforces them per command;
+	 * a sync with fewer rights than before applies at once. */
+	const char *rights;
+	/* select only: lowest UID without \Seen (for [UNSEEN], IMAP4rev1), 0 none */
+	uint32_t first_unseen_uid;
+};
+
+/* SELECT/EXAMINE parameters (RFC 7162 3.1.8, 3.2.5). */
+struct imap_select_params {
+	bool readonly;          /* EXAMINE */
+	bool condstore;         /* (CONDSTORE) or CONDSTORE enabled before */
+	bool qresync;           /* (QRESYNC ...) given, QRESYNC enabled */
+	uint32_t qr_uidvalidity;  /* the client's known UIDVALIDITY */
+	uint64_t qr_modseq;       /* ... and modseq: report changes after it */
+	/* optional known-uids set (RFC 7162 3.2.5): "1:100,200" as sent, NULL none */
+	const char *qr_known_uids;
+};
+
+/* FETCH request (RFC 9051 6.4.5; RFC 7162 3.1.4). The glue renders each
+ * message with imap_fetch_render() (imap/imap-fetch.h) on a worker. */
+struct imap_fetch_items; /* imap/imap-fetch.h */
+struct imap_fetch_request {
+	const struct imap_fetch_items *items;
+	const uint32_t *uids;  /* ascending, all in the engine's view */
+	const uint32_t *seqs;  /* seqs[i] is the sequence number of uids[i] */
+	size_t count;
+	/* set \Seen on the messages first (a non-PEEK body item, read-write
+	 * mailbox, "s" right); the response then includes FLAGS where the
+	 * flags changed (RFC 9051 6.4.5) */
+	bool set_seen;
+	uint64_t changedsince; /* only messages with modseq > this; 0 = all */
+	bool utf8;             /* UTF8=ACCEPT enabled */
+	bool rev2;             /* IMAP4rev2 enabled */
+};
+
+/* SEARCH / SORT / THREAD request (RFC 9051 6.4.4, RFC 5256). */
+struct imap_search_program; /* imap/imap-search.h */
+struct imap_search_request {
+	const struct imap_search_program *program;
+	const uint32_t *uids;  /* the whole view: sequence number i is uids[i-1] */
+	size_t count;
+	bool uid;              /* UID SEARCH/SORT/THREAD: THREAD renders UIDs */
+};
+/* The answer: uids in result order (ascending for SEARCH, sorted for SORT);
+ * thread: the rendered THREAD data after "THREAD " (numbers per req->uid),
+ * NULL unless THREAD; highest_modseq: the highest modseq among the matches
+ * (RFC 7162 3.1.5, when the program used MODSEQ), else 0. */
+struct imap_search_result {
+	const uint32_t *uids;
+	size_t count;
+	const char *thread;
+	uint64_t highest_modseq;
+};
+
+/* STORE (RFC 9051 6.4.6, RFC 7162 3.1.3). */
+enum imap_store_mode { IMAP_STORE_ADD, IMAP_STORE_REMOVE, IMAP_STORE_REPLACE };
+struct imap_store_request {
+	const uint32_t *uids;  /* ascending */
+	size_t count;
+	enum imap_store_mode mode;
+	unsigned flags;        /* IMAP_FLAG_* (rights already applied by the engine) */
+	const char *keywords;  /* space-separated, NULL = none */
+	bool unchangedsince_set;
+	uint64_t unchangedsince;
+};
+
+/* APPEND / MULTIAPPEND (RFC 9051 6.3.12, RFC 3502): one message. */
+struct imap_append_message {
+	const uint8_t *data;   /* the literal */
+	size_t len;
+	unsigned flags;        /* IMAP_FLAG_* */
+	const char *keywords;  /* NULL = none */
+	int64_t internaldate;  /* 0 = now */
+};
+
+/* Quota (RFC 9208): one resource of a root. */
+struct imap_quota_resource {
+	const char *name;      /* "STORAGE" (KiB), "MESSAGE" */
+	uint64_t usage, limit;
+};
+
+/* ACL (RFC 4314): one entry. */
+struct imap_acl_entry {
+	const char *identifier;
+	const char *rights;
+};
+
+/* ACL/quota commands' results go to imap_server_acl_done() etc. below. */
+enum imap_acl_op { IMAP_ACL_GET, IMAP_ACL_SET, IMAP_ACL_DELETE, IMAP_ACL_MYRIGHTS,
+		   IMAP_ACL_LISTRIGHTS };
+
+struct imap_server_selected_hooks {
+	/* SELECT/EXAMINE name: check "l" (else NONEXISTENT, as if it did not
+	 * exist) and "r" (else NOPERM), start change notification, then
+	 * imap_server_select_done(). */
+	void (*mailbox_select)(void *ctx, struct imap_server_session *session, const char *name,
+			       const struct imap_select_params *params);
+	/* The selected mailbox is left (CLOSE, UNSELECT, SELECT of another,
+	 * logout, free): stop change notification. Synchronous, no completion;
+	 * also called with a select outstanding that the engine abandons. */
+	void (*mailbox_unselect)(void *ctx, struct imap_server_session *session);
+	/* Report what changed since since_modseq: imap_server_sync_done(). */
+	void (*mailbox_sync)(void *ctx, struct imap_server_session *session, uint64_t since_modseq);
+	/* FETCH: imap_server_fetch_done() once for the request (the engine
+	 * splits big FETCHes into several requests). */
+	void (*message_fetch)(void *ctx, struct imap_server_session *session,
+			      const struct imap_fetch_request *req);
+	/* SEARCH/SORT/THREAD: imap_server_search_done(). */
+	void (*message_search)(void *ctx, struct imap_server_session *session,
+			       const struct imap_search_request *req);
+	/* STORE: imap_server_store_done(). */
+	void (*message_store)(void *ctx, struct imap_server_session *session,
+			      const struct imap_store_request *req);
+	/* COPY / MOVE uids to dest (check "i" there; MOVE is atomic, RFC 6851):
+	 * imap_server_copy_done(). */
+	void (*message_copy)(void *ctx, struct imap_server_session *session, const uint32_t *uids,
+			     size_t count, const char *dest, bool move);
+	/* EXPUNGE, CLOSE, UID EXPUNGE: remove those of uids that have \Deleted;
+	 * imap_server_expunge_done(). */
+	void (*message_expunge)(void *ctx, struct imap_server_session *session,
+				const uint32_t *uids, size_t count);
+	/* APPEND / MULTIAPPEND to name, all or nothing (check "i"):
+	 * imap_server_append_done(). Valid in the authenticated state too. */
+	void (*message_append)(void *ctx, struct imap_server_session *session, const char *name,
+			       const struct imap_append_message *msgs, size_t count);
+	/* ACL commands on name (RFC 4314 3): identifier and rights as given
+	 * (rights with its +/- prefix for SET) or NULL; imap_server_acl_done(). */
+	void (*acl)(void *ctx, struct imap_server_session *session, enum imap_acl_op op,
+		    const char *name, const char *identifier, const char *rights);
+	/* GETQUOTA root (root != NULL) or GETQUOTAROOT mailbox (name != NULL):
+	 * imap_server_quota_done(). */
+	void (*quota)(void *ctx, struct imap_server_session *session, const char *root,
+		      const char *name);
+};
+
+/* Set the selected-state hooks (copied); all but mailbox_unselect, acl and
+ * quota required for SELECT to be offered; acl/quota NULL = no ACL/QUOTA
+ * capability. Call after _new, before _start. */
+void imap_server_session_set_selected_hooks(struct imap_server_session *s,
+					    const struct imap_server_selected_hooks *hooks);
+
+/* The glue learnt that the selected mailbox changed (store notification):
+ * the engine syncs at the next point it may send updates (at once in
+ * IDLE). Call from the event loop; harmless when nothing is selected. */
+void imap_server_mailbox_changed(struct imap_server_session *s);
+
+/* Completions. result != IMAP_MAILBOX_OK answers NO with its code (view
+ * ignored, may be NULL); text overrides the NO text (sanitised). */
+void imap_server_select_done(struct imap_server_session *s, const struct imap_mailbox_view *view,
+			     enum imap_mailbox_result result, const char *text);
+void imap_server_sync_done(struct imap_server_session *s, const struct imap_mailbox_view *view,
+			   enum imap_mailbox_result result);
+/* responses: the rendered "* n FETCH (...)" lines of the request's
+ * messages, written as they are. */
+void imap_server_fetch_done(struct imap_server_session *s, const uint8_t *responses, size_t len,
+			    enum imap_mailbox_result result, const char *text);
+void imap_server_search_done(struct imap_server_session *s,
+			     const struct imap_search_result *res,
+			     enum imap_mailbox_result result, const char *text);
+/* changes: the flags after the STORE of every message it touched or asked
+ * about (for the untagged FETCH); modified: UIDs that failed
+ * UNCHANGEDSINCE (RFC 7162 3.1.3 [MODIFIED]). */
+void imap_server_store_done(struct imap_server_session *s,
+			    const struct imap_message_change *changes, size_t change_count,
+			    const uint32_t *modified, size_t modified_count,
+			    enum imap_mailbox_result result, const char *text);
+/* src_uids[i] was copied to dst_uids[i] in a mailbox of dst_uidvalidity
+ * (RFC 4315 COPYUID); for MOVE, src_uids are gone from the source. */
+void imap_server_copy_done(struct imap_server_session *s, uint32_t dst_uidvalidity,
+			   const uint32_t *src_uids, const uint32_t *dst_uids, size_t count,
+			   enum imap_mailbox_result result, const char *text);
+/* uids: the messages that were expunged. */
+void imap_server_expunge_done(struct imap_server_session *s, const uint32_t *uids, size_t count,
+			      enum imap_mailbox_result result, const char *text);
+/* APPENDUID (RFC 4315): the UIDs given to the messages, in order. */
+void imap_server_append_done(struct imap_server_session *s, uint32_t uidvalidity,
+			     const uint32_t *uids, size_t count, enum imap_mailbox_result result,
+			     const char *text);
+/* GETACL: entries; MYRIGHTS: rights; LISTRIGHTS: rights = required rights,
+ * entries[i].rights = the optional groups; SET/DELETE: neither. */
+void imap_server_acl_done(struct imap_server_session *s, const struct imap_acl_entry *entries,
+			  size_t count, const char *rights, enum imap_mailbox_result result,
+			  const char *text);
+/* root: the quota root's name ("" for the account's); GETQUOTAROOT lists it
+ * for the mailbox; no root (root == NULL) = no quota. */
+void imap_server_quota_done(struct imap_server_session *s, const char *root,
+			    const struct imap_quota_resource *res, size_t count,
+			    enum imap_mailbox_result result, const char *text);
+
+/* The selected mailbox's name (UTF-8), NULL when none. */
+const char *imap_server_session_selected(const struct imap_server_session *s);
+/* CONDSTORE / QRESYNC enabled (RFC 7162 3.1, 3.2). */
+bool imap_server_session_condstore_enabled(const struct imap_server_session *s);
+bool imap_server_session_qresync_enabled(const struct imap_server_session *s);
 
 #endif
