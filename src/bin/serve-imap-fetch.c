@@ -9,10 +9,3 @@ serve_imap_hook_fetch(void *ctx, struct imap_server_session *s,
 {
 	imap_server_fetch_done(s, NULL, 0, IMAP_MAILBOX_CANNOT, "Not implemented");
 }
-
-void
-serve_imap_hook_search(void *ctx, struct imap_server_session *s,
-		       const struct imap_search_request *req)
-{
-	imap_server_search_done(s, NULL, IMAP_MAILBOX_CANNOT, "Not implemented");
-}

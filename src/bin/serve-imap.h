@@ -7,8 +7,8 @@
  *                      the shared namespace "Shared/<owner>/<name>" (RFC
  *                      4314 rights), ACL and QUOTA hooks
  * serve-imap-select.c  SELECT/EXAMINE, sync, change notification, EXPUNGE
- * serve-imap-fetch.c   FETCH, SEARCH, SORT, THREAD (imap-fetch.h,
- *                      imap-search.h run on workers)
+ * serve-imap-fetch.c   FETCH (imap-fetch.h renders on workers)
+ * serve-imap-search.c  SEARCH, SORT, THREAD (imap-search.h on workers)
  * serve-imap-message.c STORE, COPY, MOVE, APPEND
  *
  * Work for the store runs on the worker pool as a serve_imap_job: a file
