@@ -16,18 +16,20 @@ CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wno-unused-parameter $(WERROR) -Isrc $(SAN) -pthread \
             -MMD -MP
-override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -pthread
+override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -lunbound -pthread
 
 # Layers, lowest first. A folder's library may use only the folders listed
 # after it in its LAYER_ line; tools/check-layers.sh enforces the includes.
-FOLDERS         := core conf tls mime sasl store delivery smtp pop3 imap
+FOLDERS         := core conf tls dns mime sasl store delivery queue smtp pop3 imap
 LAYER_core      :=
 LAYER_conf      := core
 LAYER_tls       := core
+LAYER_dns       := core
 LAYER_mime      := core
 LAYER_sasl      := core
 LAYER_store     := core
 LAYER_delivery  := store core
+LAYER_queue     := dns mime core
 LAYER_smtp      := sasl core
 LAYER_pop3      := sasl core
 LAYER_imap      := mime sasl core
@@ -40,7 +42,7 @@ lib_chain = $(call lib_file,$(1)) $(foreach d,$(LAYER_$(1)),$(call lib_file,$(d)
 
 BIN_SRCS  := $(wildcard src/bin/*.c)
 BIN_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(BIN_SRCS))
-ALL_LIBS  := $(foreach f,imap pop3 smtp delivery store sasl mime tls conf core,$(call lib_file,$(f)))
+ALL_LIBS  := $(foreach f,imap pop3 smtp queue delivery store sasl mime dns tls conf core,$(call lib_file,$(f)))
 
 TEST_SRCS := $(foreach f,$(FOLDERS),$(wildcard src/$(f)/test-*.c))
 TEST_BINS := $(patsubst src/%.c,$(BUILD)/%,$(TEST_SRCS))

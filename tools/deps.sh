@@ -3,9 +3,9 @@
 # "test", to run its tests) when any is missing. Needs root (or sudo) only
 # when something is missing.
 set -e
-pkgs="gcc make libc6-dev libsqlite3-dev libcrypt-dev libssl-dev openssl"
+pkgs="gcc make libc6-dev libsqlite3-dev libcrypt-dev libssl-dev libunbound-dev openssl"
 if [ "$1" = "test" ]; then
-	pkgs="$pkgs python3 python3-pytest python3-openssl strace swaks curl msmtp libnet-ssleay-perl libauthen-sasl-perl"
+	pkgs="$pkgs python3 python3-pytest python3-openssl strace swaks curl msmtp libnet-ssleay-perl libauthen-sasl-perl python3-dnslib dns-root-data ldnsutils"
 fi
 missing=""
 for p in $pkgs; do

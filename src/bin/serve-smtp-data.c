@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bin/serve-queue.h"
 #include "bin/serve-smtp.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -318,6 +319,8 @@ log_delivery(struct smtp_client *c, struct smtp_job *job)
 				 c->queue_id, safe, delay, job->error);
 	}
 	buf_deinit(&addr);
+	if (job->ret > 0 && c->remote_count > 0)
+		serve_queue_kick(c->base.server);
 }
 
 static void

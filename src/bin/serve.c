@@ -26,6 +26,7 @@
 
 #include "bin/cli-store.h"
 #include "bin/cli.h"
+#include "bin/serve-queue.h"
 #include "bin/serve.h"
 #include "conf/conf-sni.h"
 #include "core/conn.h"
@@ -400,6 +401,32 @@ server_reload(struct server *srv)
 	log_info("master", "configuration reloaded from %s", srv->conf_path);
 }
 
+/* The outbound queue's settings from the config. */
+static void
+serve_start_queue(struct server *srv)
+{
+	static struct queue_settings set;
+	const struct posthorn_conf *c = &srv->conf;
+
+	memset(&set, 0, sizeof(set));
+	queue_policy_init_default(&set.policy);
+	set.policy.retry_min = c->queue_retry_min / 1000;
+	set.policy.retry_max = c->queue_retry_max / 1000;
+	set.policy.lifetime = c->queue_lifetime / 1000;
+	set.relayhost = c->relayhost; /* copied by serve_queue_start */
+	set.port = c->smtp_outbound_port;
+	set.tls = c->smtp_outbound_tls == 0   ? SMTP_CLIENT_TLS_NONE
+		  : c->smtp_outbound_tls == 2 ? SMTP_CLIENT_TLS_REQUIRED
+					      : SMTP_CLIENT_TLS_OPPORTUNISTIC;
+	set.max_deliveries = c->queue_max_deliveries;
+	set.scan_interval_ms = (unsigned)c->queue_scan_interval;
+	set.dns_resolver = srv->conf.dns_resolver;
+	set.dns_trust_anchor = srv->conf.dns_trust_anchor;
+	if (serve_queue_start(srv, &set) < 0)
+		log_warning("master", "outbound delivery is off: mail for other domains stays "
+				      "queued");
+}
+
 static void
 drain_timeout(void *ctx)
 {
@@ -419,6 +446,7 @@ server_stop(struct server *srv)
 		return;
 	srv->stopping = true;
 	log_info("master", "stopping: refusing new connections, draining clients");
+	serve_queue_stop(srv);
 	for (size_t i = 0; i < listener_count; i++)
 		loop_io_remove(&listeners[i].io);
 	if (srv->clients == NULL) {
@@ -492,6 +520,7 @@ server_deinit(struct server *srv)
 	loop_timer_remove(&drain_timer);
 	close_listeners();
 	worker_pool_free(&srv->pool);
+	serve_queue_free(srv);
 	store_close(&srv->store);
 	for (size_t i = 0; srv->literal_ips != NULL && srv->literal_ips[i] != NULL; i++)
 		mem_free(&srv->literal_ips[i]);
@@ -533,13 +562,16 @@ cmd_serve(int argc, char **argv)
 	}
 	/* bind while still privileged, then drop privileges before any network
 	 * input is read (DESIGN.md 2) */
-	if (open_listeners(&srv) < 0 || server_open_store(&srv) < 0 || setup_signals(&srv) < 0) {
+	/* signals first: a SIGTERM that comes as soon as a port accepts
+	 * connections waits in the signalfd instead of killing the process */
+	if (setup_signals(&srv) < 0 || open_listeners(&srv) < 0 || server_open_store(&srv) < 0) {
 		ret = CLI_FAILURE;
 		goto out;
 	}
 	srv.pool = worker_pool_new(srv.loop, srv.conf.worker_threads);
 	srv.auth_penalty = penalty_new(4096);
 	start_listeners(&srv);
+	serve_start_queue(&srv);
 	log_info("master", "posthorn started (hostname %s)", srv.hostname);
 	if (loop_run(srv.loop) < 0) {
 		log_error("master", "event loop failed: %s", strerror(errno));

@@ -19,6 +19,7 @@ struct loop;
 struct worker_pool;
 struct store;
 struct tls_server_ctx;
+struct queue_runner;
 struct conn;
 
 struct server_client;
@@ -59,6 +60,7 @@ struct server {
 	bool stopping;
 	struct penalty *auth_penalty; /* failed logins per client IP */
 	struct tls_server_ctx *tls;   /* NULL: no certificate configured */
+	struct queue_runner *queue;   /* serve-queue.c; NULL when not running */
 	/* POP3 maildrop locks: account ids of logged-in sessions (RFC 1939 8) */
 	uint64_t *pop3_locks;
 	size_t pop3_lock_count;

@@ -17,6 +17,7 @@
 #include "conf/conf-private.h"
 #include "conf/conf-sni.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <string.h>
 
@@ -92,7 +93,77 @@ check_sni(const char *value)
 	return NULL;
 }
 
+/* dns_resolver: "" or up to 8 comma-separated "IP" / "IP@port" (IPv4 or
+ * IPv6 literal, port 1-65535), the form libunbound's forward-addr takes.
+ * The same rules as dns_resolver_check_address() in dns/ (which conf/ may
+ * not include: both are lower layers). */
+static const char *
+check_resolver_item(const char *item, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *at = memchr(item, '@', len);
+	size_t iplen = at != NULL ? (size_t)(at - item) : len;
+
+	if (iplen == 0 || iplen >= sizeof(ip))
+		return "not an IP address (IP or IP@port, comma-separated)";
+	memcpy(ip, item, iplen);
+	ip[iplen] = '\0';
+	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
+		return "not an IP address (IP or IP@port, comma-separated)";
+	if (at != NULL) {
+		size_t plen = len - iplen - 1;
+		unsigned long port = 0;
+
+		if (plen == 0 || plen > 5 || strspn(at + 1, "0123456789") < plen)
+			return "bad port after '@' (1-65535)";
+		for (size_t i = 0; i < plen; i++)
+			port = port * 10 + (unsigned long)(at[1 + i] - '0');
+		if (port == 0 || port > 65535)
+			return "bad port after '@' (1-65535)";
+	}
+	return NULL;
+}
+
+static const char *
+check_resolver(const char *value)
+{
+	const char *p = value + strspn(value, " \t");
+	unsigned int count = 0;
+
+	if (*p == '\0')
+		return NULL;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *next = p[len] == ',' ? p + len + 1 : NULL;
+		const char *error;
+
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			return "empty item in the resolver list";
+		if (++count > 8)
+			return "more than 8 resolver addresses";
+		if ((error = check_resolver_item(p, len)) != NULL)
+			return error;
+		if (next == NULL)
+			return NULL;
+		p = next + strspn(next, " \t");
+	}
+}
+
+/* dns_trust_anchor: "", "none" or an absolute path (read by the server at
+ * startup, before it drops privileges). */
+static const char *
+check_trust_anchor(const char *value)
+{
+	if (value[0] != '\0' && strcmp(value, "none") != 0 && value[0] != '/')
+		return "must be empty, \"none\" or an absolute file name";
+	return NULL;
+}
+
 static const char *const log_levels[] = { "debug", "info", "warning", "error", NULL };
+static const char *const tls_levels[] = { "none", "may", "encrypt", NULL };
 
 #define SECONDS(n) ((uint64_t)(n) * 1000)
 #define KEY_STRING(f, def, minlen, maxlen, chk, flg, desc) \
@@ -172,6 +243,28 @@ const struct conf_key conf_keys[] = {
 		     "Longest delay of a failed login"),
 	KEY_UINT(worker_threads, "16", 1, 64,
 		 "Threads for storage, password hashing and fsync work"),
+	KEY_STRING(dns_resolver, "", 0, 512, check_resolver, 0,
+		   "Recursive DNS resolvers for outbound mail: IP or IP@port, comma-separated; "
+		   "empty = resolv.conf"),
+	KEY_STRING(dns_trust_anchor, "", 0, 4096, check_trust_anchor, 0,
+		   "DNSSEC trust anchor file (DANE); empty = /usr/share/dns/root.key if present; none"),
+	KEY_STRING(relayhost, "", 0, 300, NULL, 0,
+		   "Send all outbound mail through this host: host, host:port, [ip] or [ip]:port; "
+		   "empty = MX lookup"),
+	KEY_UINT(smtp_outbound_port, "25", 1, 65535,
+		 "TCP port of MX hosts and address literals for outbound mail (tests change it)"),
+	KEY_ENUM(smtp_outbound_tls, "may", tls_levels,
+		 "STARTTLS for outbound mail: none, may (when offered) or encrypt (required)"),
+	KEY_DURATION(queue_retry_min, "5m", 1, 86400,
+		     "First retry of a deferred recipient; the interval doubles per attempt"),
+	KEY_DURATION(queue_retry_max, "4h", 1, 7 * 86400,
+		     "Longest interval between retries of a deferred recipient"),
+	KEY_DURATION(queue_lifetime, "5d", 1, 100 * 86400,
+		     "Bounce what could not be delivered within this time (RFC 5321 4.5.4.1)"),
+	KEY_DURATION(queue_scan_interval, "5s", 1, 3600,
+		     "How often the queue is searched for due messages"),
+	KEY_UINT(queue_max_deliveries, "20", 1, 10000,
+		 "Messages in outbound delivery at the same time"),
 	KEY_ENUM(log_level, "info", log_levels,
 		 "Least severe messages logged: debug, info, warning or error"),
 	KEY_STRING(run_user, "posthorn", 1, 32, check_user, 0,

@@ -97,6 +97,16 @@ struct posthorn_conf {
 	uint64_t auth_failure_delay;                /* milliseconds */
 	uint64_t auth_failure_delay_max;            /* milliseconds */
 	unsigned int worker_threads;
+	char *dns_resolver;     /* "" = /etc/resolv.conf; "IP[@port], ..." */
+	char *dns_trust_anchor; /* "" = /usr/share/dns/root.key if present; "none"; abs. path */
+	char *relayhost;                            /* "" = MX */
+	unsigned int smtp_outbound_port;
+	unsigned int smtp_outbound_tls;             /* 0 none, 1 may, 2 encrypt */
+	uint64_t queue_retry_min;                   /* milliseconds */
+	uint64_t queue_retry_max;                   /* milliseconds */
+	uint64_t queue_lifetime;                    /* milliseconds */
+	uint64_t queue_scan_interval;               /* milliseconds */
+	unsigned int queue_max_deliveries;
 	unsigned int log_level;                     /* enum conf_log_level */
 	char *run_user;
 

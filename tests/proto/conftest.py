@@ -220,6 +220,9 @@ class Server:
             "recipient_delimiter": "+",
             # failed logins are answered at once (test_pop3 checks the delay itself)
             "auth_failure_delay": "0",
+            # outbound mail stays here: a relay host where nothing listens defers it
+            # (test_queue.py sets up DNS and a remote server of its own)
+            "relayhost": "[127.0.0.1]:9",
         }
         # every other listener of the main file off: fixed ports would clash between runs
         for key in sorted(self.main_conf_keys()):

@@ -1,0 +1,33 @@
+/*
+ * serve-queue.h - the outbound queue scheduler (serve-queue.c): delivers
+ * the store's queue entries to the next hops over SMTP.
+ */
+#ifndef BIN_SERVE_QUEUE_H
+#define BIN_SERVE_QUEUE_H
+
+#include "bin/serve.h"
+#include "queue/queue-policy.h"
+#include "smtp/smtp-client.h"
+
+struct queue_settings {
+	struct queue_policy policy;
+	char *relayhost;              /* "host", "host:port", "[ip]", "[ip]:port"; NULL/"" = MX */
+	unsigned port;                /* port of MX hosts and literals (25) */
+	enum smtp_client_tls_policy tls;
+	unsigned max_deliveries;      /* entries in delivery at once */
+	unsigned scan_interval_ms;    /* how often the queue is looked at */
+	const char *dns_resolver;     /* dns/dns-resolver.h settings */
+	const char *dns_trust_anchor;
+};
+
+/* Start the scheduler on srv's loop (after the worker pool exists); set is
+ * copied (strings too). 0 ok, -1 (logged). */
+int serve_queue_start(struct server *srv, const struct queue_settings *set);
+/* Something was queued: look at the queue now. */
+void serve_queue_kick(struct server *srv);
+/* The server is stopping: end the deliveries on the network, start none. */
+void serve_queue_stop(struct server *srv);
+/* After the worker pool is freed: release everything. */
+void serve_queue_free(struct server *srv);
+
+#endif
