@@ -58,5 +58,6 @@ int cmd_account(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
 
 #endif

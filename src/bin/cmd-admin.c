@@ -3,6 +3,7 @@
  * the store's domains, accounts and aliases from the command line, with
  * --json listings and the stable exit codes of cli.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -232,6 +233,64 @@ account_list(struct admin_ctx *ctx)
 	return CLI_OK;
 }
 
+/* A decimal count for the quota commands; false unless all digits. */
+static bool
+admin_parse_u64(const char *s, uint64_t *value_r)
+{
+	uint64_t v = 0;
+
+	if (s[0] == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*value_r = v;
+	return true;
+}
+
+/* account quota ADDRESS BYTES MESSAGES (0 = no limit; RFC 9208 STORAGE and
+ * MESSAGE), or account quota ADDRESS: the limits and what is used. */
+static int
+account_quota(struct admin_ctx *ctx)
+{
+	struct store_account acct;
+	uint64_t bytes, messages, used_bytes = 0, used_messages = 0;
+	const char *error = NULL;
+	int ret;
+
+	if (ctx->args.npos == 4) {
+		if (!admin_parse_u64(ctx->args.pos[2], &bytes) ||
+		    !admin_parse_u64(ctx->args.pos[3], &messages)) {
+			fprintf(stderr, "posthorn: BYTES and MESSAGES are numbers (0 = no limit)\n");
+			return CLI_USAGE;
+		}
+		return admin_result(store_account_set_quota(ctx->store, ctx->args.pos[1], bytes,
+							    messages, &error),
+				    CLI_NOT_FOUND, "no such account", &error);
+	}
+	ret = store_account_lookup(ctx->store, ctx->args.pos[1], &acct, &error);
+	if (ret != 1)
+		return admin_result(ret, CLI_NOT_FOUND, "no such account", &error);
+	ret = store_account_usage(ctx->store, acct.id, &used_bytes, &used_messages, &error);
+	if (ret < 0) {
+		store_account_deinit(&acct);
+		return admin_result(ret, CLI_NOT_FOUND, "no such account", &error);
+	}
+	if (ctx->args.json)
+		printf("{\"bytes\":%llu,\"messages\":%llu,\"used_bytes\":%llu,"
+		       "\"used_messages\":%llu}\n",
+		       (unsigned long long)acct.quota_bytes, (unsigned long long)acct.quota_messages,
+		       (unsigned long long)used_bytes, (unsigned long long)used_messages);
+	else
+		printf("bytes %llu/%llu messages %llu/%llu\n", (unsigned long long)used_bytes,
+		       (unsigned long long)acct.quota_bytes, (unsigned long long)used_messages,
+		       (unsigned long long)acct.quota_messages);
+	store_account_deinit(&acct);
+	return CLI_OK;
+}
+
 int
 cmd_account(int argc, char **argv)
 {
@@ -248,12 +307,15 @@ cmd_account(int argc, char **argv)
 		ret = account_set(&ctx, true);
 	} else if (strcmp(verb, "passwd") == 0 && ctx.args.npos == 2) {
 		ret = account_set(&ctx, false);
+	} else if (strcmp(verb, "quota") == 0 && (ctx.args.npos == 2 || ctx.args.npos == 4)) {
+		ret = account_quota(&ctx);
 	} else if (strcmp(verb, "del") == 0 && ctx.args.npos == 2) {
 		ret = admin_result(store_account_del(ctx.store, ctx.args.pos[1], &error),
 				   CLI_NOT_FOUND, "no such account", &error);
 	} else {
 		fprintf(stderr, "usage: posthorn account add|passwd ADDRESS [--password-stdin] | "
-				"account del ADDRESS | account list [DOMAIN] [--json]\n");
+				"account del ADDRESS | account list [DOMAIN] [--json] | "
+				"account quota ADDRESS [BYTES MESSAGES] [--json]\n");
 		ret = CLI_USAGE;
 	}
 out:

@@ -1,7 +1,16 @@
 /*
- * cmd-queue.c - `posthorn queue list|show ID|delete ID|hold ID|release ID`,
- * the outbound queue as `postqueue -p` and `postsuper` show and change it.
- * Delivery from the queue (flush, bounce) comes with the outbound engine.
+ * cmd-queue.c - `posthorn queue list|show ID|delete ID|hold ID|release ID|
+ * bounce ID`, the outbound queue as `postqueue -p` and `postsuper` show and
+ * change it.
+ *
+ * bounce marks every recipient that is not final BOUNCED ("5.0.0 bounced by
+ * the administrator") and releases a held entry; the running server's
+ * scheduler (serve-queue.c) notices the finished entry at its next sweep,
+ * sends the one DSN (never to the null sender) and removes the entry. The
+ * command does not talk to the server: it only changes the store.
+ *
+ * What it does not do yet: flush (make deferred recipients due now) needs a
+ * store function that sets next_attempt without counting an attempt.
  */
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +130,45 @@ queue_show(struct store *store, const char *id, bool json)
 	return CLI_OK;
 }
 
+/* postsuper -d-like bounce: every non-final recipient fails permanently. */
+static int
+queue_bounce(struct store *store, const char *id)
+{
+	struct store_queue_entry e;
+	const char *error = NULL;
+	int ret = store_queue_get(store, id, &e, &error);
+	unsigned n = 0;
+
+	if (ret <= 0) {
+		fprintf(stderr, "posthorn: %s\n", ret == 0 ? "no such queue entry" : error);
+		return ret == 0 ? CLI_NOT_FOUND : CLI_FAILURE;
+	}
+	ret = CLI_OK;
+	for (size_t i = 0; i < e.rcpt_count; i++) {
+		const struct store_queue_rcpt *r = &e.rcpts[i];
+
+		if (r->state == STORE_QUEUE_RCPT_SENT || r->state == STORE_QUEUE_RCPT_BOUNCED)
+			continue;
+		if (store_queue_update_rcpt(store, id, i, STORE_QUEUE_RCPT_BOUNCED, 0,
+					    "bounced by the administrator", "5.0.0", &error) != 1) {
+			/* it may have become final meanwhile (the server delivered it) */
+			fprintf(stderr, "posthorn: %s: %s\n", r->address,
+				error != NULL ? error : "no such recipient");
+			ret = CLI_FAILURE;
+			continue;
+		}
+		n++;
+	}
+	/* a held entry would never be finished */
+	if (e.hold && store_queue_release(store, id, &error) < 0) {
+		fprintf(stderr, "posthorn: %s\n", error);
+		ret = CLI_FAILURE;
+	}
+	printf("%s: %u recipient%s bounced\n", id, n, n == 1 ? "" : "s");
+	store_queue_entry_deinit(&e);
+	return ret;
+}
+
 int
 cmd_queue(int argc, char **argv)
 {
@@ -137,10 +185,11 @@ cmd_queue(int argc, char **argv)
 	verb = args.npos > 0 ? args.pos[0] : "";
 	if (!((strcmp(verb, "list") == 0 && args.npos == 1) ||
 	      ((strcmp(verb, "show") == 0 || strcmp(verb, "delete") == 0 ||
-		strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) &&
+		strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0 ||
+		strcmp(verb, "bounce") == 0) &&
 	       args.npos == 2))) {
 		fprintf(stderr, "usage: posthorn queue list [--json] | queue show ID [--json] | "
-				"queue delete|hold|release ID\n");
+				"queue delete|hold|release|bounce ID\n");
 		mem_free(&args.pos);
 		return CLI_USAGE;
 	}
@@ -154,6 +203,8 @@ cmd_queue(int argc, char **argv)
 		ret = queue_list(store, args.json);
 	} else if (strcmp(verb, "show") == 0) {
 		ret = queue_show(store, args.pos[1], args.json);
+	} else if (strcmp(verb, "bounce") == 0) {
+		ret = queue_bounce(store, args.pos[1]);
 	} else {
 		if (strcmp(verb, "delete") == 0)
 			r = store_queue_delete(store, args.pos[1], &error);

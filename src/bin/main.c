@@ -17,6 +17,9 @@ usage(FILE *f)
 	      "  config show [-n] [--json] [KEY] | config check\n"
 	      "  domain add|del|list [NAME] [--json] | domain catchall DOMAIN [TARGET]\n"
 	      "  account add|del|list|passwd [ADDRESS] [--password-stdin] [--json]\n"
+	      "  account quota ADDRESS [BYTES MESSAGES] [--json]   (0 = no limit)\n"
+	      "  acl set OWNER MAILBOX IDENTIFIER [+|-]RIGHTS | acl get OWNER MAILBOX [--json]\n"
+	      "  acl delete OWNER MAILBOX IDENTIFIER\n"
 	      "  alias add ADDRESS TARGET... | alias del ADDRESS [TARGET...] | alias list [--json]\n"
 	      "  queue list [--json] | queue show ID | queue delete|hold|release ID\n"
 	      "  gc [--json]                  remove unreferenced bodies and stale temporary files\n"
@@ -38,6 +41,7 @@ main(int argc, char **argv)
 		{ "domain", cmd_domain }, { "account", cmd_account }, { "alias", cmd_alias },
 		{ "queue", cmd_queue },
 		{ "gc", cmd_gc },
+		{ "acl", cmd_acl },
 	};
 
 	/* the store holds password hashes and mail: nothing for other users */

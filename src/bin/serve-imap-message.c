@@ -1,25 +1,464 @@
 /*
- * serve-imap-message.c - placeholder: see serve-imap.h.
+ * serve-imap-message.c - the IMAP engine's STORE, COPY/MOVE and APPEND hooks
+ * on the store, each as one serve_imap_job on the worker pool.
+ *
+ * STORE: store_message_set_flags (UNCHANGEDSINCE passed down; the client's
+ * "UNCHANGEDSINCE 0", which fails for every existing message per RFC 7162
+ * 3.1.3, is answered here without a change), then the flags and modseqs of
+ * the named messages read back with store_message_list for the untagged
+ * FETCH responses.
+ *
+ * COPY/MOVE: the destination resolved with serve_imap_mailbox_resolve (own
+ * and shared names); it needs "i" (RFC 4314 4); store_message_copy does the
+ * copy or move in one transaction and gives the COPYUID data (RFC 4315).
+ *
+ * APPEND: each message is written into a store blob in the hook itself, on
+ * the event loop (a page-cache write, as store.h allows), because the
+ * engine's literal lives only as long as the command; the worker resolves
+ * the destination ("i"; flags the user has no right to set are dropped,
+ * RFC 4314 4), checks the owner's quota (only for the user's own mailboxes:
+ * store_account_usage against quota_bytes / quota_messages) and delivers
+ * each message with store_deliver.
+ *
+ * Known limit: MULTIAPPEND (RFC 3502) is all or nothing only as far as the
+ * store allows: messages are delivered one by one and, when one fails, the
+ * ones already added are expunged again. A crash in between leaves them;
+ * the store needs a multi-message deliver to close that gap. Over quota
+ * answers NO [CANNOT] with "Quota exceeded": the engine has no OVERQUOTA
+ * result (RFC 9208 4.3) yet.
+ *
+ * Invariants: a job owns copies of everything it uses; the engine is only
+ * called from done(), on the loop, and not at all for an orphaned job.
  */
 #include "bin/serve-imap.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+#define MESSAGE_ERROR_MAX 200
+
+/* The engine's IMAP_FLAG_* are the store's STORE_FLAG_* (imap-server.h). */
+_Static_assert(IMAP_FLAG_SEEN == STORE_FLAG_SEEN && IMAP_FLAG_DELETED == STORE_FLAG_DELETED &&
+		       IMAP_FLAG_DRAFT == STORE_FLAG_DRAFT && IMAP_FLAG_MASK == STORE_FLAG_MASK,
+	       "flag bits differ");
+
+static void
+message_error(char *buf, const char *error)
+{
+	snprintf(buf, MESSAGE_ERROR_MAX, "%s", error != NULL ? error : "Store error");
+}
+
+static bool
+uid_listed(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* ---- STORE ---- */
+
+struct store_job {
+	struct serve_imap_job base;
+	uint64_t mailbox_id;
+	uint32_t *uids;            /* ascending */
+	size_t count;
+	struct store_flag_change change;
+	char *keywords;
+	bool fail_all;             /* UNCHANGEDSINCE 0 */
+	/* results */
+	enum imap_mailbox_result result;
+	char error[MESSAGE_ERROR_MAX];
+	struct store_message *msgs;
+	size_t msg_count;
+	uint32_t *modified;
+	size_t modified_count;
+};
+
+/* The messages of uids as they are now (ascending, only listed ones). */
+static int
+store_read_back(struct store *store, struct store_job *job, const char **error_r)
+{
+	struct store_message_query q = { .uid_first = job->uids[0],
+					 .uid_last = job->uids[job->count - 1] };
+	size_t n = 0;
+	int ret = store_message_list(store, job->mailbox_id, &q, &job->msgs, &job->msg_count,
+				     error_r);
+
+	if (ret != 1)
+		return ret;
+	for (size_t i = 0; i < job->msg_count; i++) {
+		if (!uid_listed(job->uids, job->count, job->msgs[i].uid)) {
+			mem_free(&job->msgs[i].keywords);
+			continue;
+		}
+		job->msgs[n++] = job->msgs[i];
+	}
+	job->msg_count = n;
+	return 1;
+}
+
+static void
+store_work(struct serve_imap_job *base)
+{
+	struct store_job *job = (struct store_job *)base;
+	struct store *store = base->srv->store;
+	const char *error = NULL;
+	int ret = 1;
+
+	if (!job->fail_all)
+		ret = store_message_set_flags(store, job->mailbox_id, job->uids, job->count,
+					      &job->change, &job->modified, &job->modified_count,
+					      &error);
+	if (ret == 1)
+		ret = store_read_back(store, job, &error);
+	if (ret == 1 && job->fail_all) {
+		/* RFC 7162 3.1.3: every existing message fails UNCHANGEDSINCE 0 */
+		job->modified = mem_array(job->msg_count + 1, sizeof(*job->modified));
+		for (size_t i = 0; i < job->msg_count; i++)
+			job->modified[job->modified_count++] = job->msgs[i].uid;
+	}
+	job->result = ret == 1 ? IMAP_MAILBOX_OK
+		      : ret == 0 ? IMAP_MAILBOX_NONEXISTENT
+				 : IMAP_MAILBOX_CANNOT;
+	if (ret < 0)
+		message_error(job->error, error);
+}
+
+static void
+store_done(struct serve_imap_job *base)
+{
+	struct store_job *job = (struct store_job *)base;
+	struct imap_message_change *changes = NULL;
+
+	if (base->client != NULL) {
+		changes = mem_array(job->msg_count + 1, sizeof(*changes));
+		for (size_t i = 0; i < job->msg_count; i++) {
+			changes[i].uid = job->msgs[i].uid;
+			changes[i].flags = job->msgs[i].flags & IMAP_FLAG_MASK;
+			changes[i].keywords = job->msgs[i].keywords;
+			changes[i].modseq = job->msgs[i].modseq;
+		}
+		imap_server_store_done(base->client->session, changes, job->msg_count,
+				       job->modified, job->modified_count, job->result,
+				       job->error[0] != '\0' ? job->error : NULL);
+	}
+	mem_free(&changes);
+	if (job->msgs != NULL)
+		store_message_list_free(&job->msgs, job->msg_count);
+	mem_free(&job->modified);
+	mem_free(&job->uids);
+	mem_free(&job->keywords);
+	mem_free(&job);
+}
 
 void
 serve_imap_hook_store(void *ctx, struct imap_server_session *s,
 		      const struct imap_store_request *req)
 {
-	imap_server_store_done(s, NULL, 0, NULL, 0, IMAP_MAILBOX_CANNOT, "Not implemented");
+	struct imap_client *c = ctx;
+	struct store_job *job;
+	uint64_t mailbox_id = serve_imap_selected_mailbox(c);
+
+	if (mailbox_id == 0 || req->count == 0) {
+		imap_server_store_done(s, NULL, 0, NULL, 0,
+				       mailbox_id == 0 ? IMAP_MAILBOX_NONEXISTENT : IMAP_MAILBOX_OK,
+				       NULL);
+		return;
+	}
+	job = mem_zalloc(sizeof(*job));
+	job->mailbox_id = mailbox_id;
+	job->uids = mem_memdup(req->uids, mem_size_mul(req->count, sizeof(*req->uids)));
+	job->count = req->count;
+	job->keywords = req->keywords != NULL ? mem_strdup(req->keywords) : NULL;
+	job->change.mode = req->mode == IMAP_STORE_ADD	    ? STORE_FLAGS_ADD
+			   : req->mode == IMAP_STORE_REMOVE ? STORE_FLAGS_REMOVE
+							    : STORE_FLAGS_REPLACE;
+	job->change.flags = req->flags & STORE_FLAG_MASK;
+	job->change.keywords = job->keywords;
+	job->change.unchangedsince = req->unchangedsince_set ? req->unchangedsince : 0;
+	job->fail_all = req->unchangedsince_set && req->unchangedsince == 0;
+	job->base.work = store_work;
+	job->base.done = store_done;
+	serve_imap_job_start(c, &job->base);
+}
+
+/* ---- COPY, MOVE ---- */
+
+struct copy_job {
+	struct serve_imap_job base;
+	uint64_t src_id;
+	uint32_t *uids;
+	size_t count;
+	char *dest;
+	bool move;
+	/* results */
+	enum imap_mailbox_result result;
+	char error[MESSAGE_ERROR_MAX];
+	uint32_t *dst_uids;
+	uint32_t uidvalidity;
+};
+
+static void
+copy_work(struct serve_imap_job *base)
+{
+	struct copy_job *job = (struct copy_job *)base;
+	struct store *store = base->srv->store;
+	struct serve_imap_mailbox mb;
+	const char *error = NULL;
+	int ret = serve_imap_mailbox_resolve(store, base->account_id, job->dest, &mb);
+
+	if (ret != 1) {
+		job->result = ret == 0 ? IMAP_MAILBOX_NONEXISTENT : IMAP_MAILBOX_TEMPFAIL;
+		return;
+	}
+	if (strchr(mb.rights, 'i') == NULL) {
+		/* RFC 4314 4: COPY and MOVE need "i" on the destination */
+		job->result = IMAP_MAILBOX_NOPERM;
+		serve_imap_mailbox_deinit(&mb);
+		return;
+	}
+	job->dst_uids = mem_array(job->count, sizeof(*job->dst_uids));
+	ret = store_message_copy(store, job->src_id, job->uids, job->count, mb.box.id, job->move,
+				 job->dst_uids, &job->uidvalidity, &error);
+	serve_imap_mailbox_deinit(&mb);
+	job->result = ret == 1 ? IMAP_MAILBOX_OK
+		      : ret == 0 ? IMAP_MAILBOX_NONEXISTENT
+				 : IMAP_MAILBOX_CANNOT;
+	if (ret < 0)
+		message_error(job->error, error);
+}
+
+static void
+copy_done(struct serve_imap_job *base)
+{
+	struct copy_job *job = (struct copy_job *)base;
+
+	if (base->client != NULL)
+		imap_server_copy_done(base->client->session, job->uidvalidity, job->uids,
+				      job->dst_uids, job->dst_uids != NULL ? job->count : 0,
+				      job->result, job->error[0] != '\0' ? job->error : NULL);
+	mem_free(&job->uids);
+	mem_free(&job->dst_uids);
+	mem_free(&job->dest);
+	mem_free(&job);
 }
 
 void
 serve_imap_hook_copy(void *ctx, struct imap_server_session *s, const uint32_t *uids,
 		     size_t count, const char *dest, bool move)
 {
-	imap_server_copy_done(s, 0, NULL, NULL, 0, IMAP_MAILBOX_CANNOT, "Not implemented");
+	struct imap_client *c = ctx;
+	struct copy_job *job;
+	uint64_t src_id = serve_imap_selected_mailbox(c);
+
+	if (src_id == 0 || count == 0) {
+		imap_server_copy_done(s, 0, NULL, NULL, 0,
+				      src_id == 0 ? IMAP_MAILBOX_CANNOT : IMAP_MAILBOX_OK, NULL);
+		return;
+	}
+	job = mem_zalloc(sizeof(*job));
+	job->src_id = src_id;
+	job->uids = mem_memdup(uids, mem_size_mul(count, sizeof(*uids)));
+	job->count = count;
+	job->dest = mem_strdup(dest);
+	job->move = move;
+	job->base.work = copy_work;
+	job->base.done = copy_done;
+	serve_imap_job_start(c, &job->base);
+}
+
+/* ---- APPEND ---- */
+
+struct append_item {
+	struct store_blob *blob;
+	unsigned flags;
+	char *keywords;
+	int64_t internaldate;
+};
+
+struct append_job {
+	struct serve_imap_job base;
+	char *name, *user;
+	struct append_item *items;
+	size_t count;
+	uint64_t total;            /* octets of all messages */
+	/* results */
+	enum imap_mailbox_result result;
+	char error[MESSAGE_ERROR_MAX];
+	uint32_t uidvalidity;
+	uint32_t *uids;
+};
+
+static void
+append_job_free(struct append_job *job)
+{
+	for (size_t i = 0; i < job->count; i++) {
+		if (job->items[i].blob != NULL)
+			store_blob_abort(&job->items[i].blob);
+		mem_free(&job->items[i].keywords);
+	}
+	mem_free(&job->items);
+	mem_free(&job->uids);
+	mem_free(&job->name);
+	mem_free(&job->user);
+	mem_free(&job);
+}
+
+/* Would the owner go over quota? 1 yes (job->error set), 0 no, -1 error. */
+static int
+append_over_quota(struct store *store, struct append_job *job)
+{
+	struct store_account acct;
+	uint64_t bytes = 0, messages = 0;
+	int ret = store_account_lookup(store, job->user, &acct, NULL), over = 0;
+
+	if (ret != 1 || acct.id != job->base.account_id) {
+		if (ret == 1)
+			store_account_deinit(&acct);
+		return ret < 0 ? -1 : 0;
+	}
+	if (acct.quota_bytes != 0 || acct.quota_messages != 0) {
+		if (store_account_usage(store, acct.id, &bytes, &messages, NULL) < 0) {
+			over = -1;
+		} else if ((acct.quota_bytes != 0 && (bytes > acct.quota_bytes ||
+						      job->total > acct.quota_bytes - bytes)) ||
+			   (acct.quota_messages != 0 &&
+			    (messages > acct.quota_messages ||
+			     job->count > acct.quota_messages - messages))) {
+			/* RFC 9208 4.3 would say [OVERQUOTA] */
+			message_error(job->error, "Quota exceeded (OVERQUOTA)");
+			over = 1;
+		}
+	}
+	store_account_deinit(&acct);
+	return over;
+}
+
+/* RFC 4314 4: flags the user may not set are dropped, not refused. */
+static void
+append_rights(struct append_item *item, const char *rights)
+{
+	if (strchr(rights, 's') == NULL)
+		item->flags &= ~STORE_FLAG_SEEN;
+	if (strchr(rights, 't') == NULL)
+		item->flags &= ~STORE_FLAG_DELETED;
+	if (strchr(rights, 'w') == NULL) {
+		item->flags &= STORE_FLAG_SEEN | STORE_FLAG_DELETED;
+		mem_free(&item->keywords);
+	}
+}
+
+static void
+append_work(struct serve_imap_job *base)
+{
+	struct append_job *job = (struct append_job *)base;
+	struct store *store = base->srv->store;
+	struct serve_imap_mailbox mb;
+	const char *error = NULL;
+	size_t done = 0;
+	int ret = serve_imap_mailbox_resolve(store, base->account_id, job->name, &mb);
+
+	if (ret != 1) {
+		job->result = ret == 0 ? IMAP_MAILBOX_NONEXISTENT : IMAP_MAILBOX_TEMPFAIL;
+		return;
+	}
+	if (strchr(mb.rights, 'i') == NULL) {
+		job->result = IMAP_MAILBOX_NOPERM;
+		serve_imap_mailbox_deinit(&mb);
+		return;
+	}
+	if (mb.owner_id == base->account_id) {
+		ret = append_over_quota(store, job);
+		if (ret != 0) {
+			job->result = ret > 0 ? IMAP_MAILBOX_CANNOT : IMAP_MAILBOX_TEMPFAIL;
+			serve_imap_mailbox_deinit(&mb);
+			return;
+		}
+	}
+	job->uidvalidity = mb.box.uidvalidity;
+	job->uids = mem_array(job->count, sizeof(*job->uids));
+	for (; done < job->count; done++) {
+		struct append_item *item = &job->items[done];
+		struct store_delivery_target target = { 0 };
+		struct store_delivery_result res;
+
+		append_rights(item, mb.rights);
+		target.account_id = mb.owner_id;
+		target.mailbox_id = mb.box.id;
+		target.flags = item->flags;
+		target.internaldate = item->internaldate;
+		target.keywords = item->keywords;
+		if (store_deliver(store, &item->blob, &target, 1, &res, &error) != 1)
+			break;
+		job->uids[done] = res.uid;
+	}
+	if (done < job->count) {
+		/* RFC 3502 6: all or nothing - take back what went in */
+		message_error(job->error, error);
+		if (done > 0)
+			(void)store_message_expunge(store, mb.box.id, job->uids, done, NULL);
+		job->result = IMAP_MAILBOX_CANNOT;
+	} else {
+		job->result = IMAP_MAILBOX_OK;
+	}
+	serve_imap_mailbox_deinit(&mb);
+}
+
+static void
+append_done(struct serve_imap_job *base)
+{
+	struct append_job *job = (struct append_job *)base;
+
+	if (base->client != NULL)
+		imap_server_append_done(base->client->session, job->uidvalidity, job->uids,
+					job->result == IMAP_MAILBOX_OK ? job->count : 0,
+					job->result, job->error[0] != '\0' ? job->error : NULL);
+	append_job_free(job);
 }
 
 void
 serve_imap_hook_append(void *ctx, struct imap_server_session *s, const char *name,
 		       const struct imap_append_message *msgs, size_t count)
 {
-	imap_server_append_done(s, 0, NULL, 0, IMAP_MAILBOX_CANNOT, "Not implemented");
+	struct imap_client *c = ctx;
+	struct store *store = c->base.server->store;
+	const char *user = imap_server_session_user(s);
+	struct append_job *job = mem_zalloc(sizeof(*job));
+
+	job->name = mem_strdup(name);
+	job->user = mem_strdup(user != NULL ? user : "");
+	job->items = mem_array(count, sizeof(*job->items));
+	job->count = count;
+	/* the literals live as long as the command: into blobs now */
+	for (size_t i = 0; i < count; i++) {
+		struct append_item *item = &job->items[i];
+
+		item->flags = msgs[i].flags & STORE_FLAG_MASK;
+		item->keywords = msgs[i].keywords != NULL ? mem_strdup(msgs[i].keywords) : NULL;
+		item->internaldate = msgs[i].internaldate;
+		job->total += msgs[i].len;
+		if (store_blob_begin(store, &item->blob, NULL) != 1 ||
+		    store_blob_write(item->blob, msgs[i].data, msgs[i].len) < 0) {
+			append_job_free(job);
+			imap_server_append_done(s, 0, NULL, 0, IMAP_MAILBOX_TEMPFAIL,
+						"Cannot store the message now");
+			return;
+		}
+	}
+	job->base.work = append_work;
+	job->base.done = append_done;
+	serve_imap_job_start(c, &job->base);
 }

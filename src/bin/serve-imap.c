@@ -21,6 +21,7 @@
 #include "bin/serve-auth.h"
 #include "bin/serve-imap.h"
 #include "bin/serve.h"
+#include "core/buf.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -55,6 +56,8 @@ struct imap_job {
 	enum imap_mailbox_result result;
 	struct store_mailbox *boxes;
 	size_t box_count;
+	struct store_acl_shared *shared; /* LIST: other accounts' mailboxes we may see */
+	size_t shared_count;
 	struct imap_status_info status;
 };
 
@@ -71,6 +74,8 @@ imap_job_free(struct imap_job *job)
 	mem_free(&job->name2);
 	if (job->boxes != NULL)
 		store_mailbox_list_free(&job->boxes, job->box_count);
+	if (job->shared != NULL)
+		store_acl_shared_free(&job->shared, job->shared_count);
 	mem_free(&job);
 }
 
@@ -140,14 +145,23 @@ static void
 status_work(struct imap_job *job)
 {
 	struct store *store = job->srv->store;
+	struct serve_imap_mailbox mb;
 	struct store_mailbox mbox;
 	struct store_message *msgs;
 	size_t n;
-	int ret = store_mailbox_lookup(store, job->account_id, job->name, &mbox, NULL);
+	/* the user's own mailboxes and the shared namespace */
+	int ret = serve_imap_mailbox_resolve(store, job->account_id, job->name, &mb);
 
 	job->result = store_result(ret, IMAP_MAILBOX_NONEXISTENT);
 	if (ret != 1)
 		return;
+	if (strchr(mb.rights, 'r') == NULL) {
+		/* RFC 4314 4: STATUS needs "r" */
+		job->result = IMAP_MAILBOX_NOPERM;
+		serve_imap_mailbox_deinit(&mb);
+		return;
+	}
+	mbox = mb.box;
 	job->status.messages = mbox.messages;
 	job->status.uidnext = mbox.uidnext;
 	job->status.uidvalidity = mbox.uidvalidity;
@@ -163,7 +177,7 @@ status_work(struct imap_job *job)
 		}
 		store_message_list_free(&msgs, n);
 	}
-	store_mailbox_deinit(&mbox);
+	serve_imap_mailbox_deinit(&mb);
 }
 
 static void
@@ -176,6 +190,10 @@ imap_job_work(void *ctx)
 	switch (job->kind) {
 	case IMAP_JOB_LIST:
 		ret = store_mailbox_list(store, job->account_id, &job->boxes, &job->box_count, NULL);
+		/* the shared namespace "Shared/<owner>/<name>" (RFC 4314 "l") */
+		if (ret == 1)
+			ret = store_acl_shared_mailboxes(store, job->account_id, &job->shared,
+							 &job->shared_count, NULL);
 		job->result = store_result(ret, IMAP_MAILBOX_TEMPFAIL);
 		break;
 	case IMAP_JOB_STATUS:
@@ -213,7 +231,11 @@ imap_job_work(void *ctx)
 static void
 list_complete(struct imap_client *c, struct imap_job *job)
 {
-	struct imap_mailbox_info *info = mem_array(job->box_count + 1, sizeof(*info));
+	size_t n = job->box_count;
+	struct imap_mailbox_info *info = mem_array(mem_size_add(n, job->shared_count) + 1,
+						   sizeof(*info));
+	char **shared_names = mem_array(job->shared_count + 1, sizeof(*shared_names));
+	struct buf name;
 
 	for (size_t i = 0; i < job->box_count; i++) {
 		info[i].name = job->boxes[i].name;
@@ -221,7 +243,21 @@ list_complete(struct imap_client *c, struct imap_job *job)
 		info[i].subscribed = job->boxes[i].subscribed;
 		info[i].exists = true;
 	}
-	imap_server_list_done(c->session, info, (unsigned)job->box_count, job->result);
+	/* other accounts' mailboxes as "Shared/<owner>/<name>"; names the
+	 * engine refuses (too long) it skips itself */
+	for (size_t i = 0; i < job->shared_count; i++) {
+		buf_init(&name, 0);
+		(void)buf_printf(&name, "Shared/%s/%s", job->shared[i].owner,
+				 job->shared[i].name);
+		shared_names[i] = buf_steal_str(&name);
+		info[n].name = shared_names[i];
+		info[n].exists = true;
+		n++;
+	}
+	imap_server_list_done(c->session, info, (unsigned)n, job->result);
+	for (size_t i = 0; i < job->shared_count; i++)
+		mem_free(&shared_names[i]);
+	mem_free(&shared_names);
 	mem_free(&info);
 }
 
@@ -333,12 +369,27 @@ hook_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, 
 	imap_job_start(ctx, job);
 }
 
+/* "Shared" or below it (case-insensitive, as clients spell it either way). */
+static bool
+in_shared_namespace(const char *name)
+{
+	return strncasecmp(name, "Shared", 6) == 0 && (name[6] == '\0' || name[6] == '/');
+}
+
 static void
 hook_mailbox_create(void *ctx, struct imap_server_session *s, const char *name,
 		    unsigned special_use)
 {
-	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_CREATE, name, NULL);
+	struct imap_job *job;
 
+	/* names under the shared namespace are other users' mailboxes: an own
+	 * mailbox there could never be reached again (RFC 2342 5) */
+	if (in_shared_namespace(name)) {
+		imap_server_mailbox_op_done(s, IMAP_MAILBOX_CANNOT,
+					    "Mailboxes cannot be created in the shared namespace");
+		return;
+	}
+	job = imap_job_new(ctx, IMAP_JOB_CREATE, name, NULL);
 	/* the engine's special-use bits are the store's (imap-server.h) */
 	job->special_use = special_use;
 	imap_job_start(ctx, job);
@@ -354,6 +405,11 @@ static void
 hook_mailbox_rename(void *ctx, struct imap_server_session *s, const char *old_name,
 		    const char *new_name)
 {
+	if (in_shared_namespace(old_name) || in_shared_namespace(new_name)) {
+		imap_server_mailbox_op_done(s, IMAP_MAILBOX_CANNOT,
+					    "Shared mailboxes cannot be renamed");
+		return;
+	}
 	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_RENAME, old_name, new_name));
 }
 
@@ -531,6 +587,8 @@ serve_imap_accept(struct server *srv, int fd, const struct net_addr *peer,
 	set.hostname = srv->hostname;
 	set.auth_plaintext_allowed = conf->plaintext_auth_loopback && net_addr_is_loopback(peer);
 	set.starttls_available = srv->tls != NULL && service == SERVER_IMAP;
+	/* serve-imap-mailbox.c: other accounts' mailboxes under "Shared/" */
+	set.namespace_shared = true;
 	imap_server_limits_init_default(&set.limits);
 	c->conn = conn_new(srv->loop, fd, &imap_conn_cb, c);
 	c->idle = loop_timer_add(srv->loop, IMAP_IDLE_TIMEOUT_MS, imap_idle_timeout, c);

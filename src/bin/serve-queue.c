@@ -54,6 +54,7 @@
 #include "tls/tls.h"
 
 #define QUEUE_SCAN_BATCH 64
+#define QUEUE_SWEEP_SCANS 10    /* scan_sweep at start-up, then every this many intervals */
 #define QUEUE_MAX_HOSTS 10
 #define QUEUE_MAX_ADDRS 10
 #define QUEUE_CONNECT_TIMEOUT_MS 30000u
@@ -88,6 +89,7 @@ struct queue_runner {
 	bool scanning;
 	bool stopping;
 	bool rescan;            /* a kick arrived during a scan */
+	int64_t next_sweep;     /* when scan_sweep runs again (0: at the first scan) */
 };
 
 struct delivery {
@@ -104,6 +106,7 @@ struct delivery {
 	size_t nhops, hop;
 	int64_t started;
 	char *error;                   /* load failure */
+	bool gone;                     /* the entry is no longer there */
 	/* the hop in progress */
 	struct dns_query *dnsq;
 	char **hosts;
@@ -204,17 +207,40 @@ delivery_unlink(struct delivery *d)
 
 /* ---- outcomes ---- */
 
+/* Octets of s that fit in max without cutting a UTF-8 sequence. */
+static size_t
+utf8_prefix_len(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len <= max)
+		return len;
+	len = max;
+	while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
 static void
 outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_state state, const char *dsn,
 	    const char *status, const char *relay)
 {
 	struct queue_outcome_rec *o = &d->out[i];
 
+	size_t len;
+
+	if (status == NULL)
+		status = "";
+	/* the store takes at most STORE_QUEUE_STATUS_MAX octets (a longer text
+	 * would leave the attempt unrecorded and the recipient due at once) */
+	len = utf8_prefix_len(status, STORE_QUEUE_STATUS_MAX);
 	o->set = true;
 	o->state = state;
 	snprintf(o->dsn, sizeof(o->dsn), "%s", dsn);
 	mem_free(&o->status);
-	o->status = mem_strdup(status != NULL ? status : "");
+	o->status = mem_alloc(len + 1);
+	memcpy(o->status, status, len);
+	o->status[len] = '\0';
 	snprintf(o->relay, sizeof(o->relay), "%.290s", relay != NULL ? relay : "none");
 }
 
@@ -321,13 +347,19 @@ load_work(void *ctx)
 	struct delivery *d = ctx;
 	struct server *srv = d->q != NULL ? d->q->srv : NULL;
 	const char *error = NULL;
-	int fd = -1;
+	int fd = -1, ret;
 	int64_t now = now_secs();
 
 	if (srv == NULL)
 		return;
-	if (store_queue_get(srv->store, d->queue_id, &d->entry, &error) != 1) {
-		d->error = mem_strdup(error != NULL ? error : "entry gone");
+	ret = store_queue_get(srv->store, d->queue_id, &d->entry, &error);
+	if (ret == 0) {
+		/* finished meanwhile by another delivery, or deleted: nothing to do */
+		d->gone = true;
+		return;
+	}
+	if (ret != 1) {
+		d->error = mem_strdup(error != NULL ? error : "cannot read the entry");
 		return;
 	}
 	d->have_entry = true;
@@ -396,8 +428,10 @@ load_done(void *ctx)
 		delivery_free(d);
 		return;
 	}
-	if (d->error != NULL) {
-		log_error("queue", "%s: cannot load queue entry: %s", d->queue_id, d->error);
+	if (d->error != NULL || d->gone) {
+		if (d->error != NULL)
+			log_error("queue", "%s: cannot load queue entry: %s", d->queue_id,
+				  d->error);
 		delivery_unlink(d);
 		delivery_free(d);
 		return;
@@ -1068,8 +1102,8 @@ finish_work(void *ctx)
 				char text[STORE_QUEUE_STATUS_MAX + 1];
 
 				o->state = STORE_QUEUE_RCPT_BOUNCED;
-				snprintf(text, sizeof(text), "%.900s (gave up: message too old)",
-					 o->status);
+				snprintf(text, sizeof(text), "%.*s (gave up: message too old)",
+					 (int)utf8_prefix_len(o->status, 900), o->status);
 				mem_free(&o->status);
 				o->status = mem_strdup(text);
 			} else {
@@ -1145,7 +1179,44 @@ struct scan_job {
 	struct queue_runner *q;
 	char (*ids)[STORE_QUEUE_ID_MAX + 1];
 	size_t count;
+	bool sweep; /* also look for finished entries (scan_sweep) */
 };
+
+static bool
+entry_all_final(const struct store_queue_entry *e)
+{
+	for (size_t i = 0; i < e->rcpt_count; i++) {
+		if (e->rcpts[i].state != STORE_QUEUE_RCPT_SENT &&
+		    e->rcpts[i].state != STORE_QUEUE_RCPT_BOUNCED)
+			return false;
+	}
+	return true;
+}
+
+/* Entries whose recipients are all final but which are still there: a
+ * crash between recording the outcomes and the removal, or `posthorn queue
+ * bounce`. store_queue_due never returns them, so the whole queue is read
+ * (store_queue_list) at start-up and then every QUEUE_SWEEP_SCANS scan
+ * intervals. */
+static void
+scan_sweep(struct scan_job *job)
+{
+	struct store_queue_entry *entries = NULL;
+	size_t n = 0;
+	const char *error = NULL;
+
+	if (store_queue_list(job->q->srv->store, &entries, &n, &error) != 1) {
+		log_error("queue", "cannot read the queue: %s", error);
+		return;
+	}
+	for (size_t i = 0; i < n && job->count < QUEUE_SCAN_BATCH * 2; i++) {
+		if (entries[i].hold || !entry_all_final(&entries[i]))
+			continue;
+		job->ids = mem_realloc(job->ids, (job->count + 1) * sizeof(*job->ids));
+		memcpy(job->ids[job->count++], entries[i].queue_id, sizeof(job->ids[0]));
+	}
+	store_queue_list_free(&entries, n);
+}
 
 static void
 scan_work(void *ctx)
@@ -1165,6 +1236,8 @@ scan_work(void *ctx)
 		memcpy(job->ids[i], entries[i].queue_id, sizeof(job->ids[i]));
 	job->count = n;
 	store_queue_list_free(&entries, n);
+	if (job->sweep)
+		scan_sweep(job);
 }
 
 static bool
@@ -1225,6 +1298,10 @@ queue_scan(struct queue_runner *q)
 	q->scanning = true;
 	job = mem_zalloc(sizeof(*job));
 	job->q = q;
+	if (now_secs() >= q->next_sweep) {
+		job->sweep = true;
+		q->next_sweep = now_secs() + QUEUE_SWEEP_SCANS * (q->set.scan_interval_ms / 1000 + 1);
+	}
 	worker_pool_submit(q->srv->pool, scan_work, scan_done, job);
 }
 

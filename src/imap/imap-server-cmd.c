@@ -8,13 +8,19 @@
  * run), remember the tag for asynchronous answers, and call the handler.
  * A name not in the table answers "TAG BAD Unknown command"; one in the
  * table but not valid now "TAG BAD Command not valid in this state"; both
- * count as bad commands.
+ * count as bad commands. A command whose hooks the glue did not set (the
+ * selected-state hooks, acl, quota) is not offered: it is unknown.
+ *
+ * NOOP in the selected state is a full sync (imap-server-select.c); ENABLE
+ * knows CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC implies
+ * CONDSTORE) once the selected-state hooks exist.
  *
  * Does not: authentication commands (imap-server-auth.c), the mailbox
  * commands (imap-server-mailbox.c, imap-server-list.c).
  */
 #include "imap/imap-server-private.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,11 +32,21 @@
 #define IMAP_SERVER_ID_MAX_FIELD 30
 #define IMAP_SERVER_ID_MAX_VALUE 1024
 
+/* Hooks a command needs; without them it is not offered at all and
+ * answers like an unknown command. */
+enum imap_server_cmd_needs {
+	NEEDS_NONE = 0,
+	NEEDS_SEL,      /* the selected-state hooks */
+	NEEDS_ACL,      /* ... and shooks.acl */
+	NEEDS_QUOTA,    /* ... and shooks.quota */
+};
+
 struct imap_server_command_def {
 	const char *name;
 	unsigned states;        /* enum imap_server_state bits */
 	unsigned min_args, max_args;
 	void (*handler)(struct imap_server_session *s, const struct imap_command *cmd);
+	enum imap_server_cmd_needs needs;
 };
 
 static void
@@ -49,6 +65,10 @@ static void
 imap_server_cmd_noop(struct imap_server_session *s, const struct imap_command *cmd)
 {
 	/* RFC 9051 6.1.2: a chance for untagged updates; none before SELECT */
+	if (s->state == IMAP_STATE_SELECTED) {
+		imap_server_select_noop(s);
+		return;
+	}
 	imap_server_ok(s, NULL, "NOOP completed");
 }
 
@@ -114,6 +134,7 @@ imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command 
 {
 	struct buf enabled;
 	const char *name;
+	bool was_condstore = s->condstore_enabled;
 
 	for (unsigned i = 0; i < cmd->n_args; i++) {
 		if (!imap_arg_get_atom(&cmd->args[i], &name)) {
@@ -135,9 +156,26 @@ imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command 
 			s->utf8_enabled = true;
 			imap_server_set_parser_mode(s);
 			(void)buf_append_str(&enabled, " UTF8=ACCEPT");
+		} else if (strcasecmp(name, "CONDSTORE") == 0 && s->have_shooks &&
+			   !s->condstore_enabled) {
+			/* RFC 7162 3.1 */
+			s->condstore_enabled = true;
+			(void)buf_append_str(&enabled, " CONDSTORE");
+		} else if (strcasecmp(name, "QRESYNC") == 0 && s->have_shooks &&
+			   !s->qresync_enabled) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE, and the
+			 * ENABLED response names QRESYNC only */
+			s->qresync_enabled = true;
+			s->condstore_enabled = true;
+			(void)buf_append_str(&enabled, " QRESYNC");
 		}
 	}
 	imap_server_untagged(s, "%s", buf_cstr(&enabled));
+	/* RFC 7162 3.1.8: CONDSTORE newly enabled with a mailbox selected
+	 * announces its HIGHESTMODSEQ */
+	if (s->sel != NULL && s->condstore_enabled && !was_condstore)
+		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
+				     s->sel->highest_modseq);
 	buf_deinit(&enabled);
 	imap_server_ok(s, NULL, "ENABLE completed");
 }
@@ -150,46 +188,46 @@ imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command 
 #define SEL IMAP_STATE_SELECTED
 
 static const struct imap_server_command_def imap_server_commands[] = {
-	{ "CAPABILITY", ANY, 0, 0, imap_server_cmd_capability },
-	{ "NOOP", ANY, 0, 0, imap_server_cmd_noop },
-	{ "LOGOUT", ANY, 0, 0, imap_server_cmd_logout },
-	{ "ID", ANY, 1, 1, imap_server_cmd_id },
-	{ "STARTTLS", NOT_AUTH, 0, 0, imap_server_cmd_starttls },
-	{ "AUTHENTICATE", NOT_AUTH, 1, 2, imap_server_cmd_authenticate },
-	{ "LOGIN", NOT_AUTH, 2, 2, imap_server_cmd_login },
-	{ "ENABLE", AUTH, 1, 100, imap_server_cmd_enable },
-	{ "NAMESPACE", AUTH, 0, 0, imap_server_cmd_namespace },
-	{ "LIST", AUTH, 2, 5, imap_server_cmd_list },
-	{ "LSUB", AUTH, 2, 2, imap_server_cmd_lsub },
-	{ "CREATE", AUTH, 1, 2, imap_server_cmd_create },
-	{ "DELETE", AUTH, 1, 1, imap_server_cmd_delete },
-	{ "RENAME", AUTH, 2, 2, imap_server_cmd_rename },
-	{ "SUBSCRIBE", AUTH, 1, 1, imap_server_cmd_subscribe },
-	{ "UNSUBSCRIBE", AUTH, 1, 1, imap_server_cmd_unsubscribe },
-	{ "STATUS", AUTH, 2, 2, imap_server_cmd_status },
-	{ "SELECT", AUTH, 1, 2, imap_server_cmd_select },
-	{ "EXAMINE", AUTH, 1, 2, imap_server_cmd_examine },
-	{ "APPEND", AUTH, 2, 10000, imap_server_cmd_append },
-	{ "GETACL", AUTH, 1, 1, imap_server_cmd_getacl },
-	{ "SETACL", AUTH, 3, 3, imap_server_cmd_setacl },
-	{ "DELETEACL", AUTH, 2, 2, imap_server_cmd_deleteacl },
-	{ "MYRIGHTS", AUTH, 1, 1, imap_server_cmd_myrights },
-	{ "LISTRIGHTS", AUTH, 2, 2, imap_server_cmd_listrights },
-	{ "GETQUOTA", AUTH, 1, 1, imap_server_cmd_getquota },
-	{ "GETQUOTAROOT", AUTH, 1, 1, imap_server_cmd_getquotaroot },
-	{ "CLOSE", SEL, 0, 0, imap_server_cmd_close },
-	{ "UNSELECT", SEL, 0, 0, imap_server_cmd_unselect },
-	{ "EXPUNGE", SEL, 0, 0, imap_server_cmd_expunge },
-	{ "CHECK", SEL, 0, 0, imap_server_cmd_check },
-	{ "IDLE", AUTH, 0, 0, imap_server_cmd_idle },
-	{ "FETCH", SEL, 2, 3, imap_server_cmd_fetch },
-	{ "STORE", SEL, 3, 4, imap_server_cmd_store },
-	{ "SEARCH", SEL, 1, 10000, imap_server_cmd_search },
-	{ "SORT", SEL, 3, 10000, imap_server_cmd_sort },
-	{ "THREAD", SEL, 3, 10000, imap_server_cmd_thread },
-	{ "COPY", SEL, 2, 2, imap_server_cmd_copy },
-	{ "MOVE", SEL, 2, 2, imap_server_cmd_move },
-	{ "UID", SEL, 2, 10000, imap_server_cmd_uid },
+	{ "CAPABILITY", ANY, 0, 0, imap_server_cmd_capability, NEEDS_NONE },
+	{ "NOOP", ANY, 0, 0, imap_server_cmd_noop, NEEDS_NONE },
+	{ "LOGOUT", ANY, 0, 0, imap_server_cmd_logout, NEEDS_NONE },
+	{ "ID", ANY, 1, 1, imap_server_cmd_id, NEEDS_NONE },
+	{ "STARTTLS", NOT_AUTH, 0, 0, imap_server_cmd_starttls, NEEDS_NONE },
+	{ "AUTHENTICATE", NOT_AUTH, 1, 2, imap_server_cmd_authenticate, NEEDS_NONE },
+	{ "LOGIN", NOT_AUTH, 2, 2, imap_server_cmd_login, NEEDS_NONE },
+	{ "ENABLE", AUTH, 1, 100, imap_server_cmd_enable, NEEDS_NONE },
+	{ "NAMESPACE", AUTH, 0, 0, imap_server_cmd_namespace, NEEDS_NONE },
+	{ "LIST", AUTH, 2, 5, imap_server_cmd_list, NEEDS_NONE },
+	{ "LSUB", AUTH, 2, 2, imap_server_cmd_lsub, NEEDS_NONE },
+	{ "CREATE", AUTH, 1, 2, imap_server_cmd_create, NEEDS_NONE },
+	{ "DELETE", AUTH, 1, 1, imap_server_cmd_delete, NEEDS_NONE },
+	{ "RENAME", AUTH, 2, 2, imap_server_cmd_rename, NEEDS_NONE },
+	{ "SUBSCRIBE", AUTH, 1, 1, imap_server_cmd_subscribe, NEEDS_NONE },
+	{ "UNSUBSCRIBE", AUTH, 1, 1, imap_server_cmd_unsubscribe, NEEDS_NONE },
+	{ "STATUS", AUTH, 2, 2, imap_server_cmd_status, NEEDS_NONE },
+	{ "SELECT", AUTH, 1, 2, imap_server_cmd_select, NEEDS_SEL },
+	{ "EXAMINE", AUTH, 1, 2, imap_server_cmd_examine, NEEDS_SEL },
+	{ "APPEND", AUTH, 2, 10000, imap_server_cmd_append, NEEDS_SEL },
+	{ "GETACL", AUTH, 1, 1, imap_server_cmd_getacl, NEEDS_ACL },
+	{ "SETACL", AUTH, 3, 3, imap_server_cmd_setacl, NEEDS_ACL },
+	{ "DELETEACL", AUTH, 2, 2, imap_server_cmd_deleteacl, NEEDS_ACL },
+	{ "MYRIGHTS", AUTH, 1, 1, imap_server_cmd_myrights, NEEDS_ACL },
+	{ "LISTRIGHTS", AUTH, 2, 2, imap_server_cmd_listrights, NEEDS_ACL },
+	{ "GETQUOTA", AUTH, 1, 1, imap_server_cmd_getquota, NEEDS_QUOTA },
+	{ "GETQUOTAROOT", AUTH, 1, 1, imap_server_cmd_getquotaroot, NEEDS_QUOTA },
+	{ "CLOSE", SEL, 0, 0, imap_server_cmd_close, NEEDS_NONE },
+	{ "UNSELECT", SEL, 0, 0, imap_server_cmd_unselect, NEEDS_NONE },
+	{ "EXPUNGE", SEL, 0, 0, imap_server_cmd_expunge, NEEDS_NONE },
+	{ "CHECK", SEL, 0, 0, imap_server_cmd_check, NEEDS_NONE },
+	{ "IDLE", AUTH, 0, 0, imap_server_cmd_idle, NEEDS_SEL },
+	{ "FETCH", SEL, 2, 3, imap_server_cmd_fetch, NEEDS_NONE },
+	{ "STORE", SEL, 3, 4, imap_server_cmd_store, NEEDS_NONE },
+	{ "SEARCH", SEL, 1, 10000, imap_server_cmd_search, NEEDS_NONE },
+	{ "SORT", SEL, 3, 10000, imap_server_cmd_sort, NEEDS_NONE },
+	{ "THREAD", SEL, 3, 10000, imap_server_cmd_thread, NEEDS_NONE },
+	{ "COPY", SEL, 2, 2, imap_server_cmd_copy, NEEDS_NONE },
+	{ "MOVE", SEL, 2, 2, imap_server_cmd_move, NEEDS_NONE },
+	{ "UID", SEL, 2, 10000, imap_server_cmd_uid, NEEDS_NONE },
 };
 
 void
@@ -207,6 +245,12 @@ imap_server_command(struct imap_server_session *s, const struct imap_command *cm
 		imap_server_bad_command(s, cmd->tag, "Unknown command");
 		return;
 	}
+	if ((def->needs != NEEDS_NONE && !s->have_shooks) ||
+	    (def->needs == NEEDS_ACL && s->shooks.acl == NULL) ||
+	    (def->needs == NEEDS_QUOTA && s->shooks.quota == NULL)) {
+		imap_server_bad_command(s, cmd->tag, "Unknown command");
+		return;
+	}
 	if ((def->states & s->state) == 0) {
 		imap_server_bad_command(s, cmd->tag, "Command not valid in this state");
 		return;
@@ -217,5 +261,6 @@ imap_server_command(struct imap_server_session *s, const struct imap_command *cm
 	}
 	mem_free(&s->cmd_tag);
 	s->cmd_tag = mem_strdup(cmd->tag);
+	s->cmd_uid = false;
 	def->handler(s, cmd);
 }

@@ -13,10 +13,10 @@
  *                      (UN)SUBSCRIBE, STATUS and their completions
  * imap-server-list.c   LIST (LIST-EXTENDED, LIST-STATUS), LSUB, patterns
  * imap-server-select.c the selected state: SELECT, EXAMINE, CLOSE, UNSELECT,
- *                      EXPUNGE, UID EXPUNGE, CHECK, NOOP's and every other
- *                      command's untagged updates (sync), IDLE, ENABLE
- *                      CONDSTORE/QRESYNC, the view (UID list) and its
- *                      sequence-set resolution
+ *                      EXPUNGE, UID EXPUNGE, CHECK, NOOP, IDLE, the UID
+ *                      dispatcher, their completions
+ * imap-server-view.c   the view (UID list), its sequence-set resolution and
+ *                      every command's untagged updates (sync, finish)
  * imap-server-fetch.c  FETCH, UID FETCH (items parsed by imap-fetch.c)
  * imap-server-search.c SEARCH, UID SEARCH, SORT, THREAD, ESEARCH, SEARCHRES
  *                      (criteria parsed by imap-search.c)
@@ -169,6 +169,11 @@ struct imap_server_session {
 	bool idling;              /* IDLE in progress: the next line must be DONE */
 	/* the command whose reply waits for a sync, and how to finish it */
 	void (*after_sync)(struct imap_server_session *s);
+	enum imap_server_sync_mode sync_mode; /* of the sync outstanding */
+	bool in_sync_hook;        /* inside shooks.mailbox_sync (synchronous completion) */
+	bool cmd_uid;             /* the command running came as "UID <command>" */
+	/* SELECT/EXAMINE, EXPUNGE or CLOSE outstanding (imap-server-select.c) */
+	struct imap_server_select_op *sop;
 	/* per-command state of the command files; each owns its pointer */
 	struct imap_server_fetch *fetch;     /* imap-server-fetch.c */
 	struct imap_server_search *search;   /* imap-server-search.c */
@@ -288,6 +293,8 @@ void imap_server_select_noop(struct imap_server_session *s);
 void imap_server_cmd_uid(struct imap_server_session *s, const struct imap_command *cmd);
 /* A line while IDLE (only "DONE" is valid). */
 void imap_server_idle_line(struct imap_server_session *s, const char *line, size_t len);
+/* The IDLE continuation line was unusable (too long, NUL): end IDLE with BAD. */
+void imap_server_idle_line_error(struct imap_server_session *s, const char *text);
 /* Leave the selected state (hooks->mailbox_unselect, free the view). */
 void imap_server_unselect(struct imap_server_session *s);
 void imap_server_selected_free(struct imap_server_session *s);
@@ -318,6 +325,16 @@ void imap_server_view_expunged(struct imap_server_session *s, const uint32_t *ui
 /* "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])" for one changed message. */
 void imap_server_write_flags(struct imap_server_session *s, const struct imap_message_change *c,
 			     bool with_uid);
+/* imap-server-view.c (the view's internals, for imap-server-select.c) */
+/* Replace the view's UIDs (ascending; out-of-order ones are dropped). */
+void imap_server_view_set(struct imap_server_selected *sel, const uint32_t *uids, size_t count);
+void imap_server_view_set_rights(struct imap_server_selected *sel, const char *rights);
+/* flags and keywords space-separated ("\Seen kw"), no parentheses, onto b */
+void imap_server_view_flags(struct buf *b, unsigned flags, const char *keywords);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" of the selected mailbox */
+void imap_server_view_write_flag_lists(struct imap_server_session *s);
+/* While IDLE: sync now if the mailbox changed, and write the updates. */
+void imap_server_idle_sync(struct imap_server_session *s);
 
 /* imap-server-fetch.c */
 void imap_server_cmd_fetch(struct imap_server_session *s, const struct imap_command *cmd);
@@ -360,6 +377,11 @@ void imap_server_cmd_myrights(struct imap_server_session *s, const struct imap_c
 void imap_server_cmd_listrights(struct imap_server_session *s, const struct imap_command *cmd);
 void imap_server_cmd_getquota(struct imap_server_session *s, const struct imap_command *cmd);
 void imap_server_cmd_getquotaroot(struct imap_server_session *s, const struct imap_command *cmd);
+/* Append the ACL and QUOTA capabilities (space-separated, a leading space
+ * when out is not empty) the session's hooks support: "ACL RIGHTS=texk"
+ * (RFC 4314 2.1) with hooks->acl, "QUOTA QUOTA=RES-STORAGE
+ * QUOTA=RES-MESSAGE" (RFC 9208 3.1) with hooks->quota; nothing else. */
+void imap_server_acl_capabilities(const struct imap_server_session *s, struct buf *out);
 
 /* imap-server-list.c */
 void imap_server_cmd_list(struct imap_server_session *s, const struct imap_command *cmd);

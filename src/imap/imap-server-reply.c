@@ -157,6 +157,17 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 		/* the mailbox commands of imap-server-mailbox.c / -list.c */
 		imap_server_cap(out, "NAMESPACE LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 				     "CREATE-SPECIAL-USE STATUS=SIZE");
+		/* the selected state (imap-server-select.c and the files of
+		 * imap-server-private.h), offered once the glue has its hooks */
+		if (s->have_shooks) {
+			imap_server_cap(out, "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC "
+					     "ESEARCH SEARCHRES SORT THREAD=ORDEREDSUBJECT "
+					     "THREAD=REFERENCES MULTIAPPEND");
+			if (s->shooks.acl != NULL)
+				imap_server_cap(out, "ACL RIGHTS=texk");
+			if (s->shooks.quota != NULL)
+				imap_server_cap(out, "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+		}
 		if (s->capability_extra[0] != '\0')
 			imap_server_cap(out, s->capability_extra);
 		return;

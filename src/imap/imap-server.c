@@ -10,8 +10,10 @@
  * [TOOBIG]"; count bad commands; close; drop held input (STARTTLS);
  * timeouts and shutdown; the re-entrancy rules of imap-server-private.h.
  *
- * Does not: interpret commands (imap-server-cmd.c, imap-server-auth.c) or
- * format responses (imap-server-reply.c).
+ * Does not: interpret commands (imap-server-cmd.c, imap-server-auth.c, the
+ * selected-state files) or format responses (imap-server-reply.c). A line
+ * in line mode goes to IDLE (imap-server-select.c) while idling, else to
+ * the AUTHENTICATE exchange.
  *
  * Literal limits (RFC 7888): before login the parser allows literals up to
  * max_literal_prelogin and, as LITERAL- says, non-synchronizing ones of at
@@ -165,6 +167,10 @@ imap_server_destroy(struct imap_server_session *s)
 	mem_free(&s->pass_user);
 	mem_free(&s->status_name);
 	imap_server_list_free(s);
+	imap_server_fetch_free(s);
+	imap_server_search_free(s);
+	imap_server_message_free(s);
+	imap_server_selected_free(s);
 	if (s->sasl != NULL)
 		sasl_server_free(&s->sasl);
 	imap_server_tls_free(s);
@@ -298,6 +304,11 @@ imap_server_parse_error(struct imap_server_session *s)
 	uint64_t limit = s->state == IMAP_STATE_NOT_AUTH ? s->limits.max_literal_prelogin
 							 : s->limits.max_literal;
 
+	if (s->idling) {
+		/* line mode: the line after IDLE was unusable */
+		imap_server_idle_line_error(s, err->message);
+		return;
+	}
 	if (s->sasl_continue) {
 		/* line mode: the AUTHENTICATE response line was unusable */
 		imap_server_sasl_line_error(s, err->message);
@@ -349,7 +360,10 @@ imap_server_process_event(struct imap_server_session *s)
 		return 1;
 	case IMAP_PARSER_LINE:
 		line = imap_parser_get_line(s->parser, &len);
-		imap_server_sasl_line(s, line, len);
+		if (s->idling)
+			imap_server_idle_line(s, line, len);
+		else
+			imap_server_sasl_line(s, line, len);
 		return 1;
 	case IMAP_PARSER_ERROR:
 		imap_server_parse_error(s);
@@ -472,7 +486,7 @@ imap_server_session_client_ip(const struct imap_server_session *s)
 const char *
 imap_server_session_user(const struct imap_server_session *s)
 {
-	return s->state == IMAP_STATE_AUTH ? s->user : NULL;
+	return (s->state & IMAP_STATES_AUTHED) != 0 ? s->user : NULL;
 }
 
 bool

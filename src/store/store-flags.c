@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -143,6 +144,40 @@ store_keywords_apply(const char *old, const struct store_flag_change *change, ch
 	}
 	*new_r = keyword_list_join(&out);
 	return 0;
+}
+
+char *
+store_keywords_normalize(const char *keywords)
+{
+	struct keyword_list l;
+
+	/* Checked on the way in: at most STORE_KEYWORDS_MAX distinct ones. */
+	if (keyword_list_split(keywords, true, &l) < 0)
+		PANIC("unchecked keywords");
+	return keyword_list_join(&l);
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t
+store_uids_sort_unique(uint32_t *uids, size_t count)
+{
+	size_t n = 0;
+
+	if (count == 0)
+		return 0;
+	qsort(uids, count, sizeof(*uids), uid_cmp);
+	for (size_t i = 1; i < count; i++) {
+		if (uids[i] != uids[n])
+			uids[++n] = uids[i];
+	}
+	return n + 1;
 }
 
 unsigned

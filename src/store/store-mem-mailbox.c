@@ -7,7 +7,8 @@
  * last of them is expunged (a queue entry holds a reference the same way,
  * store-mem-queue.c). Every operation first checks everything that can
  * fail and only then changes state, so a failure leaves nothing behind, as a
- * rolled-back transaction would.
+ * rolled-back transaction would. Every expunge leaves a tombstone in its
+ * mailbox (mem_messages_remove), kept until the mailbox goes.
  *
  * Does not: write files; store_message_open hands out a memfd holding a
  * copy of the body.
@@ -99,6 +100,7 @@ mem_mailbox_remove(struct mem_store *s, size_t index)
 		mem_free(&m->messages[i].keywords);
 	}
 	mem_free(&m->messages);
+	mem_free(&m->expunged);
 	mem_free(&m->acl);
 	mem_free(&m->name);
 	mem_free(&m);
@@ -295,7 +297,10 @@ mem_mailbox_rename(struct store *store, uint64_t account_id, const char *old_nam
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = mailbox_rename_locked(s, account_id, old_name, new_name, error_r);
+	if (strcmp(old_name, "INBOX") == 0)
+		ret = mem_mailbox_rename_inbox_locked(s, account_id, new_name, error_r);
+	else
+		ret = mailbox_rename_locked(s, account_id, old_name, new_name, error_r);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -398,6 +403,7 @@ message_append(struct mem_mailbox *m, struct mem_body *body,
 	msg->uid = m->uidnext++;
 	msg->body = body;
 	msg->flags = t->flags;
+	msg->keywords = store_keywords_normalize(t->keywords);
 	msg->modseq = ++m->highest_modseq;
 	msg->internaldate = t->internaldate != 0 ? t->internaldate : now;
 	msg->savedate = now;
@@ -454,9 +460,8 @@ mem_deliver(struct store *store, struct store_blob *blob,
 /*
  * Messages
  */
-/* Index of uid in m->messages, or -1. */
-static ssize_t
-message_index(const struct mem_mailbox *m, uint32_t uid)
+ssize_t
+mem_message_index(const struct mem_mailbox *m, uint32_t uid)
 {
 	size_t lo = 0, hi = m->count;
 
@@ -495,15 +500,17 @@ mem_message_list(struct store *store, uint64_t mailbox_id, const struct store_me
 		if (msg->uid < query->uid_first || msg->uid > query->uid_last ||
 		    msg->modseq <= query->changed_since)
 			continue;
+		n++;
 		out->uid = msg->uid;
+		out->flags = msg->flags;
+		out->modseq = msg->modseq;
+		if (query->uids_only)
+			continue;
 		out->size = msg->body->size;
 		memcpy(out->blob_id, msg->body->id, sizeof(out->blob_id));
-		out->flags = msg->flags;
 		out->keywords = msg->keywords == NULL ? NULL : mem_strdup(msg->keywords);
-		out->modseq = msg->modseq;
 		out->internaldate = msg->internaldate;
 		out->savedate = msg->savedate;
-		n++;
 	}
 	pthread_mutex_unlock(&s->lock);
 	*messages_r = list;
@@ -553,7 +560,7 @@ mem_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd
 
 	pthread_mutex_lock(&s->lock);
 	if ((m = mem_mailbox_by_id(s, mailbox_id)) != NULL)
-		i = message_index(m, uid);
+		i = mem_message_index(m, uid);
 	if (i >= 0) {
 		ret = memfd_with(m->messages[i].body->data, m->messages[i].body->size, fd_r,
 				 error_r);
@@ -563,21 +570,14 @@ mem_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd
 	return ret;
 }
 
-int
-mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids, size_t count,
-		    const char **error_r)
+void
+mem_messages_remove(struct mem_mailbox *m, const uint32_t *uids, size_t count)
 {
-	struct mem_store *s = (struct mem_store *)store;
-	struct mem_mailbox *m;
 	bool removed = false;
 
-	pthread_mutex_lock(&s->lock);
-	if ((m = mem_mailbox_by_id(s, mailbox_id)) == NULL) {
-		pthread_mutex_unlock(&s->lock);
-		return 0;
-	}
 	for (size_t k = 0; k < count; k++) {
-		ssize_t i = message_index(m, uids[k]);
+		ssize_t i = mem_message_index(m, uids[k]);
+		struct mem_tombstone *t;
 
 		if (i < 0)
 			continue;
@@ -588,9 +588,30 @@ mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *ui
 			(m->count - (size_t)i - 1) * sizeof(*m->messages));
 		m->count--;
 		removed = true;
+		/* RFC 7162 3.2.5: the tombstone carries the expunge's modseq. */
+		m->expunged = store_array_grow(m->expunged, &m->expunged_alloc,
+					       m->expunged_count, sizeof(*m->expunged));
+		t = &m->expunged[m->expunged_count++];
+		t->uid = uids[k];
+		t->modseq = m->highest_modseq + 1;
 	}
 	if (removed)
 		m->highest_modseq++;
+}
+
+int
+mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids, size_t count,
+		    const char **error_r)
+{
+	struct mem_store *s = (struct mem_store *)store;
+	struct mem_mailbox *m;
+
+	pthread_mutex_lock(&s->lock);
+	if ((m = mem_mailbox_by_id(s, mailbox_id)) == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	mem_messages_remove(m, uids, count);
 	pthread_mutex_unlock(&s->lock);
 	return 1;
 }
@@ -604,17 +625,29 @@ struct flag_update {
 
 static int
 set_flags_locked(struct mem_mailbox *m, const uint32_t *uids, size_t count,
-		 const struct store_flag_change *change, const char **error_r)
+		 const struct store_flag_change *change, uint32_t **modified_r,
+		 size_t *modified_count_r, const char **error_r)
 {
 	struct flag_update *u = mem_array(count + 1, sizeof(*u));
+	size_t alloc = 0;
 	int ret = 1;
 
+	for (size_t k = 0; k < count; k++)
+		u[k].index = -1;
 	for (size_t k = 0; k < count && ret > 0; k++) {
 		struct mem_message *msg;
 
-		if ((u[k].index = message_index(m, uids[k])) < 0)
+		if ((u[k].index = mem_message_index(m, uids[k])) < 0)
 			continue;
 		msg = &m->messages[u[k].index];
+		if (change->unchangedsince != 0 && msg->modseq > change->unchangedsince) {
+			/* RFC 7162 3.1.3: left alone, reported as MODIFIED. */
+			*modified_r = store_array_grow(*modified_r, &alloc, *modified_count_r,
+						       sizeof(**modified_r));
+			(*modified_r)[(*modified_count_r)++] = uids[k];
+			u[k].index = -1;
+			continue;
+		}
 		u[k].flags = store_flags_apply(msg->flags, change);
 		if (store_keywords_apply(msg->keywords, change, &u[k].keywords, error_r) < 0)
 			ret = -1;
@@ -639,7 +672,8 @@ set_flags_locked(struct mem_mailbox *m, const uint32_t *uids, size_t count,
 
 int
 mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
-		      size_t count, const struct store_flag_change *change, const char **error_r)
+		      size_t count, const struct store_flag_change *change,
+		      uint32_t **modified_r, size_t *modified_count_r, const char **error_r)
 {
 	struct mem_store *s = (struct mem_store *)store;
 	struct mem_mailbox *m;
@@ -647,7 +681,8 @@ mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *
 
 	pthread_mutex_lock(&s->lock);
 	if ((m = mem_mailbox_by_id(s, mailbox_id)) != NULL)
-		ret = set_flags_locked(m, uids, count, change, error_r);
+		ret = set_flags_locked(m, uids, count, change, modified_r, modified_count_r,
+				       error_r);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

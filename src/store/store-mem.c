@@ -303,6 +303,8 @@ account_copy(const struct mem_account *a, struct store_account *out)
 	out->address = mem_strdup(a->address);
 	out->password_hash = mem_strdup(a->password_hash);
 	out->scram_secret = a->scram_secret == NULL ? NULL : mem_strdup(a->scram_secret);
+	out->quota_bytes = a->quota_bytes;
+	out->quota_messages = a->quota_messages;
 }
 
 static int
@@ -615,6 +617,10 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.message_open = mem_message_open,
 	.message_expunge = mem_message_expunge,
 	.message_set_flags = mem_message_set_flags,
+	.message_copy = mem_message_copy,
+	.message_vanished = mem_message_vanished,
+	.account_set_quota = mem_account_set_quota,
+	.account_usage = mem_account_usage,
 	.queue_add = mem_queue_add,
 	.queue_list = mem_queue_list,
 	.queue_due = mem_queue_due,

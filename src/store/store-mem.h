@@ -16,6 +16,7 @@
 #include "store/store-private.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 
 /* Largest body the memory backend accepts. */
 #define STORE_MEM_BLOB_MAX (64u * 1024 * 1024)
@@ -30,6 +31,7 @@ struct mem_account {
 	uint64_t id, domain_id;
 	char *address, *key, *password_hash, *scram_secret;
 	uint32_t uidvalidity_last;
+	uint64_t quota_bytes, quota_messages;
 };
 
 struct mem_alias {
@@ -54,6 +56,12 @@ struct mem_message {
 	int64_t internaldate, savedate;
 };
 
+/* An expunge tombstone (RFC 7162 3.2.5). */
+struct mem_tombstone {
+	uint32_t uid;
+	uint64_t modseq;
+};
+
 /* An ACL entry of a mailbox (account_id 0 for the special identifiers). */
 struct mem_acl {
 	uint64_t account_id;
@@ -73,6 +81,8 @@ struct mem_mailbox {
 	size_t count, alloc;
 	struct mem_acl *acl; /* in the order entries were first set */
 	size_t acl_count, acl_alloc;
+	struct mem_tombstone *expunged; /* in the order of the expunges */
+	size_t expunged_count, expunged_alloc;
 };
 
 struct mem_queue_entry {
@@ -143,7 +153,26 @@ int mem_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t
 			size_t count, const char **error_r);
 int mem_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			  size_t count, const struct store_flag_change *change,
-			  const char **error_r);
+			  uint32_t **modified_r, size_t *modified_count_r, const char **error_r);
+/* Index of uid in m->messages, or -1 (s->lock held). */
+ssize_t mem_message_index(const struct mem_mailbox *m, uint32_t uid);
+/* Expunge uids (any order, missing ones skipped) with tombstones and, when
+ * any went, one modseq bump (s->lock held). */
+void mem_messages_remove(struct mem_mailbox *m, const uint32_t *uids, size_t count);
+
+/* store-mem-copy.c */
+int mem_message_copy(struct store *store, uint64_t src_mailbox_id, const uint32_t *uids,
+		     size_t count, uint64_t dst_mailbox_id, bool move, uint32_t *dst_uids_r,
+		     uint32_t *dst_uidvalidity_r, const char **error_r);
+int mem_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t since_modseq,
+			 uint32_t **uids_r, size_t *count_r, const char **error_r);
+int mem_account_set_quota(struct store *store, const char *key, uint64_t bytes,
+			  uint64_t messages, const char **error_r);
+int mem_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+		      uint64_t *messages_r, const char **error_r);
+/* RFC 9051 6.3.6 rename of INBOX (s->lock held): 1, 0 no INBOX, -1. */
+int mem_mailbox_rename_inbox_locked(struct mem_store *s, uint64_t account_id,
+				    const char *new_name, const char **error_r);
 
 /* store-mem-acl.c */
 /* Drop the entries naming account_id from every mailbox (s->lock held). */

@@ -12,6 +12,7 @@
 
 #include "core/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -98,7 +99,7 @@ store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
 	}
 	/* The id for the notification, read before it goes (see store.h). */
 	if (store_notify_active(store->notify)) {
-		struct store_mailbox m;
+		struct store_mailbox m = { 0 };
 
 		if (store->v->mailbox_lookup(store, account_id, norm, &m, error_r) > 0)
 			id = m.id;
@@ -133,6 +134,30 @@ mailbox_rename_notify(struct store *store, uint64_t account_id, const char *old_
 	return ret;
 }
 
+/* RFC 9051 6.3.6: INBOX's messages move to new_name, INBOX stays. */
+static int
+mailbox_rename_inbox(struct store *store, uint64_t account_id, const char *new_name,
+		     const char **error_r)
+{
+	struct store_mailbox inbox = { 0 };
+	uint64_t modseq;
+	const char *error;
+	int ret;
+
+	if (strcmp(new_name, "INBOX") == 0) {
+		*error_r = "cannot rename INBOX to itself";
+		return -1;
+	}
+	ret = store->v->mailbox_rename(store, account_id, "INBOX", new_name, error_r);
+	if (ret <= 0 || !store_notify_active(store->notify))
+		return ret;
+	if (store->v->mailbox_lookup(store, account_id, "INBOX", &inbox, &error) > 0 &&
+	    store->v->mailbox_modseq(store, inbox.id, &modseq, &error) > 0)
+		store_notify_changed(store->notify, inbox.id, modseq);
+	store_mailbox_deinit(&inbox);
+	return ret;
+}
+
 int
 store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
 		     const char *new_name, const char **error_r)
@@ -148,7 +173,7 @@ store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_n
 		return -1;
 	}
 	if (strcmp(old_norm, "INBOX") == 0)
-		*error_r = "renaming INBOX is not supported";
+		ret = mailbox_rename_inbox(store, account_id, new_norm, error_r);
 	else if (store_mailbox_name_under(new_norm, old_norm))
 		*error_r = "cannot rename a mailbox to itself or below itself";
 	else
@@ -228,6 +253,8 @@ delivery_targets_check(const struct store_delivery_target *targets, size_t count
 			*error_r = "invalid delivery target";
 			return -1;
 		}
+		if (store_keywords_check(targets[i].keywords, error_r) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -264,7 +291,7 @@ store_message_list(struct store *store, uint64_t mailbox_id,
 		   const struct store_message_query *query, struct store_message **messages_r,
 		   size_t *count_r, const char **error_r)
 {
-	struct store_message_query q = { 0, UINT32_MAX, 0 };
+	struct store_message_query q = { 0, UINT32_MAX, 0, false };
 	ERROR_R_GUARD(error_r);
 
 	if (query != NULL) {
@@ -325,11 +352,19 @@ store_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *
 
 int
 store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
-			size_t count, const struct store_flag_change *change, const char **error_r)
+			size_t count, const struct store_flag_change *change,
+			uint32_t **modified_r, size_t *modified_count_r, const char **error_r)
 {
+	uint32_t *modified = NULL, *sorted;
+	size_t modified_count = 0;
 	int ret;
 	ERROR_R_GUARD(error_r);
 
+	ASSERT((modified_r == NULL) == (modified_count_r == NULL));
+	if (modified_r != NULL) {
+		*modified_r = NULL;
+		*modified_count_r = 0;
+	}
 	if ((change->flags & ~STORE_FLAG_MASK) != 0 || change->mode < STORE_FLAGS_ADD ||
 	    change->mode > STORE_FLAGS_REPLACE) {
 		*error_r = "invalid flag change";
@@ -337,9 +372,92 @@ store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t
 	}
 	if (store_keywords_check(change->keywords, error_r) < 0)
 		return -1;
-	ret = store->v->message_set_flags(store, mailbox_id, uids, count, change, error_r);
+	/* Ascending and once each: a UID listed twice is checked against
+	 * unchangedsince once, before the change (RFC 7162 3.1.3). */
+	sorted = mem_array(count > 0 ? count : 1, sizeof(*sorted));
+	if (count > 0)
+		memcpy(sorted, uids, count * sizeof(*sorted));
+	count = store_uids_sort_unique(sorted, count);
+	ret = store->v->message_set_flags(store, mailbox_id, sorted, count, change, &modified,
+					  &modified_count, error_r);
+	mem_free(&sorted);
 	if (ret > 0)
 		notify_modseq(store, mailbox_id);
+	if (ret > 0 && modified_r != NULL && modified_count > 0) {
+		*modified_r = modified;
+		*modified_count_r = modified_count;
+	} else {
+		mem_free(&modified);
+	}
+	return ret;
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+store_message_copy(struct store *store, uint64_t src_mailbox_id, const uint32_t *uids,
+		   size_t count, uint64_t dst_mailbox_id, bool move, uint32_t *dst_uids_r,
+		   uint32_t *dst_uidvalidity_r, const char **error_r)
+{
+	size_t n = count > 0 ? count : 1, unique;
+	uint32_t *sorted = mem_array(n, sizeof(*sorted));
+	uint32_t *new_uids = mem_zalloc(mem_size_mul(n, sizeof(*new_uids)));
+	uint32_t uidvalidity = 0;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (dst_uids_r != NULL && count > 0)
+		memset(dst_uids_r, 0, count * sizeof(*dst_uids_r));
+	if (dst_uidvalidity_r != NULL)
+		*dst_uidvalidity_r = 0;
+	if (count > 0)
+		memcpy(sorted, uids, count * sizeof(*sorted));
+	unique = store_uids_sort_unique(sorted, count);
+	ret = store->v->message_copy(store, src_mailbox_id, sorted, unique, dst_mailbox_id, move,
+				     new_uids, &uidvalidity, error_r);
+	/* Back to the caller's order; a repeated UID gets its new UID once. */
+	for (size_t i = 0; ret > 0 && dst_uids_r != NULL && i < count; i++) {
+		uint32_t *hit = bsearch(&uids[i], sorted, unique, sizeof(*sorted), uid_cmp);
+		size_t k = hit == NULL ? 0 : (size_t)(hit - sorted);
+
+		if (hit != NULL && new_uids[k] != 0) {
+			dst_uids_r[i] = new_uids[k];
+			new_uids[k] = 0;
+		}
+	}
+	mem_free(&sorted);
+	mem_free(&new_uids);
+	if (ret <= 0)
+		return ret;
+	if (dst_uidvalidity_r != NULL)
+		*dst_uidvalidity_r = uidvalidity;
+	notify_modseq(store, dst_mailbox_id);
+	if (move && src_mailbox_id != dst_mailbox_id)
+		notify_modseq(store, src_mailbox_id);
+	return ret;
+}
+
+int
+store_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t since_modseq,
+		       uint32_t **uids_r, size_t *count_r, const char **error_r)
+{
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	*uids_r = NULL;
+	*count_r = 0;
+	ret = store->v->message_vanished(store, mailbox_id, since_modseq, uids_r, count_r,
+					 error_r);
+	if (ret <= 0) {
+		mem_free(uids_r);
+		*count_r = 0;
+	}
 	return ret;
 }
 

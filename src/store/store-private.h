@@ -7,7 +7,8 @@
  * lowercase domain names, parsed addresses with their lookup key, canonical
  * mailbox names ("INBOX" in capitals), valid keywords, flag masks within
  * STORE_FLAG_MASK, count >= 1 where a count is needed, valid queue ids and
- * envelopes, and a non-NULL error_r. Backends own the semantics that must be atomic (checks
+ * envelopes, UID lists of set_flags and copy sorted ascending without
+ * repeats, and a non-NULL error_r. Backends own the semantics that must be atomic (checks
  * against existing rows, UID and MODSEQ assignment, reference counts).
  *
  * Lists returned through the vtable are allocated with core/mem.h, so that
@@ -99,6 +100,8 @@ struct store_vfuncs {
 			      unsigned special_use, uint64_t *id_r, const char **error_r);
 	int (*mailbox_delete)(struct store *store, uint64_t account_id, const char *name,
 			      const char **error_r);
+	/* old_name "INBOX" is the special rename of store.h (the backend
+	 * moves the messages); new_name is never below old_name otherwise. */
 	int (*mailbox_rename)(struct store *store, uint64_t account_id, const char *old_name,
 			      const char *new_name, const char **error_r);
 	int (*mailbox_set_subscribed)(struct store *store, uint64_t account_id, const char *name,
@@ -122,9 +125,28 @@ struct store_vfuncs {
 			    uint64_t *size_r, const char **error_r);
 	int (*message_expunge)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			       size_t count, const char **error_r);
+	/* uids ascending, each once. modified_r and modified_count_r are never
+	 * NULL; *modified_r is NULL and *modified_count_r 0 on entry; the UIDs
+	 * failing unchangedsince go there ascending (also on 0 and -1 the
+	 * caller frees what is there). */
 	int (*message_set_flags)(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 				 size_t count, const struct store_flag_change *change,
+				 uint32_t **modified_r, size_t *modified_count_r,
 				 const char **error_r);
+	/* uids ascending, each once; dst_uids_r[i] (never NULL, zeroed on
+	 * entry) gets the new UID of uids[i]; dst_uidvalidity_r is never NULL. */
+	int (*message_copy)(struct store *store, uint64_t src_mailbox_id, const uint32_t *uids,
+			    size_t count, uint64_t dst_mailbox_id, bool move,
+			    uint32_t *dst_uids_r, uint32_t *dst_uidvalidity_r,
+			    const char **error_r);
+	/* *uids_r NULL and *count_r 0 on entry; ascending, each once. */
+	int (*message_vanished)(struct store *store, uint64_t mailbox_id, uint64_t since_modseq,
+				uint32_t **uids_r, size_t *count_r, const char **error_r);
+	/* key: the address's lookup key. */
+	int (*account_set_quota)(struct store *store, const char *key, uint64_t bytes,
+				 uint64_t messages, const char **error_r);
+	int (*account_usage)(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+			     uint64_t *messages_r, const char **error_r);
 
 	/* Consumes blob on every path, like deliver. */
 	int (*queue_add)(struct store *store, struct store_blob *blob,
@@ -250,6 +272,11 @@ int store_keywords_apply(const char *old, const struct store_flag_change *change
 			 const char **error_r);
 /* The flag bits after change. */
 unsigned store_flags_apply(unsigned old, const struct store_flag_change *change);
+/* keywords (checked) with repeats kept once, for storing with a new
+ * message; NULL when there are none. Allocated with core/mem.h. */
+char *store_keywords_normalize(const char *keywords);
+/* Sort uids ascending and drop repeats; returns the new count. */
+size_t store_uids_sort_unique(uint32_t *uids, size_t count);
 /* Equal strings, NULL equal only to NULL. */
 bool store_str_equal(const char *a, const char *b);
 /* A fresh random blob id (STORE_BLOB_ID_LEN hex digits and a NUL). */

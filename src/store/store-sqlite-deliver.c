@@ -258,15 +258,20 @@ delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 		const struct store_delivery_target *t = &d->targets[i];
 		struct store_delivery_result *r = &d->results[i];
 		int64_t date = t->internaldate != 0 ? t->internaldate : now;
+		char *keywords = store_keywords_normalize(t->keywords);
+		int ret;
 
-		if (target_next_uid(c, t, r, error_r) < 0 ||
-		    sqlite_exec(c, error_r,
-				"INSERT INTO messages (mailbox_id, uid, blob_id, size, flags,"
-				" modseq, internaldate, savedate)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				"iisiiiii", (int64_t)r->mailbox_id, (int64_t)r->uid, d->blob_id,
-				(int64_t)d->size, (int64_t)t->flags, (int64_t)r->modseq, date,
-				now) < 0)
+		ret = target_next_uid(c, t, r, error_r);
+		if (ret > 0)
+			ret = sqlite_exec(c, error_r,
+					  "INSERT INTO messages (mailbox_id, uid, blob_id, size,"
+					  " flags, keywords, modseq, internaldate, savedate)"
+					  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+					  "iisiisiii", (int64_t)r->mailbox_id, (int64_t)r->uid,
+					  d->blob_id, (int64_t)d->size, (int64_t)t->flags,
+					  keywords, (int64_t)r->modseq, date, now);
+		mem_free(&keywords);
+		if (ret < 0)
 			return -1;
 	}
 	return 1;

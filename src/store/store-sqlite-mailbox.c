@@ -8,8 +8,9 @@
  * (RFC 9051 2.3.1.1). uidnext and highest_modseq only ever grow; message
  * count and size are kept by the messages triggers (store-sqlite.c).
  *
- * Does not: enforce that parents exist, or move messages when INBOX is
- * renamed (store.c refuses that case).
+ * Renaming INBOX moves its messages (store-sqlite-copy.c).
+ *
+ * Does not: enforce that parents exist.
  */
 #include "store/store-sqlite.h"
 
@@ -256,7 +257,10 @@ sqlite_mailbox_rename(struct store *store, uint64_t account_id, const char *old_
 	if (c == NULL)
 		return -1;
 	if (sqlite_begin(s, c, error_r) > 0) {
-		ret = mailbox_rename_tx(c, account_id, old_name, new_name, error_r);
+		if (strcmp(old_name, "INBOX") == 0)
+			ret = sqlite_mailbox_rename_inbox_tx(c, account_id, new_name, error_r);
+		else
+			ret = mailbox_rename_tx(c, account_id, old_name, new_name, error_r);
 		ret = sqlite_end(s, c, ret, error_r);
 	}
 	sqlite_conn_put(s, c);

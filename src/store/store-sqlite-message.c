@@ -10,9 +10,11 @@
  * files once they are older than its grace period, which also keeps it away
  * from bodies renamed into blobs/ whose index commit is still under way.
  *
- * Does not: keep expunge tombstones for QRESYNC (later), or check that
- * every referenced body file exists (a missing file is reported when it is
- * opened).
+ * Expunges leave a tombstone per UID in the expunged table (schema 5) with
+ * the modseq of the expunge, for QRESYNC's VANISHED (RFC 7162 3.2.5).
+ *
+ * Does not: prune tombstones, or check that every referenced body file
+ * exists (a missing file is reported when it is opened).
  */
 #include "store/store-sqlite.h"
 
@@ -72,15 +74,29 @@ sqlite_message_list(struct store *store, uint64_t mailbox_id,
 		sqlite_conn_put(s, c);
 		return ret;
 	}
-	ret = sqlite_run(c, error_r, &st,
-			 "SELECT uid, size, blob_id, flags, keywords, modseq, internaldate,"
-			 " savedate FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3"
-			 " AND modseq > ?4 ORDER BY uid",
-			 "iiii", (int64_t)mailbox_id, (int64_t)query->uid_first,
-			 (int64_t)query->uid_last, (int64_t)query->changed_since);
+	if (query->uids_only)
+		ret = sqlite_run(c, error_r, &st,
+				 "SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ?1"
+				 " AND uid BETWEEN ?2 AND ?3 AND modseq > ?4 ORDER BY uid",
+				 "iiii", (int64_t)mailbox_id, (int64_t)query->uid_first,
+				 (int64_t)query->uid_last, (int64_t)query->changed_since);
+	else
+		ret = sqlite_run(c, error_r, &st,
+				 "SELECT uid, size, blob_id, flags, keywords, modseq, internaldate,"
+				 " savedate FROM messages WHERE mailbox_id = ?1"
+				 " AND uid BETWEEN ?2 AND ?3 AND modseq > ?4 ORDER BY uid",
+				 "iiii", (int64_t)mailbox_id, (int64_t)query->uid_first,
+				 (int64_t)query->uid_last, (int64_t)query->changed_since);
 	for (; ret > 0; ret = sqlite_step(c, st, error_r)) {
 		list = store_array_grow(list, &alloc, n, sizeof(*list));
-		message_from_row(st, &list[n++]);
+		if (query->uids_only) {
+			memset(&list[n], 0, sizeof(list[n]));
+			list[n].uid = (uint32_t)sqlite3_column_int64(st, 0);
+			list[n].flags = (unsigned)sqlite3_column_int64(st, 1);
+			list[n++].modseq = (uint64_t)sqlite3_column_int64(st, 2);
+		} else {
+			message_from_row(st, &list[n++]);
+		}
 	}
 	sqlite_conn_put(s, c);
 	if (ret < 0) {
@@ -173,29 +189,49 @@ sqlite_blobs_unlink(struct sqlite_store *s, struct sqlite_blob_ids *ids)
 	ids->count = 0;
 }
 
-static int
-expunge_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, size_t count,
-	   struct sqlite_blob_ids *unref, const char **error_r)
+int
+sqlite_messages_remove(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids,
+		       size_t count, struct sqlite_blob_ids *unref, const char **error_r)
 {
+	sqlite3_stmt *st;
+	int64_t modseq;
 	int ret, removed = 0;
 
-	if ((ret = mailbox_exists(c, mailbox_id, error_r)) <= 0)
+	ret = sqlite_run(c, error_r, &st, "SELECT highest_modseq FROM mailboxes WHERE id = ?1", "i",
+			 (int64_t)mailbox_id);
+	if (ret <= 0)
 		return ret;
+	modseq = sqlite3_column_int64(st, 0) + 1;
+	sqlite_stmt_done(st);
 	for (size_t i = 0; i < count; i++) {
 		if (sqlite_exec(c, error_r,
 				"DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", "ii",
 				(int64_t)mailbox_id, (int64_t)uids[i]) < 0)
 			return -1;
-		removed += sqlite3_changes(c->db);
+		if (sqlite3_changes(c->db) == 0)
+			continue;
+		removed++;
+		/* RFC 7162 3.2.5: the tombstone carries the expunge's modseq. */
+		if (sqlite_exec(c, error_r,
+				"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq)"
+				" VALUES (?1, ?2, ?3)",
+				"iii", (int64_t)mailbox_id, (int64_t)uids[i], modseq) < 0)
+			return -1;
 	}
 	if (removed == 0)
 		return 1;
-	if (sqlite_exec(c, error_r,
-			"UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?1",
-			"i", (int64_t)mailbox_id) < 0 ||
+	if (sqlite_exec(c, error_r, "UPDATE mailboxes SET highest_modseq = ?2 WHERE id = ?1",
+			"ii", (int64_t)mailbox_id, modseq) < 0 ||
 	    sqlite_blobs_unreferenced(c, unref, error_r) < 0)
 		return -1;
 	return 1;
+}
+
+static int
+expunge_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, size_t count,
+	   struct sqlite_blob_ids *unref, const char **error_r)
+{
+	return sqlite_messages_remove(c, mailbox_id, uids, count, unref, error_r);
 }
 
 int
@@ -221,7 +257,8 @@ sqlite_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t 
 }
 
 /* Apply change to one message; *modseq is the mailbox's highest modseq so
- * far and grows by one when the message changes. */
+ * far and grows by one when the message changes. 2 when the message fails
+ * the unchangedsince condition (RFC 7162 3.1.3) and is left alone. */
 static int
 flags_one(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t uid,
 	  const struct store_flag_change *change, uint64_t *modseq, const char **error_r)
@@ -233,10 +270,16 @@ flags_one(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t uid,
 	int ret;
 
 	ret = sqlite_run(c, error_r, &st,
-			 "SELECT flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+			 "SELECT flags, keywords, modseq FROM messages"
+			 " WHERE mailbox_id = ?1 AND uid = ?2",
 			 "ii", (int64_t)mailbox_id, (int64_t)uid);
 	if (ret <= 0)
 		return ret;
+	if (change->unchangedsince != 0 &&
+	    (uint64_t)sqlite3_column_int64(st, 2) > change->unchangedsince) {
+		sqlite_stmt_done(st);
+		return 2;
+	}
 	old_flags = (unsigned)sqlite3_column_int64(st, 0);
 	new_flags = store_flags_apply(old_flags, change);
 	ret = store_keywords_apply((const char *)sqlite3_column_text(st, 1), change, &new_keywords,
@@ -259,9 +302,11 @@ flags_one(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t uid,
 
 static int
 set_flags_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, size_t count,
-	     const struct store_flag_change *change, const char **error_r)
+	     const struct store_flag_change *change, uint32_t **modified_r,
+	     size_t *modified_count_r, const char **error_r)
 {
 	uint64_t highest, modseq;
+	size_t alloc = 0;
 	sqlite3_stmt *st;
 	int ret;
 
@@ -272,8 +317,14 @@ set_flags_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, s
 	highest = modseq = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite_stmt_done(st);
 	for (size_t i = 0; i < count; i++) {
-		if (flags_one(c, mailbox_id, uids[i], change, &modseq, error_r) < 0)
+		ret = flags_one(c, mailbox_id, uids[i], change, &modseq, error_r);
+		if (ret < 0)
 			return -1;
+		if (ret == 2) {
+			*modified_r = store_array_grow(*modified_r, &alloc, *modified_count_r,
+						       sizeof(**modified_r));
+			(*modified_r)[(*modified_count_r)++] = uids[i];
+		}
 	}
 	if (modseq != highest &&
 	    sqlite_exec(c, error_r, "UPDATE mailboxes SET highest_modseq = ?2 WHERE id = ?1", "ii",
@@ -285,7 +336,7 @@ set_flags_tx(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids, s
 int
 sqlite_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			 size_t count, const struct store_flag_change *change,
-			 const char **error_r)
+			 uint32_t **modified_r, size_t *modified_count_r, const char **error_r)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
@@ -294,7 +345,8 @@ sqlite_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_
 	if (c == NULL)
 		return -1;
 	if (sqlite_begin(s, c, error_r) > 0) {
-		ret = set_flags_tx(c, mailbox_id, uids, count, change, error_r);
+		ret = set_flags_tx(c, mailbox_id, uids, count, change, modified_r,
+				   modified_count_r, error_r);
 		ret = sqlite_end(s, c, ret, error_r);
 	}
 	sqlite_conn_put(s, c);

@@ -15,7 +15,9 @@
  * blobs.refcount equals the number of message and queue rows referencing the
  * blob and mailboxes.messages/size equal the count and sum of sizes of its
  * messages (triggers maintain both); a blob row exists only while
- * refcount > 0 outside a transaction.
+ * refcount > 0 outside a transaction. expunged holds one tombstone per UID
+ * that left a mailbox (schema 5), written by sqlite_messages_remove and
+ * removed only with its mailbox (ON DELETE CASCADE).
  *
  * Schema versions: sqlite_schema_v1_sql is the schema the first release
  * created and never changes; each later version is one step in
@@ -170,6 +172,19 @@ static const char *const schema_migrations[] = {
 	" CHECK ((account_id IS NULL) = (special != 0)));"
 	"CREATE UNIQUE INDEX acl_entry ON acl(mailbox_id, ifnull(account_id, 0), special);"
 	"CREATE INDEX acl_account ON acl(account_id);",
+
+	/* 5: expunge tombstones for QRESYNC (RFC 7162 3.2.5): the UIDs that
+	 * left a mailbox and the modseq of their expunge. They go with their
+	 * mailbox (ON DELETE CASCADE). A UID is never reused in a mailbox, so
+	 * (mailbox_id, uid) is unique; expunged_modseq serves VANISHED (UID
+	 * FETCH ... CHANGEDSINCE, SELECT ... QRESYNC) with a recent modseq in a
+	 * mailbox with a long history. */
+	"CREATE TABLE expunged ("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);",
 };
 
 const char *const *const sqlite_schema_migrations = schema_migrations;
@@ -648,6 +663,10 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.message_open = sqlite_message_open,
 	.message_expunge = sqlite_message_expunge,
 	.message_set_flags = sqlite_message_set_flags,
+	.message_copy = sqlite_message_copy,
+	.message_vanished = sqlite_message_vanished,
+	.account_set_quota = sqlite_account_set_quota,
+	.account_usage = sqlite_account_usage,
 	.queue_add = sqlite_queue_add,
 	.queue_list = sqlite_queue_list,
 	.queue_due = sqlite_queue_due,

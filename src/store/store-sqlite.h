@@ -183,7 +183,27 @@ int sqlite_message_expunge(struct store *store, uint64_t mailbox_id, const uint3
 			   size_t count, const char **error_r);
 int sqlite_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			     size_t count, const struct store_flag_change *change,
-			     const char **error_r);
+			     uint32_t **modified_r, size_t *modified_count_r, const char **error_r);
+/* Inside a transaction: expunge uids (any order; missing ones skipped) from
+ * a mailbox with tombstones and, when any went, one modseq bump; the blob
+ * rows that lost their last reference go to unref. 1, 0 no such mailbox. */
+int sqlite_messages_remove(struct sqlite_conn *c, uint64_t mailbox_id, const uint32_t *uids,
+			   size_t count, struct sqlite_blob_ids *unref, const char **error_r);
+
+/* store-sqlite-copy.c */
+int sqlite_message_copy(struct store *store, uint64_t src_mailbox_id, const uint32_t *uids,
+			size_t count, uint64_t dst_mailbox_id, bool move, uint32_t *dst_uids_r,
+			uint32_t *dst_uidvalidity_r, const char **error_r);
+int sqlite_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t since_modseq,
+			    uint32_t **uids_r, size_t *count_r, const char **error_r);
+int sqlite_account_set_quota(struct store *store, const char *key, uint64_t bytes,
+			     uint64_t messages, const char **error_r);
+int sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+			 uint64_t *messages_r, const char **error_r);
+/* Inside a transaction: RFC 9051 6.3.6 rename of INBOX to new_name (which
+ * must not exist). 1, 0 no INBOX, -1. */
+int sqlite_mailbox_rename_inbox_tx(struct sqlite_conn *c, uint64_t account_id,
+				   const char *new_name, const char **error_r);
 int sqlite_gc(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
 	      const char **error_r);
 /* Inside a transaction, after deleting messages: drop the blob rows that lost

@@ -324,6 +324,42 @@ store_account_may_send_as(struct store *store, uint64_t account_id, const char *
 	return ret;
 }
 
+int
+store_account_set_quota(struct store *store, const char *address, uint64_t bytes,
+			uint64_t messages, const char **error_r)
+{
+	struct store_address addr;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (bytes > INT64_MAX || messages > INT64_MAX) {
+		*error_r = "quota limit too large";
+		return -1;
+	}
+	if (address_for_lookup(address, &addr) < 0)
+		return 0;
+	ret = store->v->account_set_quota(store, addr.key, bytes, messages, error_r);
+	store_address_deinit(&addr);
+	return ret;
+}
+
+int
+store_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+		    uint64_t *messages_r, const char **error_r)
+{
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	*bytes_r = 0;
+	*messages_r = 0;
+	ret = store->v->account_usage(store, account_id, bytes_r, messages_r, error_r);
+	if (ret <= 0) {
+		*bytes_r = 0;
+		*messages_r = 0;
+	}
+	return ret;
+}
+
 /*
  * Aliases
  */

@@ -47,11 +47,15 @@
  * Mailbox ACLs (store_acl_*, RFC 4314) and change notification within
  * this process (store_notify_*, for IMAP IDLE) are below the messages.
  *
+ * Expunges leave tombstones (mailbox, UID, modseq of the expunge) so that
+ * QRESYNC (RFC 7162 3.2.5) can report VANISHED UIDs; they go with their
+ * mailbox.
+ *
  * Not here yet (later issues, they belong in this interface): change
  * notification across processes and nodes (PostgreSQL LISTEN/NOTIFY, see
- * store_notify_subscribe), quota enforcement (RFC 9208) and expunge
- * tombstones for QRESYNC (RFC 7162 3.2.5); the account quota fields below
- * are already stored but nothing enforces them.
+ * store_notify_subscribe) and quota enforcement (RFC 9208): the account
+ * quota fields below are stored and store_account_usage reports usage, but
+ * nothing refuses a delivery over quota; pruning old tombstones.
  */
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
@@ -167,6 +171,18 @@ int store_account_set_password(struct store *store, const char *address,
  * 1 yes, 0 no (also: no such account, invalid address), -1 error. */
 int store_account_may_send_as(struct store *store, uint64_t account_id, const char *address,
 			      const char **error_r);
+/* Set the account's quota limits (RFC 9208 STORAGE in octets, MESSAGE in
+ * messages; 0 = no limit), replacing the old ones. Stored only: nothing
+ * enforces them yet. 1 done, 0 no such account (or invalid address), -1
+ * error (also: a limit above INT64_MAX). */
+int store_account_set_quota(struct store *store, const char *address, uint64_t bytes,
+			    uint64_t messages, const char **error_r);
+/* What an account uses (RFC 9208 5.1, 5.2): the sum of the sizes (octets)
+ * and of the message counts of all its mailboxes. A message stored in two
+ * mailboxes counts twice, as it would for the user. 1, 0 no such account
+ * (both 0). */
+int store_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+			uint64_t *messages_r, const char **error_r);
 
 /*
  * Aliases: mail to source (a full address in a local domain) goes to each of
@@ -242,9 +258,14 @@ int store_mailbox_create(struct store *store, uint64_t account_id, const char *n
 int store_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
 			 const char **error_r);
 /* Rename a mailbox and its children (RFC 9051 6.3.6), keeping UIDVALIDITY,
- * UIDs and messages. -1 when new_name exists or is below old_name; renaming
- * INBOX (which moves its messages) is not supported yet (-1).
- * 1 renamed, 0 old_name not found. */
+ * UIDs and messages. -1 when new_name exists or is below old_name.
+ * Renaming INBOX (RFC 9051 6.3.6) is special, in one transaction: a new
+ * mailbox new_name is created (new UIDVALIDITY, not subscribed, no special
+ * use) and every INBOX message moves there in UID order, renumbered from
+ * UID 1 (flags, keywords, internaldate and savedate kept; fresh modseqs);
+ * INBOX stays, empty, with its UIDVALIDITY and tombstones for the UIDs that
+ * left, and INBOX's children are not renamed. new_name must not exist
+ * (nor be INBOX itself). 1 renamed, 0 old_name not found. */
 int store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
 			 const char *new_name, const char **error_r);
 /* 1 changed, 0 not found. */
@@ -292,6 +313,8 @@ struct store_delivery_target {
 	uint64_t mailbox_id;  /* 0 = the account's INBOX; else one of the account's mailboxes */
 	unsigned flags;       /* STORE_FLAG_* set on arrival */
 	int64_t internaldate; /* 0 = now (IMAP APPEND passes the client's date) */
+	const char *keywords; /* space-separated keywords set on arrival (as in struct
+				 store_flag_change: checked, repeats kept once), NULL = none */
 };
 struct store_delivery_result {
 	uint64_t mailbox_id;
@@ -315,6 +338,9 @@ struct store_message_query {
 	uint32_t uid_first;     /* inclusive */
 	uint32_t uid_last;      /* inclusive; 0 = no upper bound */
 	uint64_t changed_since; /* only modseq > changed_since (RFC 7162 3.1.4.1); 0 = any */
+	bool uids_only;         /* fill only uid, flags and modseq (keywords NULL, blob_id "",
+				   size, internaldate and savedate 0): cheap enough for the
+				   UID list of a mailbox of 100,000 messages at SELECT */
 };
 
 /* Messages of a mailbox in UID order; free with store_message_list_free.
@@ -329,10 +355,38 @@ void store_message_list_free(struct store_message **messages, size_t count);
 int store_message_open(struct store *store, uint64_t mailbox_id, uint32_t uid, int *fd_r,
 		       uint64_t *size_r, const char **error_r);
 /* Remove messages in one transaction (UIDs that do not exist are skipped)
- * and bump the mailbox's highest modseq when any went. Body files whose last
- * reference went are unlinked after the commit. 1 done, 0 no such mailbox. */
+ * and bump the mailbox's highest modseq when any went; each removed UID
+ * leaves a tombstone with that modseq (see store_message_vanished). Body
+ * files whose last reference went are unlinked after the commit. 1 done, 0
+ * no such mailbox. */
 int store_message_expunge(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			  size_t count, const char **error_r);
+/* UIDs expunged from a mailbox (store_message_expunge, a move away, a
+ * rename of INBOX) with an expunge modseq > since_modseq, ascending, each
+ * once: QRESYNC's VANISHED (RFC 7162 3.2.5.1, 3.2.10). Tombstones are never
+ * pruned yet, so the list is exact. On 1, *uids_r (NULL when *count_r is 0)
+ * is the caller's, freed with mem_free. 1, 0 no such mailbox. */
+int store_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t since_modseq,
+			   uint32_t **uids_r, size_t *count_r, const char **error_r);
+/* Copy (move == false: IMAP COPY, RFC 9051 6.4.7) or move (RFC 6851) the
+ * messages uids[0..count) of src_mailbox_id into dst_mailbox_id, which may
+ * belong to any account (shared mailboxes) and may be the source itself.
+ * One transaction: each source message that exists, in ascending UID order
+ * (whatever the order of uids), gets UID = uidnext++ and MODSEQ =
+ * ++highest_modseq in dst, keeps flags, keywords and internaldate, gets
+ * savedate = now (RFC 8514) and shares the source's body (no new file). With
+ * move the sources are expunged in the same transaction, with tombstones and
+ * one modseq bump of the source, as store_message_expunge.
+ * dst_uids_r[i] (count elements, given by the caller) is the new UID of
+ * uids[i], 0 when uids[i] does not exist in src (or is repeated: a message
+ * is copied once). *dst_uidvalidity_r is dst's UIDVALIDITY (RFC 4315
+ * COPYUID); either may be NULL. Durable when it returns 1 (index committed
+ * with synchronous=FULL: the bodies are on disk already). Subscribers of dst
+ * and, with move, of src are notified after the commit, as for expunges.
+ * 1 done (perhaps nothing copied), 0 no such src or dst mailbox, -1 error. */
+int store_message_copy(struct store *store, uint64_t src_mailbox_id, const uint32_t *uids,
+		       size_t count, uint64_t dst_mailbox_id, bool move, uint32_t *dst_uids_r,
+		       uint32_t *dst_uidvalidity_r, const char **error_r);
 
 enum store_flag_mode {
 	STORE_FLAGS_ADD,     /* IMAP +FLAGS */
@@ -344,13 +398,23 @@ struct store_flag_change {
 	unsigned flags;       /* STORE_FLAG_* */
 	const char *keywords; /* space-separated keywords (atoms, RFC 9051 9 flag-keyword;
 				 compared case-insensitively), NULL = none */
+	uint64_t unchangedsince; /* RFC 7162 3.1.3 UNCHANGEDSINCE: a message whose modseq
+				    is > unchangedsince is left alone; 0 = no condition
+				    (a client's "UNCHANGEDSINCE 0", which fails for
+				    every message, is the IMAP layer's to answer) */
 };
 /* Apply change to each listed message in one transaction. Each message whose
  * flags or keywords actually change gets a new modseq (RFC 7162 3.1.3);
  * unchanged ones keep theirs. UIDs that do not exist are skipped.
+ * When modified_r != NULL, *modified_r gets the UIDs that failed the
+ * unchangedsince condition, ascending, each once (RFC 7162 3.1.3 MODIFIED
+ * response code), NULL when none; *modified_count_r their count. The array
+ * is the caller's, freed with mem_free. modified_r and modified_count_r are
+ * both NULL or both not.
  * 1 done, 0 no such mailbox, -1 error (e.g. invalid keyword, too many). */
 int store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint32_t *uids,
 			    size_t count, const struct store_flag_change *change,
+			    uint32_t **modified_r, size_t *modified_count_r,
 			    const char **error_r);
 
 /*
@@ -435,9 +499,12 @@ void store_acl_shared_free(struct store_acl_shared **shared, size_t count);
  * After every committed change to a mailbox the store calls the callbacks
  * subscribed to it with the mailbox's modseq after the change:
  *   - store_deliver: the new message's modseq, once per target;
- *   - store_message_expunge, store_message_set_flags: the mailbox's highest
+ *   - store_message_expunge, store_message_set_flags, store_message_copy
+ *     (the destination and, for a move, the source): the mailbox's highest
  *     modseq read after the commit (at least the change's own; a call that
  *     changed nothing may still notify, with the unchanged modseq);
+ *   - store_mailbox_rename of INBOX: INBOX with its highest modseq (its
+ *     messages left); the new mailbox is new, nobody listens to it yet;
  *   - store_mailbox_rename: the renamed mailbox and each child, and
  *     store_mailbox_delete: the mailbox, with modseq 0, which means "the
  *     mailbox itself changed: renamed or gone" (a real modseq is never 0

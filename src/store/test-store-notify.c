@@ -1,9 +1,9 @@
 /*
  * test-store-notify.c - change notification (store_notify_*) on both
  * backends: an event with the right modseq after deliver, flag changes,
- * expunge, rename and delete; none for other mailboxes or after
- * unsubscribe; and deliveries from several threads while others subscribe
- * and unsubscribe (run it under TSan too).
+ * expunge, rename and delete, copy and move, the rename of INBOX; none
+ * for other mailboxes or after unsubscribe; and deliveries from several
+ * threads while others subscribe and unsubscribe (run it under TSan too).
  */
 #include "store/test-store-util.h"
 
@@ -47,7 +47,7 @@ notify_changes(struct store *st, const char *dir)
 {
 	struct recorder rec = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 } };
 	struct recorder other = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 } };
-	struct store_flag_change seen_flag = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL };
+	struct store_flag_change seen_flag = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0 };
 	struct store_notify_sub *sub, *sub_other, *sub_child;
 	struct store_delivery_result r1, r2;
 	uint64_t acc = add_account(st, "user@example.com"), inbox, box, child;
@@ -68,7 +68,7 @@ notify_changes(struct store *st, const char *dir)
 	T_ASSERT(r2.modseq > r1.modseq);
 
 	uid = r1.uid;
-	T_INTEQ(store_message_set_flags(st, inbox, &uid, 1, &seen_flag, NULL), 1);
+	T_INTEQ(store_message_set_flags(st, inbox, &uid, 1, &seen_flag, NULL, NULL, NULL), 1);
 	T_INTEQ(store_mailbox_lookup(st, acc, "INBOX", &m, NULL), 1);
 	expect_event(&rec, &seen, inbox, m.highest_modseq);
 	T_ASSERT(m.highest_modseq > r2.modseq);
@@ -110,6 +110,52 @@ notify_changes(struct store *st, const char *dir)
 	(void)dir;
 }
 BOTH(notify_changes)
+
+/* COPY notifies the destination, MOVE the destination and the source, the
+ * RENAME of INBOX notifies INBOX (its messages left) with a real modseq. */
+static void
+notify_copy(struct store *st, const char *dir)
+{
+	struct recorder src = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 } };
+	struct recorder dst = { PTHREAD_MUTEX_INITIALIZER, 0, { 0 }, { 0 } };
+	uint64_t acc = add_account(st, "user@example.com"), inbox, trash;
+	struct store_notify_sub *sub_src, *sub_dst;
+	struct store_delivery_result r;
+	size_t seen_src = 0, seen_dst = 0;
+	struct store_mailbox m;
+	uint32_t uid;
+
+	inbox = mailbox_id(st, acc, "INBOX");
+	trash = mailbox_id(st, acc, "Trash");
+	T_INTEQ(deliver1(st, acc, "one", &r), 1);
+	T_INTEQ(deliver1(st, acc, "two", &r), 1);
+	sub_src = store_notify_subscribe(st, inbox, record, &src);
+	sub_dst = store_notify_subscribe(st, trash, record, &dst);
+
+	uid = 1;
+	T_INTEQ(store_message_copy(st, inbox, &uid, 1, trash, false, NULL, NULL, NULL), 1);
+	expect_event(&dst, &seen_dst, trash, 1);
+	T_INTEQ(src.count, 0);
+	T_INTEQ(store_message_copy(st, inbox, &uid, 1, trash, true, NULL, NULL, NULL), 1);
+	expect_event(&dst, &seen_dst, trash, 2);
+	T_INTEQ(store_mailbox_lookup(st, acc, "INBOX", &m, NULL), 1);
+	expect_event(&src, &seen_src, inbox, m.highest_modseq);
+	store_mailbox_deinit(&m);
+	/* no such mailbox: nobody hears of it */
+	T_INTEQ(store_message_copy(st, inbox, &uid, 1, 999999, true, NULL, NULL, NULL), 0);
+	T_INTEQ(src.count, seen_src);
+
+	T_INTEQ(store_mailbox_rename(st, acc, "INBOX", "Old", NULL), 1);
+	T_INTEQ(store_mailbox_lookup(st, acc, "INBOX", &m, NULL), 1);
+	T_ASSERT(m.highest_modseq > 0);
+	expect_event(&src, &seen_src, inbox, m.highest_modseq);
+	store_mailbox_deinit(&m);
+	T_INTEQ(dst.count, seen_dst);
+	store_notify_unsubscribe(&sub_src);
+	store_notify_unsubscribe(&sub_dst);
+	(void)dir;
+}
+BOTH(notify_copy)
 
 #define DELIVER_THREADS 4
 #define DELIVERIES 40
@@ -208,6 +254,8 @@ BOTH(notify_concurrent)
 static const struct test tests[] = {
 	TEST_ENTRY(notify_changes_mem),
 	TEST_ENTRY(notify_changes_sqlite),
+	TEST_ENTRY(notify_copy_mem),
+	TEST_ENTRY(notify_copy_sqlite),
 	TEST_ENTRY(notify_concurrent_mem),
 	TEST_ENTRY(notify_concurrent_sqlite),
 	{ NULL, NULL },

@@ -122,7 +122,7 @@ deliver_text(struct store *st, const char *text, const struct store_delivery_tar
 static inline int
 deliver1(struct store *st, uint64_t account, const char *text, struct store_delivery_result *r)
 {
-	struct store_delivery_target t = { account, 0, 0, 0 };
+	struct store_delivery_target t = { account, 0, 0, 0, NULL };
 	const char *error = NULL;
 	int ret = deliver_text(st, text, &t, 1, r, &error);
 

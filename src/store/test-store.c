@@ -345,7 +345,7 @@ t_mailbox_ops(struct store *st, const char *dir)
 	T_INTEQ(store_mailbox_rename(st, account, "Nope", "Other", &error), 0);
 	T_INTEQ(store_mailbox_rename(st, account, "Jobs", "Sent", &error), -1);
 	T_INTEQ(store_mailbox_rename(st, account, "Jobs", "Jobs/Sub", &error), -1);
-	T_INTEQ(store_mailbox_rename(st, account, "INBOX", "Old", &error), -1);
+	T_INTEQ(store_mailbox_rename(st, account, "INBOX", "Sent", &error), -1);
 	T_INTEQ(store_mailbox_delete(st, account, "inbox", &error), -1);
 	T_INTEQ(store_mailbox_delete(st, account, "Jobs", &error), 1);
 	T_INTEQ(store_mailbox_delete(st, account, "Jobs", &error), 0);
@@ -367,9 +367,9 @@ t_deliver_three(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
 	uint64_t archive = mailbox_id(st, a, "Archive"), inbox_a = mailbox_id(st, a, "INBOX");
-	struct store_delivery_target t[3] = {
-		{ a, 0, 0, 0 }, { b, 0, STORE_FLAG_SEEN, 0 }, { a, archive, 0, 1234567890 }
-	};
+	struct store_delivery_target t[3] = { { a, 0, 0, 0, NULL },
+					      { b, 0, STORE_FLAG_SEEN, 0, NULL },
+					      { a, archive, 0, 1234567890, NULL } };
 	struct store_delivery_result r[3], r2;
 	struct store_message *msgs;
 	struct store_mailbox m;
@@ -430,7 +430,9 @@ static void
 t_expunge(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
-	struct store_delivery_target t[3] = { { a, 0, 0, 0 }, { b, 0, 0, 0 }, { b, 0, 0, 0 } };
+	struct store_delivery_target t[3] = { { a, 0, 0, 0, NULL },
+					      { b, 0, 0, 0, NULL },
+					      { b, 0, 0, 0, NULL } };
 	struct store_delivery_result r[3];
 	struct store_message *msgs;
 	struct store_mailbox m;
@@ -499,12 +501,13 @@ static void
 t_flags(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com");
-	struct store_delivery_target t = { a, 0, STORE_FLAG_SEEN, 0 };
-	struct store_flag_change add = { STORE_FLAGS_ADD, STORE_FLAG_FLAGGED, "$Forwarded Work" };
-	struct store_flag_change del = { STORE_FLAGS_REMOVE, STORE_FLAG_SEEN, "work" };
-	struct store_flag_change set = { STORE_FLAGS_REPLACE, STORE_FLAG_DRAFT, "a b a" };
-	struct store_flag_change bad = { STORE_FLAGS_ADD, 0, "\\Seen" };
-	struct store_message_query q = { 0, 0, 0 };
+	struct store_delivery_target t = { a, 0, STORE_FLAG_SEEN, 0, NULL };
+	struct store_flag_change add = { STORE_FLAGS_ADD, STORE_FLAG_FLAGGED, "$Forwarded Work",
+					 0 };
+	struct store_flag_change del = { STORE_FLAGS_REMOVE, STORE_FLAG_SEEN, "work", 0 };
+	struct store_flag_change set = { STORE_FLAGS_REPLACE, STORE_FLAG_DRAFT, "a b a", 0 };
+	struct store_flag_change bad = { STORE_FLAGS_ADD, 0, "\\Seen", 0 };
+	struct store_message_query q = { 0, 0, 0, false };
 	struct store_delivery_result r[3];
 	struct store_message *msgs;
 	const struct store_message *m1;
@@ -514,12 +517,14 @@ t_flags(struct store *st, const char *dir)
 
 	for (int i = 0; i < 3; i++)
 		T_INTEQ(deliver_text(st, "x", &t, 1, &r[i], &error), 1);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &add, &error), 1);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &add, &error), 1);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &bad, &error), -1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &add, NULL, NULL, &error), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &add, NULL, NULL, &error), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &bad, NULL, NULL, &error),
+		-1);
 	bad.keywords = "paren(";
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &bad, &error), -1);
-	T_INTEQ(store_message_set_flags(st, 999999, uids, 1, &add, &error), 0);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &bad, NULL, NULL, &error),
+		-1);
+	T_INTEQ(store_message_set_flags(st, 999999, uids, 1, &add, NULL, NULL, &error), 0);
 	q.changed_since = 3;
 	if (T_INTEQ(store_message_list(st, r[0].mailbox_id, &q, &msgs, &n, &error), 1) &&
 	    T_INTEQ(n, 1)) {
@@ -529,9 +534,9 @@ t_flags(struct store *st, const char *dir)
 		T_INTEQ(msgs[0].modseq, 4); /* the repeated change changed nothing */
 	}
 	store_message_list_free(&msgs, n);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &del, &error), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &del, NULL, NULL, &error), 1);
 	uids[0] = 2;
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &set, &error), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &set, NULL, NULL, &error), 1);
 	q.changed_since = 0;
 	q.uid_first = 1;
 	q.uid_last = 2;
@@ -547,7 +552,7 @@ t_flags(struct store *st, const char *dir)
 	}
 	store_message_list_free(&msgs, n);
 	set.keywords = NULL;
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &set, &error), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &set, NULL, NULL, &error), 1);
 	q.uid_first = 2;
 	if (T_INTEQ(store_message_list(st, r[0].mailbox_id, &q, &msgs, &n, &error), 1) &&
 	    T_INTEQ(n, 1))
@@ -569,7 +574,7 @@ static void
 t_keyword_limits(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com");
-	struct store_flag_change change = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL };
+	struct store_flag_change change = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0 };
 	struct store_delivery_result r[2];
 	struct store_message *msgs;
 	char list[600];
@@ -580,12 +585,15 @@ t_keyword_limits(struct store *st, const char *dir)
 	T_INTEQ(deliver1(st, a, "two", &r[1]), 1);
 	keyword_list(list, sizeof(list), 'k', STORE_KEYWORDS_MAX + 1);
 	change.keywords = list;
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL, NULL, NULL),
+		-1);
 	keyword_list(list, sizeof(list), 'k', 40);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &change, NULL), 1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 1, &change, NULL, NULL, NULL),
+		1);
 	/* 40 more would give message 1 over 64: neither message changes */
 	keyword_list(list, sizeof(list), 'm', 40);
-	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL), -1);
+	T_INTEQ(store_message_set_flags(st, r[0].mailbox_id, uids, 2, &change, NULL, NULL, NULL),
+		-1);
 	if (T_INTEQ(store_message_list(st, r[0].mailbox_id, NULL, &msgs, &n, NULL), 1) &&
 	    T_INTEQ(n, 2)) {
 		T_INTEQ(msgs[0].flags, STORE_FLAG_SEEN);
@@ -604,9 +612,11 @@ static void
 t_failed_delivery(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
-	struct store_delivery_target bad_account[2] = { { a, 0, 0, 0 }, { 999999, 0, 0, 0 } };
-	struct store_delivery_target foreign_box[2] = { { a, 0, 0, 0 },
-							{ a, mailbox_id(st, b, "Sent"), 0, 0 } };
+	struct store_delivery_target bad_account[2] = { { a, 0, 0, 0, NULL },
+							{ 999999, 0, 0, 0, NULL } };
+	struct store_delivery_target foreign_box[2] = {
+		{ a, 0, 0, 0, NULL }, { a, mailbox_id(st, b, "Sent"), 0, 0, NULL }
+	};
 	struct store_delivery_result r[2];
 	struct store_blob *blob;
 	struct store_mailbox m;
@@ -643,7 +653,7 @@ static void
 t_account_delete(struct store *st, const char *dir)
 {
 	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
-	struct store_delivery_target t[2] = { { a, 0, 0, 0 }, { b, 0, 0, 0 } };
+	struct store_delivery_target t[2] = { { a, 0, 0, 0, NULL }, { b, 0, 0, 0, NULL } };
 	struct store_delivery_result r[2];
 	struct store_message *msgs;
 	const char *error = NULL;
@@ -687,7 +697,8 @@ static void *
 conc_thread(void *arg)
 {
 	struct conc_ctx *ctx = arg;
-	struct store_delivery_target t[2] = { { ctx->a, 0, 0, 0 }, { ctx->b, 0, 0, 0 } };
+	struct store_delivery_target t[2] = { { ctx->a, 0, 0, 0, NULL },
+					      { ctx->b, 0, 0, 0, NULL } };
 	struct store_delivery_result r[2];
 	const char *error;
 	char text[64];
@@ -761,7 +772,7 @@ test_sqlite_reopen(void)
 {
 	char *dir = new_data_dir();
 	struct store *st = open_store("sqlite", dir);
-	struct store_flag_change seen = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, "$Junk" };
+	struct store_flag_change seen = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, "$Junk", 0 };
 	struct store_mailbox before, after;
 	struct store_message *msgs;
 	struct store_delivery_result r;
@@ -779,7 +790,7 @@ test_sqlite_reopen(void)
 	for (int i = 0; i < 3; i++)
 		T_INTEQ(deliver1(st, a, i == 2 ? "third" : "other", &r), 1);
 	T_INTEQ(store_message_expunge(st, r.mailbox_id, &uid2, 1, NULL), 1);
-	T_INTEQ(store_message_set_flags(st, r.mailbox_id, &r.uid, 1, &seen, NULL), 1);
+	T_INTEQ(store_message_set_flags(st, r.mailbox_id, &r.uid, 1, &seen, NULL, NULL, NULL), 1);
 	T_INTEQ(store_alias_add(st, "info@example.com", "Alice@example.com", NULL), 1);
 	T_INTEQ(store_domain_set_catchall(st, "example.com", "alice@example.com", NULL), 1);
 	T_INTEQ(store_mailbox_lookup(st, a, "INBOX", &before, NULL), 1);
@@ -901,7 +912,7 @@ test_sqlite_migrate(void)
 	T_INTEQ(queue1(st, "M1", "queued after the upgrade"), 1);
 	store_close(&st);
 	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
-	T_STREQ(text, "4");
+	T_STREQ(text, "5");
 	mem_free(&text);
 
 	/* reopening an upgraded database changes nothing */

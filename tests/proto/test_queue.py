@@ -6,8 +6,15 @@ one DSN (RFC 3464) that lands in the sender's own mailbox, and content arrives i
 (dot-stuffing, 8-bit, CRLF only).
 
 The scripted server decides by the recipient's local part: ok* accepts, bad* gets 550 5.1.1,
-later* gets 450 4.2.1 the first time and 250 afterwards, drop* makes it close the connection
-in the middle of the DATA phase once.
+later* gets 450 4.2.1 the first time and 250 afterwards, tmp* gets 450 4.2.1 every time, drop*
+makes it close the connection in the middle of the DATA phase once. Tests script more through
+its attributes (test_queue_*.py use them):
+    rcpt_raw[prefix] = bytes      sent verbatim as the reply to RCPT (malformed, overlong, ...)
+    hold_rcpt[prefix] = (reached, release)   threading.Events: the RCPT reply waits for release
+    hold_data[prefix] = (reached, release)   after the whole DATA, before the reply: sets
+                                  reached, waits for release, and on that first session closes
+                                  without replying or keeping the message (a server that had
+                                  not committed it)
 """
 
 import email
@@ -48,6 +55,10 @@ class ScriptedSmtp:
         self.messages = []   # (mail_from, [rcpts], data)
         self.seen = {}       # local part -> times seen
         self.lock = threading.Lock()
+        self.rcpt_raw = {}
+        self.hold_rcpt = {}
+        self.hold_data = {}
+        self.held_sessions = 0  # DATA phases held (and dropped) so far
         self.stop_flag = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -95,8 +106,19 @@ class ScriptedSmtp:
                     with self.lock:
                         n = self.seen.get(local, 0)
                         self.seen[local] = n + 1
-                    if local.startswith("bad"):
+                    raw = next((v for k, v in self.rcpt_raw.items() if local.startswith(k)),
+                               None)
+                    hold = next((v for k, v in self.hold_rcpt.items()
+                                 if local.startswith(k)), None)
+                    if hold is not None and n == 0:
+                        hold[0].set()
+                        hold[1].wait(30)
+                    if raw is not None:
+                        conn.sendall(raw)
+                    elif local.startswith("bad"):
                         send("550 5.1.1 no such user here")
+                    elif local.startswith("tmp"):
+                        send("450 4.2.1 mailbox busy, try later")
                     elif local.startswith("later") and n == 0:
                         send("450 4.2.1 mailbox busy, try later")
                     else:
@@ -120,6 +142,15 @@ class ScriptedSmtp:
                         if chunk.startswith(b"."):
                             chunk = chunk[1:]  # RFC 5321 4.5.2: undo dot-stuffing
                         data += chunk
+                    held = [v for r in rcpts for k, v in self.hold_data.items()
+                            if r.split("@")[0].startswith(k)
+                            and self.seen.get(r.split("@")[0]) == 1]
+                    if held:
+                        with self.lock:
+                            self.held_sessions += 1
+                        held[0][0].set()
+                        held[0][1].wait(60)
+                        return  # never acknowledged, not kept
                     with self.lock:
                         self.messages.append((mail_from, rcpts, data))
                     send("250 2.0.0 accepted")
@@ -228,6 +259,9 @@ def test_mixed_results_retry_and_one_dsn(outbound, remote):
     assert len(remote.received("ok1@remote.test")) == 1
     assert len(remote.received("later1@remote.test")) == 1
     assert remote.received("bad1@remote.test") == []
+    # only the deferred recipient was tried again
+    assert remote.seen["ok1"] == 1 and remote.seen["bad1"] == 1, remote.seen
+    assert remote.seen["later1"] == 2, remote.seen
     # one DSN, to the sender, listing the three failed recipients
     def dsns():
         return [m for m in s.messages(USER) if b"multipart/report" in m]
