@@ -256,7 +256,24 @@ deliver_work(void *ctx)
 	}
 	job->sender_ok = true;
 	job->ret = 1;
-	if (job->qblob != NULL) {
+	/* RFC 9208 quotas: a message that does not fit a recipient's quota is
+	 * refused whole (552 5.2.2), before anything is stored: one SMTP reply
+	 * covers every recipient */
+	for (size_t i = 0; job->ret > 0 && job->blob != NULL && i < job->account_count; i++) {
+		struct store_quota q;
+
+		if (store_account_quota(store, job->targets[i].account_id, &q, NULL) == 1 &&
+		    store_quota_check(&q, store_blob_size(job->blob), 1) < 0) {
+			job->over_quota = true;
+			job->ret = -1;
+			store_blob_abort(&job->blob);
+			if (job->qblob != NULL)
+				store_blob_abort(&job->qblob);
+			snprintf(job->error, sizeof(job->error), "over quota");
+			return;
+		}
+	}
+	if (job->ret > 0 && job->qblob != NULL) {
 		struct store_queue_envelope env = { 0 };
 		struct store_queue_envelope_rcpt *rcpts =
 			mem_array(job->remote_count, sizeof(*rcpts));
@@ -343,6 +360,11 @@ deliver_done(void *ctx)
 		log_delivery(c, job);
 		snprintf(text, sizeof(text), "Ok: queued as %s", c->queue_id);
 		smtp_server_hook_done(c->session, 250, "2.0.0", text);
+	} else if (job->over_quota) {
+		log_info("smtpd", "%s: reject: message of %llu octets exceeds a recipient's quota",
+			 c->queue_id, (unsigned long long)c->msg_size);
+		smtp_server_hook_done(c->session, 552, "5.2.2",
+				      "Message exceeds a recipient's mailbox quota");
 	} else {
 		log_delivery(c, job);
 		log_error("smtpd", "%s: delivery failed: %s", c->queue_id, job->error);

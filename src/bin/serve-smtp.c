@@ -369,6 +369,15 @@ rcpt_work(void *ctx)
 				       &job->account_count, &error);
 	if (job->status == DELIVERY_TEMPFAIL)
 		snprintf(job->error, sizeof(job->error), "%s", error != NULL ? error : "?");
+	/* a full mailbox (RFC 9208 quota) refuses at RCPT, temporarily: the
+	 * user may make room (RFC 3463 4.2.2) */
+	for (size_t i = 0; job->status == DELIVERY_OK && i < job->account_count; i++) {
+		struct store_quota q;
+
+		if (store_account_quota(job->srv->store, job->accounts[i], &q, NULL) == 1 &&
+		    store_quota_check(&q, 1, 1) < 0)
+			job->over_quota = true;
+	}
 }
 
 /* A recipient outside our domains, for an authenticated submission. */
@@ -400,6 +409,12 @@ rcpt_done(void *ctx)
 	log_sanitize(safe, sizeof(safe), job->localpart, strlen(job->localpart));
 	switch (job->status) {
 	case DELIVERY_OK:
+		if (job->over_quota) {
+			log_info("smtpd", "%s: reject: RCPT from [%s]: 452 4.2.2 <%s@%s>: "
+					  "mailbox full", c->queue_id, c->ip, safe, job->domain);
+			smtp_server_hook_done(s, 452, "4.2.2", "Mailbox full: over quota");
+			break;
+		}
 		delivery_ids_merge(&c->accounts, &c->account_count, job->accounts,
 				   job->account_count);
 		smtp_server_hook_done(s, 250, "2.1.5", "Ok");

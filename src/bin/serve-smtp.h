@@ -48,6 +48,8 @@ struct smtp_job {
 	char **remote;
 	size_t remote_count;
 	int ret;
+	bool over_quota;    /* rcpt: a recipient's mailbox is full; data: the message does
+			       not fit a recipient's quota */
 	char error[256];
 };
 

@@ -138,15 +138,18 @@ mem_account_set_quota(struct store *store, const char *key, uint64_t bytes, uint
 }
 
 int
-mem_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
-		  uint64_t *messages_r, const char **error_r)
+mem_account_usage(struct store *store, uint64_t account_id, uint64_t *limits_r,
+		  uint64_t *bytes_r, uint64_t *messages_r, const char **error_r)
 {
 	struct mem_store *s = (struct mem_store *)store;
+	struct mem_account *a;
 	int ret = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (mem_account_by_id(s, account_id) != NULL) {
+	if ((a = mem_account_by_id(s, account_id)) != NULL) {
 		ret = 1;
+		limits_r[0] = a->quota_bytes;
+		limits_r[1] = a->quota_messages;
 		for (size_t i = 0; i < s->mailbox_count; i++) {
 			if (s->mailboxes[i]->account_id != account_id)
 				continue;

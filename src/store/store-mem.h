@@ -168,7 +168,7 @@ int mem_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t sinc
 			 uint32_t **uids_r, size_t *count_r, const char **error_r);
 int mem_account_set_quota(struct store *store, const char *key, uint64_t bytes,
 			  uint64_t messages, const char **error_r);
-int mem_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+int mem_account_usage(struct store *store, uint64_t account_id, uint64_t *limits_r, uint64_t *bytes_r,
 		      uint64_t *messages_r, const char **error_r);
 /* RFC 9051 6.3.6 rename of INBOX (s->lock held): 1, 0 no INBOX, -1. */
 int mem_mailbox_rename_inbox_locked(struct mem_store *s, uint64_t account_id,

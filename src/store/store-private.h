@@ -145,7 +145,7 @@ struct store_vfuncs {
 	/* key: the address's lookup key. */
 	int (*account_set_quota)(struct store *store, const char *key, uint64_t bytes,
 				 uint64_t messages, const char **error_r);
-	int (*account_usage)(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+	int (*account_usage)(struct store *store, uint64_t account_id, uint64_t *limits_r /* [2] */, uint64_t *bytes_r,
 			     uint64_t *messages_r, const char **error_r);
 
 	/* Consumes blob on every path, like deliver. */

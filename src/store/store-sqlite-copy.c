@@ -192,8 +192,8 @@ sqlite_account_set_quota(struct store *store, const char *key, uint64_t bytes, u
 }
 
 int
-sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
-		     uint64_t *messages_r, const char **error_r)
+sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *limits_r,
+		     uint64_t *bytes_r, uint64_t *messages_r, const char **error_r)
 {
 	struct sqlite_store *s = (struct sqlite_store *)store;
 	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
@@ -205,13 +205,17 @@ sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r
 	/* mailboxes.size and .messages are kept by the messages triggers. */
 	ret = sqlite_run(c, error_r, &st,
 			 "SELECT (SELECT count(*) FROM accounts WHERE id = ?1),"
-			 " ifnull(sum(size), 0), ifnull(sum(messages), 0)"
+			 " ifnull(sum(size), 0), ifnull(sum(messages), 0),"
+			 " (SELECT ifnull(max(quota_bytes), 0) FROM accounts WHERE id = ?1),"
+			 " (SELECT ifnull(max(quota_messages), 0) FROM accounts WHERE id = ?1)"
 			 " FROM mailboxes WHERE account_id = ?1",
 			 "i", (int64_t)account_id);
 	if (ret > 0) {
 		ret = sqlite3_column_int64(st, 0) > 0 ? 1 : 0;
 		*bytes_r = (uint64_t)sqlite3_column_int64(st, 1);
 		*messages_r = (uint64_t)sqlite3_column_int64(st, 2);
+		limits_r[0] = (uint64_t)sqlite3_column_int64(st, 3);
+		limits_r[1] = (uint64_t)sqlite3_column_int64(st, 4);
 		sqlite_stmt_done(st);
 	}
 	sqlite_conn_put(s, c);

@@ -198,7 +198,7 @@ int sqlite_message_vanished(struct store *store, uint64_t mailbox_id, uint64_t s
 			    uint32_t **uids_r, size_t *count_r, const char **error_r);
 int sqlite_account_set_quota(struct store *store, const char *key, uint64_t bytes,
 			     uint64_t messages, const char **error_r);
-int sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
+int sqlite_account_usage(struct store *store, uint64_t account_id, uint64_t *limits_r, uint64_t *bytes_r,
 			 uint64_t *messages_r, const char **error_r);
 /* Inside a transaction: RFC 9051 6.3.6 rename of INBOX to new_name (which
  * must not exist). 1, 0 no INBOX, -1. */

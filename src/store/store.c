@@ -347,17 +347,43 @@ int
 store_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
 		    uint64_t *messages_r, const char **error_r)
 {
+	struct store_quota q;
+	int ret = store_account_quota(store, account_id, &q, error_r);
+
+	*bytes_r = q.bytes;
+	*messages_r = q.messages;
+	return ret;
+}
+
+int
+store_account_quota(struct store *store, uint64_t account_id, struct store_quota *quota_r,
+		    const char **error_r)
+{
+	uint64_t limits[2] = { 0, 0 };
 	int ret;
 	ERROR_R_GUARD(error_r);
 
-	*bytes_r = 0;
-	*messages_r = 0;
-	ret = store->v->account_usage(store, account_id, bytes_r, messages_r, error_r);
+	memset(quota_r, 0, sizeof(*quota_r));
+	ret = store->v->account_usage(store, account_id, limits, &quota_r->bytes,
+				      &quota_r->messages, error_r);
 	if (ret <= 0) {
-		*bytes_r = 0;
-		*messages_r = 0;
+		memset(quota_r, 0, sizeof(*quota_r));
+		return ret;
 	}
+	quota_r->limit_bytes = limits[0];
+	quota_r->limit_messages = limits[1];
 	return ret;
+}
+
+int
+store_quota_check(const struct store_quota *quota, uint64_t add_bytes, uint64_t add_messages)
+{
+	if (quota->limit_messages != 0 &&
+	    quota->messages + add_messages > quota->limit_messages)
+		return -1;
+	if (quota->limit_bytes != 0 && quota->bytes + add_bytes > quota->limit_bytes)
+		return -1;
+	return 0;
 }
 
 /*

@@ -183,6 +183,19 @@ int store_account_set_quota(struct store *store, const char *address, uint64_t b
  * (both 0). */
 int store_account_usage(struct store *store, uint64_t account_id, uint64_t *bytes_r,
 			uint64_t *messages_r, const char **error_r);
+/* Usage and limits of an account together (one read). */
+struct store_quota {
+	uint64_t bytes, messages;              /* as store_account_usage */
+	uint64_t limit_bytes, limit_messages;  /* 0 = no limit */
+};
+/* 1, 0 no such account (all 0), -1 error. */
+int store_account_quota(struct store *store, uint64_t account_id, struct store_quota *quota_r,
+			const char **error_r);
+/* Would adding add_bytes in add_messages messages exceed a limit? 0 no, -1
+ * yes. Quotas are checked before a delivery, not inside its transaction:
+ * concurrent deliveries may overshoot a limit by their own size (as with
+ * Dovecot's and Cyrus's quotas), never by more. */
+int store_quota_check(const struct store_quota *quota, uint64_t add_bytes, uint64_t add_messages);
 
 /*
  * Aliases: mail to source (a full address in a local domain) goes to each of

@@ -393,6 +393,22 @@ quota(struct store *st, const char *dir)
 	T_INTEQ(store_account_set_quota(st, "nobody@example.com", 1, 1, NULL), 0);
 	T_INTEQ(store_account_set_quota(st, "not an address", 1, 1, NULL), 0);
 	T_INTEQ(store_account_set_quota(st, "quota@example.com", UINT64_MAX, 1, NULL), -1);
+
+	/* usage and limits together, and the check the SMTP and IMAP layers use */
+	struct store_quota q;
+
+	T_INTEQ(store_account_set_quota(st, "quota@example.com", 30, 4, NULL), 1);
+	T_INTEQ(store_account_quota(st, a, &q, NULL), 1);
+	T_INTEQ(q.bytes, 25);
+	T_INTEQ(q.messages, 3);
+	T_INTEQ(q.limit_bytes, 30);
+	T_INTEQ(q.limit_messages, 4);
+	T_INTEQ(store_quota_check(&q, 5, 1), 0);
+	T_INTEQ(store_quota_check(&q, 6, 1), -1);  /* 31 > 30 octets */
+	T_INTEQ(store_quota_check(&q, 1, 2), -1);  /* 5 > 4 messages */
+	T_INTEQ(store_account_quota(st, 999999, &q, NULL), 0);
+	T_INTEQ(q.limit_bytes, 0);
+	T_INTEQ(store_quota_check(&q, UINT64_MAX / 2, 1000), 0); /* no limits */
 	(void)dir;
 }
 BOTH(quota)
