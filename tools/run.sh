@@ -23,14 +23,16 @@ cat <<EOT
 
 Posthorn listens on 127.0.0.1 (unprivileged ports; see README "Connecting"):
   SMTP 2525 (STARTTLS)   submission 2587 (STARTTLS + AUTH)   submissions 2465 (TLS + AUTH)
-  POP3 2110 (STLS)       POP3S 2995 (TLS)                    IMAP: off (partial, see README)
+  POP3 2110 (STLS)       POP3S 2995 (TLS)
+  IMAP 2143 (STARTTLS)   IMAPS 2993 (TLS)
 The certificate is self-signed: $DATA/tls/cert.pem
 
 Send a message:   swaks --server 127.0.0.1:2525 --to user@localhost
 Fetch it:         curl pop3://127.0.0.1:2110/1 -u user@localhost:PASSWORD
 Send as the user: swaks --server 127.0.0.1:2587 -tls --auth PLAIN --au user@localhost \\
                         --ap PASSWORD --from user@localhost --to user@localhost
-Mail program:     POP3 127.0.0.1:2995 SSL/TLS, SMTP 127.0.0.1:2465 SSL/TLS, normal password,
+Mail program:     IMAP 127.0.0.1:2993 SSL/TLS (or POP3 127.0.0.1:2995), SMTP 127.0.0.1:2465
+                  SSL/TLS, normal password,
                   user name user@localhost (accept the self-signed certificate once).
 
 EOT

@@ -11,21 +11,23 @@
  * COPY/MOVE: the destination resolved with serve_imap_mailbox_resolve (own
  * and shared names); it needs "i" (RFC 4314 4); store_message_copy does the
  * copy or move in one transaction and gives the COPYUID data (RFC 4315).
+ * A COPY into the user's own mailbox is checked against the quota first.
  *
  * APPEND: each message is written into a store blob in the hook itself, on
  * the event loop (a page-cache write, as store.h allows), because the
  * engine's literal lives only as long as the command; the worker resolves
  * the destination ("i"; flags the user has no right to set are dropped,
- * RFC 4314 4), checks the owner's quota (only for the user's own mailboxes:
- * store_account_usage against quota_bytes / quota_messages) and delivers
+ * RFC 4314 4), checks the mailbox owner's quota (store_account_quota) and delivers
  * each message with store_deliver.
  *
  * Known limit: MULTIAPPEND (RFC 3502) is all or nothing only as far as the
  * store allows: messages are delivered one by one and, when one fails, the
  * ones already added are expunged again. A crash in between leaves them;
  * the store needs a multi-message deliver to close that gap. Over quota
- * answers NO [CANNOT] with "Quota exceeded": the engine has no OVERQUOTA
- * result (RFC 9208 4.3) yet.
+ * answers NO [OVERQUOTA] (RFC 9208 4.3).
+ *
+ * Store errors are logged (they may name files); the client gets the
+ * engine's generic text.
  *
  * Invariants: a job owns copies of everything it uses; the engine is only
  * called from done(), on the loop, and not at all for an orphaned job.
@@ -35,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 
 #define MESSAGE_ERROR_MAX 200
@@ -44,10 +47,21 @@ _Static_assert(IMAP_FLAG_SEEN == STORE_FLAG_SEEN && IMAP_FLAG_DELETED == STORE_F
 		       IMAP_FLAG_DRAFT == STORE_FLAG_DRAFT && IMAP_FLAG_MASK == STORE_FLAG_MASK,
 	       "flag bits differ");
 
+/* Worker: keep the store's error for the log (it may name files: the
+ * client gets the engine's generic text). */
 static void
 message_error(char *buf, const char *error)
 {
-	snprintf(buf, MESSAGE_ERROR_MAX, "%s", error != NULL ? error : "Store error");
+	snprintf(buf, MESSAGE_ERROR_MAX, "%s", error != NULL ? error : "store error");
+}
+
+/* Loop: log a store failure of a job. */
+static void
+message_log_error(const struct serve_imap_job *job, const char *what, const char *error)
+{
+	if (error[0] != '\0' && job->client != NULL)
+		log_warning("imapd", "%s failed: user=<%s>, rip=%s, error=%s", what,
+			    job->client->user, job->client->ip, error);
 }
 
 static bool
@@ -66,6 +80,22 @@ uid_listed(const uint32_t *uids, size_t count, uint32_t uid)
 			hi = mid;
 	}
 	return false;
+}
+
+/*
+ * Would the mailbox owner account_id go over its quota (RFC 9208 5.1, 5.2)
+ * with bytes more octets in count more messages? 1 yes, 0 no, -1 store
+ * error. The owner's quota counts, also for a shared mailbox.
+ */
+static int
+message_over_quota(struct store *store, uint64_t account_id, uint64_t bytes, uint64_t count)
+{
+	struct store_quota q;
+	int ret = store_account_quota(store, account_id, &q, NULL);
+
+	if (ret <= 0)
+		return ret;
+	return store_quota_check(&q, bytes, count) < 0 ? 1 : 0;
 }
 
 /* ---- STORE ---- */
@@ -151,9 +181,9 @@ store_done(struct serve_imap_job *base)
 			changes[i].keywords = job->msgs[i].keywords;
 			changes[i].modseq = job->msgs[i].modseq;
 		}
+		message_log_error(base, "STORE", job->error);
 		imap_server_store_done(base->client->session, changes, job->msg_count,
-				       job->modified, job->modified_count, job->result,
-				       job->error[0] != '\0' ? job->error : NULL);
+				       job->modified, job->modified_count, job->result, NULL);
 	}
 	mem_free(&changes);
 	if (job->msgs != NULL)
@@ -202,14 +232,41 @@ struct copy_job {
 	uint64_t src_id;
 	uint32_t *uids;
 	size_t count;
-	char *dest;
+	char *dest, *user;
 	bool move;
 	/* results */
 	enum imap_mailbox_result result;
-	char error[MESSAGE_ERROR_MAX];
+	char error[MESSAGE_ERROR_MAX];   /* for the log */
+	const char *text;                /* for the client, NULL: the engine's */
 	uint32_t *dst_uids;
 	uint32_t uidvalidity;
 };
+
+/* COPY counts against the destination owner's quota, and so does a MOVE
+ * into another account's mailbox (a MOVE between the user's own mailboxes
+ * changes nothing; the selected mailbox is taken to be the user's own). 1
+ * over, 0 fine, -1 store error. */
+static int
+copy_over_quota(struct store *store, struct copy_job *job, uint64_t owner_id)
+{
+	struct store_message_query q = { .uid_first = job->uids[0],
+					 .uid_last = job->uids[job->count - 1] };
+	struct store_message *msgs;
+	uint64_t bytes = 0, count = 0;
+	size_t n;
+	int ret = store_message_list(store, job->src_id, &q, &msgs, &n, NULL);
+
+	if (ret != 1)
+		return ret < 0 ? -1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (uid_listed(job->uids, job->count, msgs[i].uid)) {
+			bytes += msgs[i].size;
+			count++;
+		}
+	}
+	store_message_list_free(&msgs, n);
+	return message_over_quota(store, owner_id, bytes, count);
+}
 
 static void
 copy_work(struct serve_imap_job *base)
@@ -230,6 +287,15 @@ copy_work(struct serve_imap_job *base)
 		serve_imap_mailbox_deinit(&mb);
 		return;
 	}
+	if (!job->move || mb.owner_id != base->account_id) {
+		ret = copy_over_quota(store, job, mb.owner_id);
+		if (ret != 0) {
+			job->result = ret > 0 ? IMAP_MAILBOX_OVERQUOTA : IMAP_MAILBOX_TEMPFAIL;
+			job->text = ret > 0 ? "Quota exceeded" : NULL;
+			serve_imap_mailbox_deinit(&mb);
+			return;
+		}
+	}
 	job->dst_uids = mem_array(job->count, sizeof(*job->dst_uids));
 	ret = store_message_copy(store, job->src_id, job->uids, job->count, mb.box.id, job->move,
 				 job->dst_uids, &job->uidvalidity, &error);
@@ -246,13 +312,16 @@ copy_done(struct serve_imap_job *base)
 {
 	struct copy_job *job = (struct copy_job *)base;
 
-	if (base->client != NULL)
+	if (base->client != NULL) {
+		message_log_error(base, job->move ? "MOVE" : "COPY", job->error);
 		imap_server_copy_done(base->client->session, job->uidvalidity, job->uids,
 				      job->dst_uids, job->dst_uids != NULL ? job->count : 0,
-				      job->result, job->error[0] != '\0' ? job->error : NULL);
+				      job->result, job->text);
+	}
 	mem_free(&job->uids);
 	mem_free(&job->dst_uids);
 	mem_free(&job->dest);
+	mem_free(&job->user);
 	mem_free(&job);
 }
 
@@ -274,6 +343,8 @@ serve_imap_hook_copy(void *ctx, struct imap_server_session *s, const uint32_t *u
 	job->uids = mem_memdup(uids, mem_size_mul(count, sizeof(*uids)));
 	job->count = count;
 	job->dest = mem_strdup(dest);
+	job->user = mem_strdup(imap_server_session_user(s) != NULL ? imap_server_session_user(s)
+								  : "");
 	job->move = move;
 	job->base.work = copy_work;
 	job->base.done = copy_done;
@@ -297,7 +368,8 @@ struct append_job {
 	uint64_t total;            /* octets of all messages */
 	/* results */
 	enum imap_mailbox_result result;
-	char error[MESSAGE_ERROR_MAX];
+	char error[MESSAGE_ERROR_MAX];   /* for the log */
+	const char *text;                /* for the client, NULL: the engine's */
 	uint32_t uidvalidity;
 	uint32_t *uids;
 };
@@ -315,36 +387,6 @@ append_job_free(struct append_job *job)
 	mem_free(&job->name);
 	mem_free(&job->user);
 	mem_free(&job);
-}
-
-/* Would the owner go over quota? 1 yes (job->error set), 0 no, -1 error. */
-static int
-append_over_quota(struct store *store, struct append_job *job)
-{
-	struct store_account acct;
-	uint64_t bytes = 0, messages = 0;
-	int ret = store_account_lookup(store, job->user, &acct, NULL), over = 0;
-
-	if (ret != 1 || acct.id != job->base.account_id) {
-		if (ret == 1)
-			store_account_deinit(&acct);
-		return ret < 0 ? -1 : 0;
-	}
-	if (acct.quota_bytes != 0 || acct.quota_messages != 0) {
-		if (store_account_usage(store, acct.id, &bytes, &messages, NULL) < 0) {
-			over = -1;
-		} else if ((acct.quota_bytes != 0 && (bytes > acct.quota_bytes ||
-						      job->total > acct.quota_bytes - bytes)) ||
-			   (acct.quota_messages != 0 &&
-			    (messages > acct.quota_messages ||
-			     job->count > acct.quota_messages - messages))) {
-			/* RFC 9208 4.3 would say [OVERQUOTA] */
-			message_error(job->error, "Quota exceeded (OVERQUOTA)");
-			over = 1;
-		}
-	}
-	store_account_deinit(&acct);
-	return over;
 }
 
 /* RFC 4314 4: flags the user may not set are dropped, not refused. */
@@ -380,10 +422,11 @@ append_work(struct serve_imap_job *base)
 		serve_imap_mailbox_deinit(&mb);
 		return;
 	}
-	if (mb.owner_id == base->account_id) {
-		ret = append_over_quota(store, job);
+	{
+		ret = message_over_quota(store, mb.owner_id, job->total, job->count);
 		if (ret != 0) {
-			job->result = ret > 0 ? IMAP_MAILBOX_CANNOT : IMAP_MAILBOX_TEMPFAIL;
+			job->result = ret > 0 ? IMAP_MAILBOX_OVERQUOTA : IMAP_MAILBOX_TEMPFAIL;
+			job->text = ret > 0 ? "Quota exceeded" : NULL;
 			serve_imap_mailbox_deinit(&mb);
 			return;
 		}
@@ -422,10 +465,12 @@ append_done(struct serve_imap_job *base)
 {
 	struct append_job *job = (struct append_job *)base;
 
-	if (base->client != NULL)
+	if (base->client != NULL) {
+		message_log_error(base, "APPEND", job->error);
 		imap_server_append_done(base->client->session, job->uidvalidity, job->uids,
 					job->result == IMAP_MAILBOX_OK ? job->count : 0,
-					job->result, job->error[0] != '\0' ? job->error : NULL);
+					job->result, job->text);
+	}
 	append_job_free(job);
 }
 

@@ -4,12 +4,11 @@
  * store) run on the worker pool. STARTTLS (RFC 9051 6.2.1) and implicit TLS
  * (imaps, RFC 8314) through serve_tls_start().
  *
- * What the engine serves today: the not-authenticated state (CAPABILITY,
- * STARTTLS, LOGIN, AUTHENTICATE, ID, ENABLE) and the mailbox commands of the
- * authenticated state (NAMESPACE, LIST, LSUB, CREATE, DELETE, RENAME,
- * SUBSCRIBE, UNSUBSCRIBE, STATUS). Selecting a mailbox and the message
- * commands do not exist yet: the engine answers them with BAD and does not
- * advertise what it cannot do.
+ * This file: the connection, the session, authentication and the mailbox
+ * commands of the authenticated state (LIST/LSUB with the shared namespace,
+ * STATUS, CREATE, DELETE, RENAME, SUBSCRIBE). The selected state lives in
+ * serve-imap-select.c, -fetch.c, -search.c and -message.c, names and ACLs in
+ * serve-imap-mailbox.c (see serve-imap.h).
  *
  * Mailbox names reach this file as UTF-8 with '/' as separator; the engine
  * did the modified UTF-7 and the name checks.

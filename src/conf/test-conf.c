@@ -122,10 +122,10 @@ test_defaults(void)
 	T_INTEQ(conf.smtp_listen.items[0].addr.u.v4.s_addr, htonl(INADDR_LOOPBACK));
 	T_INTEQ(conf.smtp_listen.items[0].port, 2525);
 	T_INTEQ(conf.submission_listen.items[0].port, 2587);
-	T_INTEQ(conf.imap_listen.count, 0);
+	T_INTEQ(conf.imap_listen.items[0].port, 2143);
 	T_INTEQ(conf.pop3_listen.items[0].port, 2110);
 	T_INTEQ(conf.submissions_listen.items[0].port, 2465);
-	T_INTEQ(conf.imaps_listen.count, 0);
+	T_INTEQ(conf.imaps_listen.items[0].port, 2993);
 	T_INTEQ(conf.pop3s_listen.items[0].port, 2995);
 	T_STREQ(conf.tls_cert, "");
 	T_INTEQ(conf.auth_failure_delay, 2000);
@@ -767,7 +767,7 @@ test_write_default(void)
 		buf_deinit(&line);
 	}
 	T_ASSERT(strstr(buf_cstr(&out), "\nsmtp_listen = 127.0.0.1:2525\n") != NULL);
-	T_ASSERT(strstr(buf_cstr(&out), "\nimaps_listen =\n") != NULL);
+	T_ASSERT(strstr(buf_cstr(&out), "\nimaps_listen = 127.0.0.1:2993\n") != NULL);
 	T_ASSERT(strstr(buf_cstr(&out), "\n#message_size_limit = 50M\n") != NULL);
 	/* it loads, and differs from the defaults only where asked */
 	if (load_ok(buf_cstr(&out), &conf)) {

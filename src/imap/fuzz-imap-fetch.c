@@ -4,7 +4,8 @@
  * rendered against one of the MIME sample messages.
  *
  * Input: one byte choosing the sample and the render flags, then the text
- * after "t FETCH 1 " (a CRLF is added). Checks: a render is either a whole
+ * after "t FETCH 1 " (a CRLF is added), optionally followed by a NUL and a
+ * message to render instead of the sample (up to its first NUL). Checks: a render is either a whole
  * "* 1 FETCH (...)" CRLF line or leaves the buffer as it was; items that
  * need no content render the same without the message's octets.
  */
@@ -24,6 +25,8 @@ static const char *const samples[] = {
 	"Content-Type: text/plain; charset=iso-8859-1\r\n"
 	"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 =\r\nbar\r\n",
 	"Content-Type: application/x\r\nContent-Transfer-Encoding: x-uu\r\n\r\nbegin\r\n",
+	"Content-Type: text/html; charset=utf-8\r\n\r\n<head><style>x</style></head><p>a&amp;b"
+	"<!-- c --> &lt;<script>d</script",
 };
 
 static void
@@ -69,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf line;
 	size_t used;
 	unsigned sel;
+	const uint8_t *nul;
+	char *message = NULL;
 
 	if (size < 1)
 		return 0;
@@ -77,6 +82,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = imap_parser_new(&limits, IMAP_PARSER_FLAG_UTF8);
 	buf_init(&line, 0);
 	buf_append_str(&line, "t FETCH 1 ");
+	nul = memchr(data + 1, '\0', size - 1);
+	if (nul != NULL) {
+		/* the rest is the message */
+		message = mem_strndup((const char *)nul + 1, size - (size_t)(nul + 1 - data));
+		size = (size_t)(nul - data);
+	}
 	buf_append(&line, data + 1, size - 1);
 	buf_append_str(&line, "\r\n");
 	if (imap_parser_feed(p, buf_data(&line), buf_len(&line), &used) == IMAP_PARSER_COMMAND) {
@@ -85,8 +96,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *error;
 
 		if (cmd->n_args >= 2 && imap_fetch_parse(&cmd->args[1], &items, &error) > 0) {
+			const char *msg = message != NULL ? message
+							  : samples[sel % N_ELEMENTS(samples)];
+
 			(void)imap_fetch_sets_seen(items);
-			render_check(items, samples[sel % N_ELEMENTS(samples)], sel);
+			render_check(items, msg, sel);
 			imap_fetch_items_free(&items);
 		} else if (items != NULL) {
 			abort();
@@ -94,5 +108,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	imap_parser_free(&p);
 	buf_deinit(&line);
+	mem_free(&message);
 	return 0;
 }

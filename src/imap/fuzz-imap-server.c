@@ -32,8 +32,8 @@
  * command or IDLE), and every expunge hook also delivers and changes flags
  * before signalling, so that syncs, EXISTS, EXPUNGE/VANISHED and FETCH
  * updates are reached. Changes are signalled only while a hook is
- * outstanding, where both runs see them at the same point. FETCH, SEARCH and STORE complete empty; COPY, APPEND, ACL and
- * QUOTA fail with CANNOT.
+ * outstanding, where both runs see them at the same point. FETCH, SEARCH
+ * and STORE complete empty; COPY, APPEND, ACL and QUOTA fail with CANNOT.
  */
 #include "imap/imap-server.h"
 #include "core/buf.h"

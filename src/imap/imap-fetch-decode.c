@@ -7,10 +7,12 @@
  * character outside its alphabet and stops at "="; quoted-printable keeps
  * a "=" that is not followed by two hex digits or a line break as it is,
  * and drops white space at the end of a line (transport padding). Builds
- * the preview from the first text/plain leaf.
+ * the preview from the first text/plain leaf, or failing that the first
+ * text/html one with its tags stripped.
  *
  * What it does not do: convert charsets other than ISO-8859-1 to UTF-8,
- * render HTML, or decode RFC 2047 words.
+ * render HTML (only tags, comments, <style>/<script>/<head> and a few
+ * entities are taken out), or decode RFC 2047 words.
  *
  * Invariants: pure; the output buffer is unchanged on failure.
  */
@@ -154,14 +156,15 @@ imap_fetch_decode(int encoding, const uint8_t *src, size_t len, struct buf *out)
 	return -2;
 }
 
-/* The first text/plain leaf of the message that is not an attachment; a
- * message/rfc822 part is another message and is not entered. */
+/* The first leaf of the message of type text/subtype that is not an
+ * attachment; a message/rfc822 part is another message and is not
+ * entered. */
 static const struct mime_part *
-preview_part(const struct mime_part *part)
+preview_part(const struct mime_part *part, const char *subtype)
 {
 	if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0 && part->children != NULL) {
 		for (const struct mime_part *c = part->children; c != NULL; c = c->next) {
-			const struct mime_part *p = preview_part(c);
+			const struct mime_part *p = preview_part(c, subtype);
 
 			if (p != NULL)
 				return p;
@@ -170,11 +173,88 @@ preview_part(const struct mime_part *part)
 	}
 	if ((part->flags & MIME_PART_FLAG_MESSAGE) != 0)
 		return NULL;
-	if (!mime_content_type_is(&part->content_type, "text", "plain"))
+	if (!mime_content_type_is(&part->content_type, "text", subtype))
 		return NULL;
 	if (part->disposition.type != NULL && strcmp(part->disposition.type, "attachment") == 0)
 		return NULL;
 	return part;
+}
+
+/* Does html[i..len) start with word (ASCII, case-insensitive)? */
+static bool
+html_at(const uint8_t *html, size_t i, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len - i >= n && strncasecmp((const char *)html + i, word, n) == 0;
+}
+
+/* The text of HTML, roughly: tags and comments dropped, the content of
+ * <style>, <script> and <head> skipped, the five basic entities and
+ * &nbsp; replaced; a tag counts as white space. Enough for a preview. */
+static void
+html_to_text(const uint8_t *html, size_t len, struct buf *out)
+{
+	static const struct {
+		const char *name, *text;
+	} entities[] = {
+		{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" },
+		{ "&#39;", "'" }, { "&nbsp;", " " },
+	};
+	static const char *const skipped[] = { "style", "script", "head" };
+	size_t i = 0;
+
+	while (i < len) {
+		if (html[i] == '<') {
+			const char *skip_to = NULL;
+			const uint8_t *end;
+
+			if (html_at(html, i, len, "<!--")) {
+				skip_to = "-->";
+			} else {
+				for (size_t k = 0; k < N_ELEMENTS(skipped); k++) {
+					size_t n = strlen(skipped[k]);
+
+					if (html_at(html, i + 1, len, skipped[k]) &&
+					    i + 1 + n < len &&
+					    strchr("> \t\r\n", html[i + 1 + n]) != NULL)
+						skip_to = skipped[k];
+				}
+			}
+			if (skip_to != NULL && skip_to[0] != '-') {
+				/* to the closing tag "</name" */
+				size_t j = i + 1;
+
+				while (j < len && !(html[j] == '<' && j + 1 < len &&
+						    html[j + 1] == '/' &&
+						    html_at(html, j + 2, len, skip_to)))
+					j++;
+				i = j;
+			} else if (skip_to != NULL) {
+				end = memmem(html + i, len - i, "-->", 3);
+				i = end == NULL ? len : (size_t)(end - html) + 3;
+				continue;
+			}
+			end = memchr(html + i, '>', len - i);
+			i = end == NULL ? len : (size_t)(end - html) + 1;
+			buf_append_byte(out, ' ');
+			continue;
+		}
+		if (html[i] == '&') {
+			size_t k;
+
+			for (k = 0; k < N_ELEMENTS(entities); k++) {
+				if (html_at(html, i, len, entities[k].name)) {
+					buf_append_str(out, entities[k].text);
+					i += strlen(entities[k].name);
+					break;
+				}
+			}
+			if (k < N_ELEMENTS(entities))
+				continue;
+		}
+		buf_append_byte(out, html[i++]);
+	}
 }
 
 /* Length of the well-formed UTF-8 sequence at s[0..len), 0 when none. */
@@ -210,14 +290,22 @@ utf8_seq_len(const uint8_t *s, size_t len)
 void
 imap_fetch_preview(const struct mime_part *root, const uint8_t *data, struct buf *out)
 {
-	const struct mime_part *part = root != NULL ? preview_part(root) : NULL;
+	const struct mime_part *part = NULL;
+	bool html = false;
 	const char *charset;
 	bool latin1 = false, pending_space = false;
 	unsigned chars = 0;
 	struct buf text;
 	size_t in_len;
 
-	if (part == NULL || data == NULL)
+	if (root == NULL || data == NULL)
+		return;
+	part = preview_part(root, "plain");
+	if (part == NULL) {
+		part = preview_part(root, "html");
+		html = part != NULL;
+	}
+	if (part == NULL)
 		return;
 	charset = mime_params_get(&part->content_type.params, "charset");
 	if (charset != NULL && strcasecmp(charset, "iso-8859-1") == 0)
@@ -230,6 +318,14 @@ imap_fetch_preview(const struct mime_part *root, const uint8_t *data, struct buf
 	if (imap_fetch_decode((int)part->encoding, data + part->body_offset, in_len, &text) < 0) {
 		buf_deinit(&text);
 		return;
+	}
+	if (html) {
+		struct buf stripped;
+
+		buf_init(&stripped, 0);
+		html_to_text(buf_data(&text), buf_len(&text), &stripped);
+		buf_deinit(&text);
+		text = stripped;
 	}
 	const uint8_t *s = buf_data(&text);
 	size_t len = buf_len(&text);

@@ -113,10 +113,25 @@ put_flags(struct render *r)
 		put_str(r, names[i].name);
 		first = false;
 	}
-	if (r->msg->keywords != NULL && r->msg->keywords[0] != '\0') {
-		if (!first)
-			put(r, " ", 1);
-		put_str(r, r->msg->keywords);
+	/* keywords are atoms (the store checks them); one that is not could
+	 * break the response, so it is left out */
+	for (const char *p = r->msg->keywords; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		bool atom = true;
+
+		for (size_t i = 0; i < n && atom; i++) {
+			unsigned char c = (unsigned char)p[i];
+
+			atom = c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
+		}
+		if (n > 0 && atom) {
+			if (!first)
+				put(r, " ", 1);
+			put(r, p, n);
+			first = false;
+		}
+		p += n;
+		p += strspn(p, " ");
 	}
 	put(r, ")", 1);
 }

@@ -20,10 +20,11 @@
  *    Content-Transfer-Encoding is not known makes the render fail with
  *    IMAP_FETCH_RENDER_UNKNOWN_CTE (RFC 3516 4.3: NO [UNKNOWN-CTE]).
  *  - PREVIEW: up to 256 characters of the first text/plain leaf that is
- *    not an attachment, transfer-decoded, only for the charsets UTF-8,
- *    US-ASCII (and none) and ISO-8859-1 (converted); white space runs
- *    become one space. Any other case (HTML only, another charset) gives
- *    the empty string, which RFC 8970 3 allows for "no preview".
+ *    not an attachment (else the first text/html one, tags stripped),
+ *    transfer-decoded, only for the charsets UTF-8, US-ASCII (and none)
+ *    and ISO-8859-1 (converted); white space runs become one space. Any
+ *    other case (no text part, another charset) gives the empty string,
+ *    which RFC 8970 3 allows for "no preview".
  *
  * What it does not do: read messages (the glue fills struct imap_message),
  * decide on \Seen (imap_fetch_sets_seen() tells the engine it should), or
@@ -141,7 +142,10 @@ bool imap_fetch_sets_seen(const struct imap_fetch_items *items);
 
 enum imap_fetch_render_flags {
 	IMAP_FETCH_RENDER_UTF8 = 0x01,      /* UTF8=ACCEPT: 8-bit in quoted strings */
-	IMAP_FETCH_RENDER_REV2 = 0x02,      /* IMAP4rev2 enabled */
+	/* IMAP4rev2 enabled. The responses are the same today: RFC 9051
+	 * appendix E deprecates the RFC822.* items but a server offering both
+	 * revisions keeps them, and \Recent is never sent. */
+	IMAP_FETCH_RENDER_REV2 = 0x02,
 	/* \Seen was just set: add FLAGS if not asked for (RFC 9051 6.4.5) */
 	IMAP_FETCH_RENDER_ADD_FLAGS = 0x04,
 	IMAP_FETCH_RENDER_ADD_UID = 0x08,   /* add UID if not asked for */

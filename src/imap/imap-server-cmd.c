@@ -221,7 +221,7 @@ static const struct imap_server_command_def imap_server_commands[] = {
 	{ "CHECK", SEL, 0, 0, imap_server_cmd_check, NEEDS_NONE },
 	{ "IDLE", AUTH, 0, 0, imap_server_cmd_idle, NEEDS_SEL },
 	{ "FETCH", SEL, 2, 3, imap_server_cmd_fetch, NEEDS_NONE },
-	{ "STORE", SEL, 3, 4, imap_server_cmd_store, NEEDS_NONE },
+	{ "STORE", SEL, 3, 10000, imap_server_cmd_store, NEEDS_NONE },
 	{ "SEARCH", SEL, 1, 10000, imap_server_cmd_search, NEEDS_NONE },
 	{ "SORT", SEL, 3, 10000, imap_server_cmd_sort, NEEDS_NONE },
 	{ "THREAD", SEL, 3, 10000, imap_server_cmd_thread, NEEDS_NONE },

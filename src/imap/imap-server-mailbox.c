@@ -181,6 +181,8 @@ imap_server_result_code(enum imap_mailbox_result result)
 		return "NOPERM";
 	case IMAP_MAILBOX_TEMPFAIL:
 		return "UNAVAILABLE";
+	case IMAP_MAILBOX_OVERQUOTA:
+		return "OVERQUOTA";
 	case IMAP_MAILBOX_OK:
 		break;
 	}
@@ -199,6 +201,8 @@ imap_server_result_text(enum imap_mailbox_result result)
 		return "Permission denied";
 	case IMAP_MAILBOX_TEMPFAIL:
 		return "Temporary failure, try again later";
+	case IMAP_MAILBOX_OVERQUOTA:
+		return "Quota exceeded";
 	default:
 		return "Operation not possible";
 	}

@@ -38,6 +38,7 @@
 #include "imap/imap-server-private.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,6 +67,12 @@ struct imap_server_message {
 	const char *status;
 	char *code;
 	char *text;
+	/* STORE: the changes to report, written after the sync (keywords
+	 * owned), and the HIGHESTMODSEQ before it */
+	struct imap_message_change *changes;
+	char **change_keywords;  /* changes[i].keywords points here */
+	size_t change_count;
+	uint64_t modseq_before;
 	/* APPEND: the messages (data point into the parser's command) */
 	struct imap_append_message *msgs;
 	char **msg_keywords;
@@ -87,6 +94,10 @@ static const struct {
 static void
 imap_server_message_deinit(struct imap_server_message *m)
 {
+	for (size_t i = 0; i < m->change_count; i++)
+		mem_free(&m->change_keywords[i]);
+	mem_free(&m->change_keywords);
+	mem_free(&m->changes);
 	for (size_t i = 0; i < m->msg_count; i++)
 		mem_free(&m->msg_keywords[i]);
 	mem_free(&m->msg_keywords);
@@ -501,14 +512,55 @@ imap_server_cmd_store(struct imap_server_session *s, const struct imap_command *
 	imap_server_store_run(s, cmd->args, cmd->n_args, false);
 }
 
+static int
+imap_server_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is uid in uids[0..count) (ascending)? */
 static bool
 imap_server_uid_in(const uint32_t *uids, size_t count, uint32_t uid)
 {
-	for (size_t i = 0; i < count; i++) {
-		if (uids[i] == uid)
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uids[mid] == uid)
 			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return false;
+}
+
+/* imap_server_finish()'s done for STORE: the FETCH responses, then the
+ * tagged reply. A sync that ran first reported every change with a modseq
+ * above the HIGHESTMODSEQ it started from, ours included: those are not
+ * sent twice. */
+static void imap_server_store_fetch(struct imap_server_session *s,
+				    const struct imap_message_change *c);
+
+static void
+imap_server_store_reply(struct imap_server_session *s)
+{
+	struct imap_server_message *m = s->message;
+	uint64_t synced = 0;
+
+	if (m == NULL)
+		return;
+	if (s->sel != NULL && s->sel->highest_modseq > m->modseq_before)
+		synced = s->sel->highest_modseq;
+	for (size_t i = 0; i < m->change_count; i++) {
+		if (m->changes[i].modseq == 0 || m->changes[i].modseq > synced)
+			imap_server_store_fetch(s, &m->changes[i]);
+	}
+	imap_server_message_reply(s);
 }
 
 /* The untagged FETCH of one message changed by this STORE. */
@@ -525,8 +577,9 @@ imap_server_store_fetch(struct imap_server_session *s, const struct imap_message
 	} else if (s->condstore_enabled) {
 		/* RFC 7162 3.1.3: .SILENT still reports the new MODSEQ */
 		if (m->uid)
-			imap_server_untagged(s, "%" PRIu32 " FETCH (UID %" PRIu32 " MODSEQ (%" PRIu64
-					     "))", seq, c->uid, c->modseq);
+			imap_server_untagged(s, "%" PRIu32 " FETCH (UID %" PRIu32
+					     " MODSEQ (%" PRIu64 "))",
+					     seq, c->uid, c->modseq);
 		else
 			imap_server_untagged(s, "%" PRIu32 " FETCH (MODSEQ (%" PRIu64 "))", seq,
 					     c->modseq);
@@ -552,9 +605,24 @@ imap_server_store_done(struct imap_server_session *s, const struct imap_message_
 	if (result != IMAP_MAILBOX_OK) {
 		imap_server_message_failed(s, result, text, false);
 	} else {
+		uint32_t *sorted = mem_array(modified_count + 1, sizeof(*sorted));
+
+		if (modified_count > 0)
+			memcpy(sorted, modified, modified_count * sizeof(*modified));
+		qsort(sorted, modified_count, sizeof(*sorted), imap_server_uid_cmp);
+		modified = sorted;
+		m->changes = mem_array(change_count + 1, sizeof(*m->changes));
+		m->change_keywords = mem_array(change_count + 1, sizeof(*m->change_keywords));
 		for (size_t i = 0; i < change_count; i++) {
-			if (!imap_server_uid_in(modified, modified_count, changes[i].uid))
-				imap_server_store_fetch(s, &changes[i]);
+			size_t k = m->change_count;
+
+			if (imap_server_uid_in(modified, modified_count, changes[i].uid))
+				continue;
+			m->changes[k] = changes[i];
+			if (changes[i].keywords != NULL)
+				m->change_keywords[k] = mem_strdup(changes[i].keywords);
+			m->changes[k].keywords = m->change_keywords[k];
+			m->change_count++;
 		}
 		if (modified_count > 0) {
 			/* RFC 7162 3.1.3: [MODIFIED set], UIDs for UID STORE */
@@ -563,7 +631,8 @@ imap_server_store_done(struct imap_server_session *s, const struct imap_message_
 			size_t n = 0;
 
 			for (size_t i = 0; i < modified_count; i++) {
-				uint32_t num = m->uid ? modified[i] : imap_server_seq_of(s, modified[i]);
+				uint32_t num = m->uid ? modified[i]
+						      : imap_server_seq_of(s, modified[i]);
 
 				if (num != 0)
 					nums[n++] = num;
@@ -578,8 +647,14 @@ imap_server_store_done(struct imap_server_session *s, const struct imap_message_
 		} else {
 			imap_server_message_set_reply(s, "OK", NULL, "STORE completed");
 		}
+		mem_free(&sorted);
 	}
-	imap_server_message_end(s, m->uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE, false);
+	m->modseq_before = s->sel != NULL ? s->sel->highest_modseq : 0;
+	if (s->sel == NULL)
+		imap_server_store_reply(s);
+	else
+		imap_server_finish(s, m->uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE, false,
+				   imap_server_store_reply);
 	imap_server_release(s, was_held);
 	imap_server_unref(s);
 }
@@ -831,6 +906,21 @@ imap_server_append_one(const struct imap_arg *args, unsigned n_args, unsigned *i
 			return 0;
 		}
 		(*i)++;
+	}
+	/* RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" */
+	if (*i + 1 < n_args && imap_arg_atom_equals(&args[*i], "UTF8")) {
+		const struct imap_arg *list;
+		unsigned count;
+
+		if (!imap_arg_get_list(&args[*i + 1], &list, &count) || count != 1 ||
+		    list[0].type != IMAP_ARG_LITERAL8 || !imap_arg_get_bytes(&list[0], &data, &len)) {
+			*error_r = "Invalid APPEND arguments: UTF8 (literal8) expected";
+			return 0;
+		}
+		msg->data = data;
+		msg->len = len;
+		*i += 2;
+		return 1;
 	}
 	/* RFC 9051 9 append-data: a literal; literal8 per RFC 3516 4.4 */
 	if (*i >= n_args ||

@@ -161,12 +161,11 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 		 * imap-server-private.h), offered once the glue has its hooks */
 		if (s->have_shooks) {
 			imap_server_cap(out, "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC "
-					     "ESEARCH SEARCHRES SORT THREAD=ORDEREDSUBJECT "
-					     "THREAD=REFERENCES MULTIAPPEND");
-			if (s->shooks.acl != NULL)
-				imap_server_cap(out, "ACL RIGHTS=texk");
-			if (s->shooks.quota != NULL)
-				imap_server_cap(out, "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+					     "ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
+					     "THREAD=REFERENCES WITHIN MULTIAPPEND BINARY PREVIEW "
+					     "SAVEDATE");
+			/* ACL (RFC 4314) and QUOTA (RFC 9208) when the glue has them */
+			imap_server_acl_capabilities(s, out);
 		}
 		if (s->capability_extra[0] != '\0')
 			imap_server_cap(out, s->capability_extra);

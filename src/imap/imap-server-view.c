@@ -371,7 +371,7 @@ static size_t
 view_merge(struct imap_server_selected *sel, const struct imap_mailbox_view *v)
 {
 	uint32_t last = view_last_uid(sel);
-	uint32_t *fresh;
+	uint32_t *fresh, *gone;
 	size_t n_fresh = 0, j = 0, added = 0;
 
 	if (v->uids != NULL) {
@@ -394,11 +394,21 @@ view_merge(struct imap_server_selected *sel, const struct imap_mailbox_view *v)
 			if (at >= 0)
 				view_mark_gone(sel, (size_t)at);
 		}
+		/* new since the last sync and expunged already: never shown */
+		gone = mem_array(v->vanished_count + 1, sizeof(*gone));
+		if (v->vanished_count > 0) {
+			memcpy(gone, v->vanished, v->vanished_count * sizeof(*gone));
+			qsort(gone, v->vanished_count, sizeof(*gone), uid_cmp);
+		}
 		fresh = mem_array(v->change_count + 1, sizeof(*fresh));
 		for (j = 0; j < v->change_count; j++) {
-			if (v->changes[j].uid > last)
-				fresh[n_fresh++] = v->changes[j].uid;
+			uint32_t uid = v->changes[j].uid;
+
+			if (uid > last && bsearch(&uid, gone, v->vanished_count, sizeof(*gone),
+						  uid_cmp) == NULL)
+				fresh[n_fresh++] = uid;
 		}
+		mem_free(&gone);
 	}
 	qsort(fresh, n_fresh, sizeof(*fresh), uid_cmp);
 	view_reserve(sel, mem_size_add(sel->count, n_fresh));

@@ -154,6 +154,7 @@ enum imap_mailbox_result {
 	IMAP_MAILBOX_CANNOT,            /* NO [CANNOT] */
 	IMAP_MAILBOX_NOPERM,            /* NO [NOPERM] */
 	IMAP_MAILBOX_TEMPFAIL,          /* NO [UNAVAILABLE] */
+	IMAP_MAILBOX_OVERQUOTA,         /* NO [OVERQUOTA] (RFC 9208 4.3) */
 };
 
 struct imap_server_io {

@@ -341,6 +341,19 @@ test_render_metadata(void)
 	buf_deinit(&out);
 
 	CHECK_RENDER("FLAGS", NULL, 0, "* 3 FETCH (FLAGS ())\r\n");
+	/* a keyword that is not an atom is left out */
+	{
+		struct imap_fetch_items *fl = items_of("FLAGS");
+
+		buf_init(&out, 0);
+		msg_init(&msg, NULL);
+		msg.keywords = " a\r\nb  (x) ok\\ $ok  ";
+		msg.flags = IMAP_FLAG_FLAGGED;
+		T_INTEQ(imap_fetch_render(fl, &msg, 0, &out), IMAP_FETCH_RENDER_OK);
+		T_STREQ(buf_cstr(&out), "* 3 FETCH (FLAGS (\\Flagged $ok))\r\n");
+		imap_fetch_items_free(&fl);
+		buf_deinit(&out);
+	}
 	/* UID FETCH adds UID; \Seen set by the fetch adds FLAGS; CHANGEDSINCE
 	 * adds MODSEQ */
 	CHECK_RENDER("RFC822.SIZE", "x", IMAP_FETCH_RENDER_ADD_UID | IMAP_FETCH_RENDER_ADD_FLAGS |
@@ -594,7 +607,17 @@ test_preview(void)
 	/* broken UTF-8 and control characters are left out */
 	check_preview("Subject: x\r\n\r\na\xff\x01" "b\xe2\x82", "ab", __LINE__);
 	check_preview("Content-Type: text/plain; charset=koi8-r\r\n\r\ntext", "", __LINE__);
-	check_preview("Content-Type: text/html\r\n\r\n<p>x</p>", "", __LINE__);
+	/* HTML only: the text of it */
+	check_preview("Content-Type: text/html\r\n\r\n<html><head><title>t</title>\r\n"
+		      "<style>p {}</style></head><body><!-- c --><p>a &amp; b</p>"
+		      "<script type=x>1<2</script><br>c&nbsp;&lt;d&gt; &zz;</body>",
+		      "a & b c <d> &zz;", __LINE__);
+	check_preview("Content-Type: text/html\r\n\r\n<p unclosed", "", __LINE__);
+	check_preview("Content-Type: text/html\r\n\r\n<!-- open", "", __LINE__);
+	/* text/plain wins over an earlier text/html */
+	check_preview("Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n"
+		      "Content-Type: text/html\r\n\r\n<b>html</b>\r\n--b\r\n\r\nplain\r\n"
+		      "--b--\r\n", "plain", __LINE__);
 	check_preview("Subject: x\r\n\r\n", "", __LINE__);
 
 	/* 256 characters at most, a multi-octet character counts once */

@@ -55,6 +55,7 @@ struct sx {
 	int unselects, syncs, selects, disconnects;
 	bool overlap;
 	bool changed_in_sync; /* a glue that signals a change inside each sync */
+	uint32_t also_changed;  /* a UID the sync reports changed (and vanished) */
 };
 
 /* ---- the fake mailbox ---- */
@@ -340,8 +341,16 @@ sx_complete_sync(struct sx *sx)
 		if (b->tomb_modseq[i] > sx->since)
 			vanished[v.vanished_count++] = b->tomb_uid[i];
 	}
-	v.vanished = vanished;
-	v.changes = changes;
+	if (sx->also_changed != 0) {
+		/* a glue that read its lists at different times */
+		changes[v.change_count].uid = sx->also_changed;
+		changes[v.change_count].flags = 0;
+		changes[v.change_count].keywords = NULL;
+		changes[v.change_count++].modseq = b->highest_modseq;
+	}
+	/* like the store: no array when there is nothing */
+	v.vanished = v.vanished_count > 0 ? vanished : NULL;
+	v.changes = v.change_count > 0 ? changes : NULL;
 	imap_server_sync_done(sx->s, &v, IMAP_MAILBOX_OK);
 }
 
@@ -511,8 +520,9 @@ static const char script_in[] =
 static const char script_out[] =
 	"a OK [CAPABILITY IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE UTF8=ACCEPT NAMESPACE "
 	"LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE IDLE UNSELECT "
-	"UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH SEARCHRES SORT THREAD=ORDEREDSUBJECT "
-	"THREAD=REFERENCES MULTIAPPEND] Logged in\r\n"
+	"UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH SEARCHRES SORT SORT=DISPLAY "
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN MULTIAPPEND BINARY PREVIEW SAVEDATE] "
+	"Logged in\r\n"
 	SELECT_OUT("b", "4", "* OK [UNSEEN 1] First unseen\r\n", "READ-WRITE", "SELECT completed")
 	"c OK NOOP completed\r\n"
 	/* 2 and 7 have \Deleted */
@@ -708,6 +718,16 @@ test_imap_select_updates(void)
 		sx_send(sx, "e UID EXPUNGE 2\r\n");
 		T_STREQ(sx_out(sx), "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
 		T_INTEQ(sx->box.count, 3);
+		/* delivered and expunged between two syncs: never shown */
+		box_deliver(&sx->box, 0);
+		box_deliver(&sx->box, 0);
+		box_expunge(&sx->box, 9, false);
+		sx->also_changed = 9;
+		sx_send(sx, "f NOOP\r\n");
+		sx->also_changed = 0;
+		T_STREQ(sx_out(sx), "* 4 EXISTS\r\nf OK NOOP completed\r\n");
+		T_INTEQ(imap_server_seq_of(sx->s, 10), 4);
+		T_INTEQ(imap_server_seq_of(sx->s, 9), 0);
 		sx_free(sx);
 	}
 }

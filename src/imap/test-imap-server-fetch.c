@@ -3,8 +3,9 @@
  * fake io and fake hooks that play the glue: a mailbox of 50 messages
  * (UIDs 2, 4, ..., 100; MODSEQ = UID), rendered with imap_fetch_render()
  * as serve-imap-fetch.c does. Hooks complete inside the call
- * (synchronous) or later, when the test plays the event loop (deferred);
- * both must give the same transcript.
+ * (synchronous) or later, when the test plays the event loop (deferred),
+ * and commands come whole or one octet at a time; every way must give the
+ * same transcript.
  */
 #include "imap/imap-server-private.h"
 

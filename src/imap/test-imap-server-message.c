@@ -41,6 +41,9 @@ struct fx {
 };
 
 static const uint32_t fx_view_uids[] = { 1, 2, 3, 5, 8 };
+/* The store's change notification reaches the engine before store_done
+ * (as the glue's does): the sync reports the STORE's changes itself. */
+static bool fx_signal_store;
 
 static void
 fx_write(void *ctx, const uint8_t *data, size_t len)
@@ -87,6 +90,7 @@ fx_complete_sync(struct fx *fx)
 	memset(&v, 0, sizeof(v));
 	v.uidvalidity = 77;
 	struct imap_message_change ch = { .uid = fx->new_uid, .modseq = 101 };
+	struct imap_message_change stored = { .uid = 1, .flags = IMAP_FLAG_SEEN, .modseq = 101 };
 
 	v.uidnext = 9;
 	v.highest_modseq = 100;
@@ -98,6 +102,10 @@ fx_complete_sync(struct fx *fx)
 		v.uidnext = fx->new_uid + 1;
 		v.highest_modseq = 101;
 		fx->new_uid = 0;
+	} else if (fx_signal_store) {
+		v.changes = &stored;
+		v.change_count = 1;
+		v.highest_modseq = 101;
 	}
 	imap_server_sync_done(fx->s, &v, IMAP_MAILBOX_OK);
 }
@@ -110,6 +118,9 @@ fx_complete_store(struct fx *fx)
 	struct imap_message_change ch[64];
 	uint32_t modified[64];
 	size_t n = 0, m = 0;
+
+	if (fx_signal_store)
+		imap_server_mailbox_changed(fx->s);
 
 	for (size_t i = 0; i < fx->count; i++) {
 		uint64_t modseq = fx->uids[i] == 5 ? 200 : 100;
@@ -618,7 +629,8 @@ test_imap_server_message_store_condstore(void)
 	      "* 3 FETCH (UID 3 MODSEQ (101))\r\n"
 	      "a OK [MODIFIED 5] Conditional STORE failed\r\n",
 	      NULL);
-	check("a STORE 1 (UNCHANGEDSINCE 300) +FLAGS (\\Seen)\r\nb STORE 2 +FLAGS.SILENT (\\Seen)\r\n",
+	check("a STORE 1 (UNCHANGEDSINCE 300) +FLAGS (\\Seen)\r\n"
+	      "b STORE 2 +FLAGS.SILENT (\\Seen)\r\n",
 	      NULL,
 	      "* 1 FETCH (FLAGS (\\Seen) MODSEQ (101))\r\na OK STORE completed\r\n"
 	      "* 2 FETCH (MODSEQ (101))\r\nb OK STORE completed\r\n",
@@ -627,6 +639,19 @@ test_imap_server_message_store_condstore(void)
 	      "a BAD Invalid STORE modifiers\r\n", "");
 	check("a STORE 1 (FOO 1) +FLAGS (\\Seen)\r\n", NULL, "a BAD Invalid STORE modifiers\r\n",
 	      "");
+}
+
+/* Our own change comes back in the sync that ends the STORE: one FETCH. */
+static void
+test_imap_server_message_store_synced(void)
+{
+	fx_signal_store = true;
+	check("a STORE 1 +FLAGS (\\Seen)\r\n", NULL,
+	      "* 1 FETCH (FLAGS (\\Seen))\r\na OK STORE completed\r\n",
+	      "store mode=0 flags=0x1 kw= ucs=0/0 uids 1\n");
+	check("a UID STORE 1 +FLAGS (\\Seen)\r\n", NULL,
+	      "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\na OK STORE completed\r\n", NULL);
+	fx_signal_store = false;
 }
 
 static void
@@ -742,7 +767,8 @@ test_imap_server_message_append(void)
 	      "+ Ready for literal data\r\na OK [APPENDUID 77 9] APPEND completed\r\n",
 	      "append Drafts 1\n flags=0 kw= date=0 data=abc\n");
 	/* MULTIAPPEND (RFC 3502) */
-	check("a APPEND Sent {1+}\r\nx (\\Seen) {1+}\r\ny \"01-Jan-2000 00:00:00 -0000\" {1+}\r\nz\r\n",
+	check("a APPEND Sent {1+}\r\nx (\\Seen) {1+}\r\n"
+	      "y \"01-Jan-2000 00:00:00 -0000\" {1+}\r\nz\r\n",
 	      NULL, "a OK [APPENDUID 77 9:11] APPEND completed\r\n",
 	      "append Sent 3\n flags=0 kw= date=0 data=x\n flags=0x1 kw= date=0 data=y\n"
 	      " flags=0 kw= date=946684800 data=z\n");
@@ -750,6 +776,10 @@ test_imap_server_message_append(void)
 	check("a APPEND Sent ~{4+}\r\n\xc3\xa4\x01z\r\n", NULL,
 	      "a OK [APPENDUID 77 9] APPEND completed\r\n",
 	      "append Sent 1\n flags=0 kw= date=0 data=\xc3\xa4\x01z\n");
+	/* RFC 6855 4: UTF8 (literal8) */
+	check("a APPEND Sent (\\Seen) UTF8 (~{3+}\r\n\xc3\xa4z)\r\n", NULL,
+	      "a OK [APPENDUID 77 9] APPEND completed\r\n",
+	      "append Sent 1\n flags=0x1 kw= date=0 data=\xc3\xa4z\n");
 	check("a APPEND Missing {1+}\r\nx\r\n", NULL, "a NO [TRYCREATE] Mailbox does not exist\r\n",
 	      NULL);
 	check("a APPEND Full {1+}\r\nx\r\n", NULL, "a NO [CANNOT] Quota  exceeded\r\n", NULL);
@@ -788,6 +818,9 @@ test_imap_server_message_append_bad(void)
 		/* MULTIAPPEND with one bad message: nothing is appended */
 		"a APPEND Drafts {1+}\r\nx (\\Bogus) {1+}\r\ny\r\n",
 		"a APPEND Drafts {1+}\r\nx {1+}\r\ny \"bad\"\r\n",
+		"a APPEND Drafts UTF8 ({1+}\r\nx)\r\n",
+		"a APPEND Drafts UTF8 (~{1+}\r\nx ~{1+}\r\ny)\r\n",
+		"a APPEND Drafts UTF8\r\n",
 	};
 
 	for (size_t i = 0; i < N_ELEMENTS(bad); i++)
@@ -825,8 +858,7 @@ test_imap_server_message_free_pending(void)
 		fx_input(fx, SELECT, strlen(SELECT), 0);
 		imap_server_session_input(fx->s, (const uint8_t *)scripts[i], strlen(scripts[i]));
 		T_ASSERT(fx->op != FX_NONE);
-		imap_server_message_free(fx->s); /* what the session's destroy must do */
-		fx->op = FX_NONE;
+		fx->op = FX_NONE; /* never completed: the session's free cleans up */
 		fx_free(&fx);
 	}
 }
@@ -839,6 +871,7 @@ main(void)
 		TEST_ENTRY(test_imap_server_message_keyword_limits),
 		TEST_ENTRY(test_imap_server_message_store),
 		TEST_ENTRY(test_imap_server_message_store_condstore),
+		TEST_ENTRY(test_imap_server_message_store_synced),
 		TEST_ENTRY(test_imap_server_message_store_bad),
 		TEST_ENTRY(test_imap_server_message_store_rights),
 		TEST_ENTRY(test_imap_server_message_store_checks),

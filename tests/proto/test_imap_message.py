@@ -291,7 +291,26 @@ def test_append_over_quota_is_refused(srv):
     try:
         append_n(m, 2)
         typ, data = m.append("INBOX", None, None, message("one too many"))
-        assert typ == "NO" and b"Quota" in data[0], data
+        assert typ == "NO" and b"[OVERQUOTA]" in data[0] and b"Quota" in data[0], data
         assert status(m, "INBOX")["MESSAGES"] == 2
+    finally:
+        m.logout()
+
+
+def test_copy_over_quota_is_refused_and_move_is_not(srv):
+    srv.cli_ok("account", "quota", USER, "0", "3")
+    m = login(srv)
+    try:
+        append_n(m, 2)
+        m.select("INBOX")
+        typ, data = m.copy("1:2", "Archive")
+        assert typ == "NO" and b"[OVERQUOTA]" in data[0] and b"Quota" in data[0], data
+        assert status(m, "Archive")["MESSAGES"] == 0
+        typ, data = m.copy("1", "Archive")
+        assert typ == "OK" and b"[COPYUID " in data[0], data
+        # a MOVE between the user's own mailboxes uses no more
+        typ, text, _ = raw(m, b"MOVE 1:2 Trash")
+        assert typ == "OK", text
+        assert status(m, "Trash")["MESSAGES"] == 2
     finally:
         m.logout()
