@@ -7,6 +7,7 @@
 #   make test       install test deps if missing, build, run every test
 #                   (normal build, then ASan+UBSan build, fuzz corpora replay)
 #   make fuzz       build the libFuzzer targets (clang)
+#   make bench      Posthorn vs Postfix + Dovecot (bench/README.md; not part of make test)
 
 BUILD    ?= build
 CC       ?= cc
@@ -16,7 +17,7 @@ CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wno-unused-parameter $(WERROR) -Isrc $(SAN) -pthread \
             -MMD -MP
-override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -lunbound -pthread
+override LDLIBS += -lsqlite3 -lcrypt -lssl -lcrypto -lunbound -lz -pthread
 
 # Layers, lowest first. A folder's library may use only the folders listed
 # after it in its LAYER_ line; tools/check-layers.sh enforces the includes.
@@ -48,7 +49,7 @@ TEST_SRCS := $(foreach f,$(FOLDERS),$(wildcard src/$(f)/test-*.c))
 TEST_BINS := $(patsubst src/%.c,$(BUILD)/%,$(TEST_SRCS))
 FUZZ_SRCS := $(foreach f,$(FOLDERS),$(wildcard src/$(f)/fuzz-*.c))
 
-.PHONY: all run test unit fuzz clean check
+.PHONY: all run test unit fuzz clean check bench
 all: $(BUILD)/posthorn $(TEST_BINS)
 
 $(BUILD)/%.o: src/%.c
@@ -100,6 +101,9 @@ run:
 
 test:
 	@sh tools/test.sh
+
+bench:
+	@sh bench/run.sh
 
 unit: all
 	@sh tools/unit.sh $(BUILD)

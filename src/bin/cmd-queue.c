@@ -1,6 +1,6 @@
 /*
  * cmd-queue.c - `posthorn queue list|show ID|delete ID|hold ID|release ID|
- * bounce ID`, the outbound queue as `postqueue -p` and `postsuper` show and
+ * bounce ID|flush [ID]`, the outbound queue as `postqueue -p` and `postsuper` show and
  * change it.
  *
  * bounce marks every recipient that is not final BOUNCED ("5.0.0 bounced by
@@ -9,8 +9,9 @@
  * sends the one DSN (never to the null sender) and removes the entry. The
  * command does not talk to the server: it only changes the store.
  *
- * What it does not do yet: flush (make deferred recipients due now) needs a
- * store function that sets next_attempt without counting an attempt.
+ * flush makes the waiting recipients of one entry, or of all, due now (like
+ * postqueue -f); the running server picks them up at its next queue scan
+ * (queue_scan_interval, 5 seconds by default).
  */
 #include <stdio.h>
 #include <string.h>
@@ -184,12 +185,13 @@ cmd_queue(int argc, char **argv)
 	}
 	verb = args.npos > 0 ? args.pos[0] : "";
 	if (!((strcmp(verb, "list") == 0 && args.npos == 1) ||
+	      (strcmp(verb, "flush") == 0 && (args.npos == 1 || args.npos == 2)) ||
 	      ((strcmp(verb, "show") == 0 || strcmp(verb, "delete") == 0 ||
 		strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0 ||
 		strcmp(verb, "bounce") == 0) &&
 	       args.npos == 2))) {
 		fprintf(stderr, "usage: posthorn queue list [--json] | queue show ID [--json] | "
-				"queue delete|hold|release|bounce ID\n");
+				"queue delete|hold|release|bounce ID | queue flush [ID]\n");
 		mem_free(&args.pos);
 		return CLI_USAGE;
 	}
@@ -205,6 +207,12 @@ cmd_queue(int argc, char **argv)
 		ret = queue_show(store, args.pos[1], args.json);
 	} else if (strcmp(verb, "bounce") == 0) {
 		ret = queue_bounce(store, args.pos[1]);
+	} else if (strcmp(verb, "flush") == 0) {
+		r = store_queue_flush(store, args.npos == 2 ? args.pos[1] : NULL, (int64_t)time(NULL),
+				      &error);
+		ret = r == 1 ? CLI_OK : r == 0 ? CLI_NOT_FOUND : CLI_FAILURE;
+		if (r <= 0)
+			fprintf(stderr, "posthorn: %s\n", r == 0 ? "no such queue entry" : error);
 	} else {
 		if (strcmp(verb, "delete") == 0)
 			r = store_queue_delete(store, args.pos[1], &error);

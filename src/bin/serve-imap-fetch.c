@@ -10,7 +10,9 @@
  * store_message_list over the request's UID range. Messages the store no
  * longer has (expunged meanwhile) are skipped: the engine reports the
  * expunge later. With VANISHED (RFC 7162 3.2.6) the job writes "* VANISHED
- * (EARLIER) uids" first, from the store's tombstones.
+ * (EARLIER) uids" first, from the store's tombstones. EMAILID (RFC 8474
+ * 5.1) is "M" + the body's blob id, the same for copies of a message;
+ * THREADID is NIL (RFC 8474 5.2 allows it when threads are not tracked).
  *
  * Does not: choose chunks (the engine sends at most a few dozen messages
  * per request), decide on \Seen (the engine's set_seen), or run on the
@@ -161,6 +163,7 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 
 	for (size_t i = 0; i < job->count; i++) {
 		struct imap_message msg;
+		char emailid[STORE_BLOB_ID_LEN + 2];
 		const uint8_t *data = NULL;
 		size_t len = 0;
 		unsigned flags = job->render_flags;
@@ -183,6 +186,13 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 		msg.internaldate = msgs[m].internaldate;
 		msg.savedate = msgs[m].savedate;
 		msg.size = msgs[m].size;
+		/* RFC 8474 5.1: EMAILID from the body blob, which copies share
+		 * (allowed there); THREADID stays NIL (5.2: no threading) */
+		if (msgs[m].blob_id[0] != '\0') {
+			emailid[0] = 'M';
+			memcpy(emailid + 1, msgs[m].blob_id, sizeof(msgs[m].blob_id));
+			msg.emailid = emailid;
+		}
 		if (content) {
 			int ret = fetch_body_map(store, job->mailbox_id, msg.uid, &data, &len);
 

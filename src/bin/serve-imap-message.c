@@ -18,12 +18,8 @@
  * engine's literal lives only as long as the command; the worker resolves
  * the destination ("i"; flags the user has no right to set are dropped,
  * RFC 4314 4), checks the mailbox owner's quota (store_account_quota) and delivers
- * each message with store_deliver.
- *
- * Known limit: MULTIAPPEND (RFC 3502) is all or nothing only as far as the
- * store allows: messages are delivered one by one and, when one fails, the
- * ones already added are expunged again. A crash in between leaves them;
- * the store needs a multi-message deliver to close that gap. Over quota
+ * all the messages with one store_deliver_multi: MULTIAPPEND (RFC 3502 6) is
+ * all or nothing, also across a crash (one index transaction). Over quota
  * answers NO [OVERQUOTA] (RFC 9208 4.3).
  *
  * Store errors are logged (they may name files); the client gets the
@@ -409,8 +405,10 @@ append_work(struct serve_imap_job *base)
 	struct append_job *job = (struct append_job *)base;
 	struct store *store = base->srv->store;
 	struct serve_imap_mailbox mb;
+	struct store_blob **blobs;
+	struct store_delivery_target *targets;
+	struct store_delivery_result *res;
 	const char *error = NULL;
-	size_t done = 0;
 	int ret = serve_imap_mailbox_resolve(store, base->account_id, job->name, &mb);
 
 	if (ret != 1) {
@@ -433,30 +431,33 @@ append_work(struct serve_imap_job *base)
 	}
 	job->uidvalidity = mb.box.uidvalidity;
 	job->uids = mem_array(job->count, sizeof(*job->uids));
-	for (; done < job->count; done++) {
-		struct append_item *item = &job->items[done];
-		struct store_delivery_target target = { 0 };
-		struct store_delivery_result res;
+	blobs = mem_array(job->count, sizeof(*blobs));
+	targets = mem_array(job->count, sizeof(*targets));
+	res = mem_array(job->count, sizeof(*res));
+	for (size_t i = 0; i < job->count; i++) {
+		struct append_item *item = &job->items[i];
 
 		append_rights(item, mb.rights);
-		target.account_id = mb.owner_id;
-		target.mailbox_id = mb.box.id;
-		target.flags = item->flags;
-		target.internaldate = item->internaldate;
-		target.keywords = item->keywords;
-		if (store_deliver(store, &item->blob, &target, 1, &res, &error) != 1)
-			break;
-		job->uids[done] = res.uid;
+		targets[i].account_id = mb.owner_id;
+		targets[i].mailbox_id = mb.box.id;
+		targets[i].flags = item->flags;
+		targets[i].internaldate = item->internaldate;
+		targets[i].keywords = item->keywords;
+		blobs[i] = item->blob;
+		item->blob = NULL; /* store_deliver_multi consumes it either way */
 	}
-	if (done < job->count) {
-		/* RFC 3502 6: all or nothing - take back what went in */
-		message_error(job->error, error);
-		if (done > 0)
-			(void)store_message_expunge(store, mb.box.id, job->uids, done, NULL);
-		job->result = IMAP_MAILBOX_CANNOT;
-	} else {
+	/* RFC 3502 6: all or nothing, in one index transaction */
+	if (store_deliver_multi(store, blobs, job->count, targets, res, &error) == 1) {
+		for (size_t i = 0; i < job->count; i++)
+			job->uids[i] = res[i].uid;
 		job->result = IMAP_MAILBOX_OK;
+	} else {
+		message_error(job->error, error);
+		job->result = IMAP_MAILBOX_CANNOT;
 	}
+	mem_free(&res);
+	mem_free(&targets);
+	mem_free(&blobs);
 	serve_imap_mailbox_deinit(&mb);
 }
 

@@ -91,6 +91,7 @@ search_work(struct serve_imap_job *base)
 	job->result = IMAP_MAILBOX_OK;
 	for (size_t i = 0; i < job->view_count; i++) {
 		struct imap_message msg;
+		char emailid[STORE_BLOB_ID_LEN + 2];
 		const uint8_t *data = NULL;
 		size_t len = 0;
 
@@ -108,6 +109,14 @@ search_work(struct serve_imap_job *base)
 		msg.internaldate = msgs[m].internaldate;
 		msg.savedate = msgs[m].savedate;
 		msg.size = msgs[m].size;
+		/* SEARCH EMAILID (RFC 8474 6): the same id FETCH EMAILID gives
+		 * (serve-imap-fetch.c); no THREADID, so SEARCH THREADID finds
+		 * nothing */
+		if (msgs[m].blob_id[0] != '\0') {
+			emailid[0] = 'M';
+			memcpy(emailid + 1, msgs[m].blob_id, sizeof(msgs[m].blob_id));
+			msg.emailid = emailid;
+		}
 		if (content) {
 			ret = body_map(store, job->mailbox_id, msg.uid, &data, &len);
 			if (ret == 0)

@@ -230,6 +230,7 @@ struct select_job {
 	enum imap_mailbox_result result;
 	struct imap_mailbox_view view;
 	char rights[STORE_ACL_RIGHTS_SIZE];
+	char mailboxid[SERVE_IMAP_MAILBOXID_SIZE];
 	struct store_message *msgs;
 	size_t msg_count;
 	uint32_t *uids, *vanished;
@@ -314,6 +315,8 @@ select_work(struct serve_imap_job *base)
 	job->view.uidvalidity = mb.box.uidvalidity;
 	job->view.uidnext = mb.box.uidnext;
 	job->view.highest_modseq = mb.box.highest_modseq;
+	serve_imap_mailboxid(&mb.box, job->mailboxid);
+	job->view.mailboxid = job->mailboxid;
 	serve_imap_mailbox_deinit(&mb);
 	ret = store_message_list(store, job->w->mailbox_id, NULL, &job->msgs, &job->msg_count,
 				 NULL);

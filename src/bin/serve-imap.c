@@ -12,7 +12,15 @@
  *
  * Mailbox names reach this file as UTF-8 with '/' as separator; the engine
  * did the modified UTF-7 and the name checks.
+ *
+ * MAILBOXID (RFC 8474 4) is "F" + the store's mailbox id (16 hex digits) +
+ * its UIDVALIDITY (8 hex digits): RENAME keeps both, so the id stays; a
+ * mailbox deleted and created again gets a new UIDVALIDITY (never reused,
+ * store.h), so a new id even when the store reuses the row id. LIST ...
+ * RETURN (MYRIGHTS) (RFC 8440) gives all rights on the account's own
+ * mailboxes and the effective ones on shared mailboxes.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +37,8 @@
 #include "imap/imap-server.h"
 #include "sasl/sasl-server.h"
 #include "store/store.h"
+
+/* "F", 16 + 8 hex digits, NUL */
 
 enum imap_job_kind {
 	IMAP_JOB_LIST,
@@ -58,8 +68,17 @@ struct imap_job {
 	struct store_acl_shared *shared; /* LIST: other accounts' mailboxes we may see */
 	size_t shared_count;
 	struct imap_status_info status;
+	char mailboxid[SERVE_IMAP_MAILBOXID_SIZE]; /* STATUS, CREATE; "" none */
 };
 
+
+/* The MAILBOXID (RFC 8474 4) of a store mailbox, see the top comment. */
+void
+serve_imap_mailboxid(const struct store_mailbox *box, char out[SERVE_IMAP_MAILBOXID_SIZE])
+{
+	(void)snprintf(out, SERVE_IMAP_MAILBOXID_SIZE, "F%016" PRIx64 "%08" PRIx32, box->id,
+		       box->uidvalidity);
+}
 
 /* RFC 9051 5.4: at least 30 minutes of inactivity before autologout */
 #define IMAP_IDLE_TIMEOUT_MS (30u * 60u * 1000u)
@@ -166,6 +185,7 @@ status_work(struct imap_job *job)
 	job->status.uidvalidity = mbox.uidvalidity;
 	job->status.size = mbox.size;
 	job->status.highest_modseq = mbox.highest_modseq;
+	serve_imap_mailboxid(&mbox, job->mailboxid);
 	if ((job->items & (IMAP_STATUS_UNSEEN | IMAP_STATUS_DELETED)) != 0 &&
 	    store_message_list(store, mbox.id, NULL, &msgs, &n, NULL) == 1) {
 		for (size_t i = 0; i < n; i++) {
@@ -177,6 +197,27 @@ status_work(struct imap_job *job)
 		store_message_list_free(&msgs, n);
 	}
 	serve_imap_mailbox_deinit(&mb);
+}
+
+static void
+create_work(struct imap_job *job)
+{
+	struct store *store = job->srv->store;
+	struct store_mailbox box;
+	uint64_t id = 0;
+	int ret = store_mailbox_create(store, job->account_id, job->name, job->special_use, &id,
+				       NULL);
+
+	job->result = store_result(ret, IMAP_MAILBOX_EXISTS);
+	if (ret != 1)
+		return;
+	/* RFC 8474 4.1: the new id for the tagged OK; left out when the
+	 * mailbox changed meanwhile (it is no error: the mailbox was made) */
+	if (store_mailbox_lookup(store, job->account_id, job->name, &box, NULL) == 1) {
+		if (box.id == id)
+			serve_imap_mailboxid(&box, job->mailboxid);
+		store_mailbox_deinit(&box);
+	}
 }
 
 static void
@@ -199,9 +240,7 @@ imap_job_work(void *ctx)
 		status_work(job);
 		break;
 	case IMAP_JOB_CREATE:
-		ret = store_mailbox_create(store, job->account_id, job->name, job->special_use,
-					   NULL, NULL);
-		job->result = store_result(ret, IMAP_MAILBOX_EXISTS);
+		create_work(job);
 		break;
 	case IMAP_JOB_DELETE:
 		ret = store_mailbox_delete(store, job->account_id, job->name, NULL);
@@ -233,6 +272,7 @@ list_complete(struct imap_client *c, struct imap_job *job)
 	size_t n = job->box_count;
 	struct imap_mailbox_info *info = mem_array(mem_size_add(n, job->shared_count) + 1,
 						   sizeof(*info));
+	const char **rights = mem_array(mem_size_add(n, job->shared_count) + 1, sizeof(*rights));
 	char **shared_names = mem_array(job->shared_count + 1, sizeof(*shared_names));
 	struct buf name;
 
@@ -241,6 +281,8 @@ list_complete(struct imap_client *c, struct imap_job *job)
 		info[i].special_use = job->boxes[i].special_use;
 		info[i].subscribed = job->boxes[i].subscribed;
 		info[i].exists = true;
+		/* RFC 8440: the owner has every right (serve_imap_mailbox_resolve) */
+		rights[i] = STORE_ACL_RIGHTS_ALL;
 	}
 	/* other accounts' mailboxes as "Shared/<owner>/<name>"; names the
 	 * engine refuses (too long) it skips itself */
@@ -251,13 +293,15 @@ list_complete(struct imap_client *c, struct imap_job *job)
 		shared_names[i] = buf_steal_str(&name);
 		info[n].name = shared_names[i];
 		info[n].exists = true;
+		rights[n] = job->shared[i].rights;
 		n++;
 	}
-	imap_server_list_done(c->session, info, (unsigned)n, job->result);
+	imap_server_list_done_rights(c->session, info, rights, (unsigned)n, job->result);
 	for (size_t i = 0; i < job->shared_count; i++)
 		mem_free(&shared_names[i]);
 	mem_free(&shared_names);
 	mem_free(&info);
+	mem_free(&rights);
 }
 
 static void
@@ -276,7 +320,13 @@ imap_job_done(void *ctx)
 		list_complete(c, job);
 		break;
 	case IMAP_JOB_STATUS:
-		imap_server_status_done(c->session, &job->status, job->result);
+		imap_server_status_done_id(c->session, &job->status,
+					   job->mailboxid[0] != '\0' ? job->mailboxid : NULL,
+					   job->result);
+		break;
+	case IMAP_JOB_CREATE:
+		imap_server_mailbox_op_done_id(c->session, job->result, NULL,
+					       job->mailboxid[0] != '\0' ? job->mailboxid : NULL);
 		break;
 	default:
 		imap_server_mailbox_op_done(c->session, job->result, NULL);
@@ -351,6 +401,17 @@ hook_starttls(void *ctx, struct imap_server_session *s)
 
 	if (!serve_tls_start(c->base.server, c->conn))
 		conn_close_after_flush(c->conn);
+}
+
+/* RFC 4978: deflate above the transport, plain or TLS; what the client
+ * pipelined after COMPRESS is inflated first, from the loop */
+static void
+hook_compress(void *ctx, struct imap_server_session *s, const uint8_t *pending,
+	      size_t pending_len)
+{
+	struct imap_client *c = ctx;
+
+	conn_set_compress(c->conn, 6, pending, pending_len);
 }
 
 static void
@@ -433,6 +494,7 @@ static const struct imap_server_hooks imap_hooks = {
 	.mailbox_delete = hook_mailbox_delete,
 	.mailbox_rename = hook_mailbox_rename,
 	.mailbox_subscribe = hook_mailbox_subscribe,
+	.compress = hook_compress,
 };
 
 static const struct imap_server_selected_hooks imap_selected_hooks = {

@@ -101,6 +101,11 @@ void serve_imap_hook_acl(void *ctx, struct imap_server_session *s, enum imap_acl
 void serve_imap_hook_quota(void *ctx, struct imap_server_session *s, const char *root,
 			   const char *name);
 
+/* RFC 8474 MAILBOXID of a mailbox: "F" + the store id and UIDVALIDITY in hex
+ * (kept by RENAME, new after DELETE and CREATE). */
+#define SERVE_IMAP_MAILBOXID_SIZE 26
+void serve_imap_mailboxid(const struct store_mailbox *box, char out[SERVE_IMAP_MAILBOXID_SIZE]);
+
 /* serve-imap-select.c: the client goes away (free the selection, stop
  * notification). */
 void serve_imap_select_free(struct imap_client *c);

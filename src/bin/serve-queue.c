@@ -14,9 +14,24 @@
  * each hop is tried in turn on the loop: route, addresses, connect, SMTP.
  * A host that cannot be reached or fails before the transaction makes the
  * next address or MX host be tried (RFC 5321 5.1); replies to the
- * transaction are final for that hop. A last worker job records the
+ * transaction are final for that hop. With opportunistic TLS (RFC 7435) a
+ * STARTTLS or handshake failure makes the same address be tried again at
+ * once without STARTTLS, so a broken TLS stack never holds mail up. A last worker job records the
  * outcomes (store_queue_update_rcpt), builds and queues the DSN and deletes
- * the entry when it is done.
+ * the entry when it is done. A deferred recipient whose message is older
+ * than the queue lifetime is bounced instead (decided before the log line).
+ *
+ * Finished entries: store_queue_due only returns entries with a due
+ * recipient, so an entry whose recipients are all final but which is still
+ * there (a crash between recording and removal, or `posthorn queue bounce`)
+ * is found by a sweep over the whole queue (store_queue_list) at start-up
+ * and every QUEUE_SWEEP_SCANS scan intervals, and finished like any other.
+ *
+ * Crash safety (DESIGN.md 3): an outcome is recorded only after the next hop
+ * replied; a crash before that leaves the recipient due, so it is sent again
+ * after the restart (a duplicate when the hop had already said 250, which
+ * RFC 5321 6.1 accepts). A crash after the DSN was queued but before the
+ * entry was removed sends the DSN twice.
  *
  * What it does not do yet: reuse a connection for several entries, limit
  * concurrency per destination, DANE, MTA-STS, REQUIRETLS, delay notices
@@ -126,6 +141,9 @@ struct delivery {
 	struct smtp_client *client;
 	uint64_t body_off;
 	bool sent, got_results;
+	bool tls_failed;               /* this connection's STARTTLS or handshake failed */
+	bool retry_plain;              /* connect to the same address again without TLS */
+	bool tls_plain;                /* the connection in progress does not try STARTTLS */
 	/* finish job */
 	bool done_all;
 };
@@ -797,6 +815,12 @@ client_closed(struct smtp_client *c, void *ctx, const struct smtp_client_result 
 {
 	struct delivery *d = ctx;
 
+	/* opportunistic TLS (RFC 7435) that fails must not keep the mail from
+	 * going out: the same address is tried again in plain text, as Postfix
+	 * does at security level "may" */
+	if (!d->got_results && result->stage == SMTP_CLIENT_STAGE_STARTTLS && !d->tls_plain &&
+	    d->q != NULL && d->q->set.tls == SMTP_CLIENT_TLS_OPPORTUNISTIC)
+		d->tls_failed = true;
 	if (!d->got_results && result->status != SMTP_CLIENT_STATUS_OK) {
 		char relay[300];
 
@@ -831,6 +855,16 @@ delivery_conn_over(void *ctx)
 	if (d->got_results) {
 		hop_done(d);
 		return;
+	}
+	if (d->tls_failed && d->addr_i > 0) {
+		char safe[512];
+
+		log_sanitize(safe, sizeof(safe), d->last_error, strlen(d->last_error));
+		log_info("queue", "%s: TLS with %s[%s]:%u failed (%s): trying again without TLS",
+			 d->queue_id, d->host, d->ip, d->port, safe);
+		d->tls_failed = false;
+		d->retry_plain = true;
+		d->addr_i--;
 	}
 	delivery_try_next_addr(d);
 }
@@ -889,7 +923,7 @@ delivery_connected(struct delivery *d)
 	d->fd = -1; /* the conn owns it */
 	smtp_client_settings_init_default(&set);
 	set.helo_name = q->srv->hostname;
-	set.tls = q->tls != NULL ? q->set.tls : SMTP_CLIENT_TLS_NONE;
+	set.tls = q->tls != NULL && !d->tls_plain ? q->set.tls : SMTP_CLIENT_TLS_NONE;
 	d->sent = false;
 	d->got_results = false;
 	d->client = smtp_client_new(&set, &client_hooks, d, &client_io, d);
@@ -942,6 +976,9 @@ delivery_try_next_addr(struct delivery *d)
 
 	if (d->q == NULL || d->q->stopping)
 		return;
+	d->tls_plain = d->retry_plain;
+	d->retry_plain = false;
+	d->tls_failed = false;
 	if (d->addr_i >= d->naddrs) {
 		delivery_try_next_host(d);
 		return;
@@ -1097,23 +1134,24 @@ finish_work(void *ctx)
 
 		if (!o->set)
 			continue;
-		if (o->state == STORE_QUEUE_RCPT_DEFERRED) {
-			if (queue_expired(&d->q->set.policy, d->entry.arrival, now)) {
-				char text[STORE_QUEUE_STATUS_MAX + 1];
-
-				o->state = STORE_QUEUE_RCPT_BOUNCED;
-				snprintf(text, sizeof(text), "%.*s (gave up: message too old)",
-					 (int)utf8_prefix_len(o->status, 900), o->status);
-				mem_free(&o->status);
-				o->status = mem_strdup(text);
-			} else {
-				next = queue_next_attempt(&d->q->set.policy, d->entry.arrival, now,
-							  r->attempts + 1);
-			}
-		}
+		if (o->state == STORE_QUEUE_RCPT_DEFERRED)
+			next = queue_next_attempt(&d->q->set.policy, d->entry.arrival, now,
+						  r->attempts + 1);
 		if (store_queue_update_rcpt(srv->store, d->queue_id, i, o->state, next, o->status,
-					    o->dsn, &error) < 0)
-			log_error("queue", "%s: cannot record the attempt: %s", d->queue_id, error);
+					    o->dsn, &error) >= 0)
+			continue;
+		log_error("queue", "%s: cannot record the attempt: %s", d->queue_id, error);
+		/* an unrecorded attempt leaves the recipient due at once: try again
+		 * with a plain text, so that a text the store refuses cannot make a
+		 * hot retry loop */
+		if (store_queue_update_rcpt(srv->store, d->queue_id, i, o->state, next,
+					    "status text not recordable",
+					    o->state == STORE_QUEUE_RCPT_SENT	     ? "2.0.0"
+					    : o->state == STORE_QUEUE_RCPT_BOUNCED ? "5.0.0"
+										   : "4.0.0",
+					    &error) < 0)
+			log_error("queue", "%s: cannot record the attempt: %s", d->queue_id,
+				  error);
 	}
 	if (store_queue_get(srv->store, d->queue_id, &e, &error) != 1)
 		return;
@@ -1156,11 +1194,22 @@ delivery_finish(struct delivery *d)
 	delivery_conn_free(d);
 	delivery_hop_free(d);
 	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
-		const struct queue_outcome_rec *o = &d->out[i];
+		struct queue_outcome_rec *o = &d->out[i];
 		char safe[STORE_ADDRESS_MAX * 4 + 1];
 
 		if (!o->set)
 			continue;
+		if (o->state == STORE_QUEUE_RCPT_DEFERRED &&
+		    queue_expired(&d->q->set.policy, d->entry.arrival, now)) {
+			/* decided before the log line, which must tell the truth */
+			char text[STORE_QUEUE_STATUS_MAX + 1];
+
+			o->state = STORE_QUEUE_RCPT_BOUNCED;
+			snprintf(text, sizeof(text), "%.*s (gave up: message too old)",
+				 (int)utf8_prefix_len(o->status, 900), o->status);
+			mem_free(&o->status);
+			o->status = mem_strdup(text);
+		}
 		log_sanitize(safe, sizeof(safe), d->entry.rcpts[i].address,
 			     strlen(d->entry.rcpts[i].address));
 		log_info("queue", "%s: to=<%s>, relay=%s, delay=%lld, dsn=%s, status=%s (%s)",
@@ -1299,8 +1348,10 @@ queue_scan(struct queue_runner *q)
 	job = mem_zalloc(sizeof(*job));
 	job->q = q;
 	if (now_secs() >= q->next_sweep) {
+		unsigned interval_s = (q->set.scan_interval_ms + 999) / 1000;
+
 		job->sweep = true;
-		q->next_sweep = now_secs() + QUEUE_SWEEP_SCANS * (q->set.scan_interval_ms / 1000 + 1);
+		q->next_sweep = now_secs() + (int64_t)QUEUE_SWEEP_SCANS * interval_s;
 	}
 	worker_pool_submit(q->srv->pool, scan_work, scan_done, job);
 }

@@ -13,14 +13,25 @@
  * - Owner callbacks run only from the loop (io events and the conn's own
  *   timers), never from inside a conn_* call. After calling any owner
  *   callback, code checks the destroyed flag before touching c.
+ * - Compression (conn_set_compress, RFC 4978) sits between the buffers and
+ *   the transport: conn_write deflates into out (so out holds plain bytes
+ *   queued before the switch, then deflate output), conn_flush ends every
+ *   write burst with a Z_SYNC_FLUSH before writing, and reads go through
+ *   zin (compressed bytes not yet inflated, at most CONN_READ_SIZE plus what
+ *   the owner handed over) and inflate into one CONN_READ_SIZE chunk per
+ *   input() call, so a small compressed input never becomes more than one
+ *   chunk in memory and conn_set_reading(false) stops inflating at once.
  */
 #include "core/conn.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "core/buf.h"
 #include "core/loop.h"
@@ -48,6 +59,13 @@ struct conn {
 	unsigned hs_timeout;
 	struct loop_timer *hs_timer;
 	struct loop_timer *kick; /* zero timer: resume reading buffered input */
+
+	/* conn_set_compress: both streams, or NULL */
+	z_stream *zin_strm, *zout_strm;
+	struct buf zin;      /* compressed input not yet inflated */
+	bool zin_full;       /* the last inflate filled its output: more may come */
+	bool zin_ended;      /* the peer ended its deflate stream (final block) */
+	bool zout_unflushed; /* deflated since the last Z_SYNC_FLUSH */
 
 	bool reading;
 	bool paused;   /* conn_set_paused: neither read nor write for now */
@@ -82,6 +100,62 @@ static const struct conn_transport_ops conn_plain_ops = {
 	.read = conn_plain_read,
 	.write = conn_plain_write,
 };
+
+/* ---- compression helpers (zlib allocates through core/mem.h) ---- */
+
+static voidpf
+conn_zalloc(voidpf opaque, uInt items, uInt size)
+{
+	(void)opaque;
+	return mem_alloc(mem_size_mul(items, size));
+}
+
+static void
+conn_zfree(voidpf opaque, voidpf ptr)
+{
+	(void)opaque;
+	mem_free(&ptr);
+}
+
+/* Run deflate over the pending input with flush, appending all it makes
+ * to out. */
+static void
+conn_deflate_run(struct conn *c, int flush)
+{
+	z_stream *z = c->zout_strm;
+
+	do {
+		uint8_t *p = buf_reserve(&c->out, CONN_READ_SIZE);
+		int ret;
+
+		if (p == NULL)
+			PANIC("unbounded buffer refused data");
+		z->next_out = p;
+		z->avail_out = CONN_READ_SIZE;
+		ret = deflate(z, flush);
+		/* Z_BUF_ERROR: nothing left to do, not an error */
+		if (ret != Z_OK && ret != Z_BUF_ERROR)
+			PANIC("deflate failed: %d", ret);
+		buf_commit(&c->out, CONN_READ_SIZE - z->avail_out);
+	} while (z->avail_in > 0 || z->avail_out == 0);
+}
+
+/* true while compressed input waits in the conn, readable without the
+ * socket becoming readable */
+static bool
+conn_in_pending(const struct conn *c)
+{
+	if (c->zin_strm != NULL && (buf_len(&c->zin) > 0 || c->zin_full))
+		return true;
+	return c->ops->pending != NULL && c->ops->pending(c->t);
+}
+
+/* bytes to write: queued, or still inside the deflate stream */
+static bool
+conn_out_waiting(const struct conn *c)
+{
+	return buf_len(&c->out) > 0 || c->zout_unflushed;
+}
 
 /* ---- guards ---- */
 
@@ -144,7 +218,7 @@ conn_update_events(struct conn *c)
 	} else {
 		if (conn_may_read(c))
 			ev |= c->read_wants;
-		if (buf_len(&c->out) > 0 || c->closing)
+		if (conn_out_waiting(c) || c->closing)
 			ev |= c->write_wants;
 	}
 	loop_io_set_events(c->io, ev);
@@ -294,6 +368,14 @@ conn_flush(struct conn *c)
 {
 	bool local, *flag;
 
+	if (c->zout_unflushed && !c->handshaking) {
+		/* end of a write burst: everything deflated so far goes out
+		 * whole, so the peer never waits for bytes we hold */
+		c->zout_strm->next_in = NULL;
+		c->zout_strm->avail_in = 0;
+		conn_deflate_run(c, Z_SYNC_FLUSH);
+		c->zout_unflushed = false;
+	}
 	while (buf_len(&c->out) > 0 && !c->handshaking) {
 		size_t len = buf_len(&c->out);
 		ssize_t n;
@@ -332,8 +414,75 @@ conn_flush(struct conn *c)
 
 /* ---- input ---- */
 
-/* Read and deliver; keeps reading while the transport holds buffered input.
- * Returns false if c was destroyed. */
+/* Inflate what zin holds into data (at most len). Returns the bytes made,
+ * 0 when more input is needed, -1 on corrupt data or the end of the
+ * compressed stream (*error_r says which). */
+static ssize_t
+conn_inflate(struct conn *c, uint8_t *data, size_t len, const char **error_r)
+{
+	z_stream *z = c->zin_strm;
+	size_t in_len = buf_len(&c->zin);
+	int ret;
+
+	if (c->zin_ended) {
+		/* RFC 4978 has no end of the stream but the connection's */
+		*error_r = "compressed stream ended";
+		return -1;
+	}
+	z->next_in = buf_data(&c->zin);
+	z->avail_in = (uInt)in_len;
+	z->next_out = data;
+	z->avail_out = (uInt)len;
+	ret = inflate(z, Z_SYNC_FLUSH);
+	buf_consume(&c->zin, in_len - z->avail_in);
+	if (buf_len(&c->zin) == 0)
+		buf_reset(&c->zin);
+	c->zin_full = z->avail_out == 0;
+	if (ret == Z_STREAM_END) {
+		/* deliver what came with the final block, end at the next call */
+		c->zin_ended = true;
+		c->zin_full = true;
+		if (len - z->avail_out == 0) {
+			*error_r = "compressed stream ended";
+			return -1;
+		}
+	} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+		*error_r = z->msg != NULL ? z->msg : "invalid compressed data";
+		return -1;
+	}
+	return (ssize_t)(len - z->avail_out);
+}
+
+/* Decompressing read: like a transport read (> 0, 0 end, -1 errno), plus
+ * -2 when compressed input was consumed without output yet (try again) and
+ * -3 for corrupt data (*error_r). Reads the transport only when zin holds
+ * nothing inflatable, at most CONN_READ_SIZE at a time. */
+static ssize_t
+conn_read_inflate(struct conn *c, uint8_t *data, size_t len, const char **error_r)
+{
+	ssize_t n;
+	uint8_t *p;
+
+	if (buf_len(&c->zin) > 0 || c->zin_full) {
+		n = conn_inflate(c, data, len, error_r);
+		if (n != 0)
+			return n < 0 ? -3 : n;
+	}
+	p = buf_reserve(&c->zin, CONN_READ_SIZE);
+	if (p == NULL)
+		PANIC("unbounded buffer refused data");
+	n = c->ops->read(c->t, p, CONN_READ_SIZE);
+	if (n <= 0)
+		return n;
+	buf_commit(&c->zin, (size_t)n);
+	n = conn_inflate(c, data, len, error_r);
+	if (n < 0)
+		return -3;
+	return n > 0 ? n : -2;
+}
+
+/* Read and deliver; keeps reading while the transport or the inflater
+ * holds buffered input. Returns false if c was destroyed. */
 static bool
 conn_read(struct conn *c)
 {
@@ -341,13 +490,25 @@ conn_read(struct conn *c)
 	bool local, *flag;
 
 	for (unsigned i = 0; conn_may_read(c); i++) {
+		const char *error = NULL;
 		ssize_t n;
 
 		if (i == CONN_READ_BURST) {
 			conn_kick(c);
 			break;
 		}
-		n = c->ops->read(c->t, data, sizeof(data));
+		if (c->zin_strm != NULL)
+			n = conn_read_inflate(c, data, sizeof(data), &error);
+		else
+			n = c->ops->read(c->t, data, sizeof(data));
+		if (n == -2)
+			continue;
+		if (n == -3) {
+			char reason[256];
+
+			snprintf(reason, sizeof(reason), "decompression failed: %s", error);
+			return conn_report_closed(c, reason);
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 				c->read_wants = conn_transport_wants(c, LOOP_READ);
@@ -362,7 +523,7 @@ conn_read(struct conn *c)
 		c->cb.input(c->ctx, data, (size_t)n);
 		if (!conn_guard_leave(c, flag, &local))
 			return false;
-		if (c->ops->pending == NULL || !c->ops->pending(c->t))
+		if (!conn_in_pending(c))
 			break;
 	}
 	conn_update_events(c);
@@ -385,7 +546,7 @@ conn_dispatch(struct conn *c, unsigned events)
 		/* just done: send what was queued, read what came along */
 		events |= LOOP_READ | LOOP_WRITE;
 	}
-	if ((events & c->write_wants) && (buf_len(&c->out) > 0 || c->closing)) {
+	if ((events & c->write_wants) && (conn_out_waiting(c) || c->closing)) {
 		if (!conn_flush(c))
 			return false;
 		if (c->closed)
@@ -416,8 +577,16 @@ conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->closed)
 		return;
-	if (buf_append(&c->out, data, len) < 0)
+	if (c->zout_strm != NULL) {
+		if (len > UINT_MAX)
+			PANIC("write too large for deflate");
+		c->zout_strm->next_in = (Bytef *)(uintptr_t)data;
+		c->zout_strm->avail_in = (uInt)len;
+		conn_deflate_run(c, Z_NO_FLUSH);
+		c->zout_unflushed = true;
+	} else if (buf_append(&c->out, data, len) < 0) {
 		PANIC("unbounded buffer refused data");
+	}
 	conn_update_events(c);
 }
 
@@ -469,9 +638,9 @@ conn_set_reading(struct conn *c, bool enabled)
 	if (c->closed)
 		return;
 	conn_update_events(c);
-	/* input buffered inside the transport does not make the socket readable */
-	if (enabled && !was && conn_may_read(c) && c->ops->pending != NULL &&
-	    c->ops->pending(c->t))
+	/* input buffered inside the transport or the inflater does not make
+	 * the socket readable */
+	if (enabled && !was && conn_may_read(c) && conn_in_pending(c))
 		conn_kick(c);
 }
 
@@ -491,7 +660,7 @@ conn_close_after_flush(struct conn *c)
 void
 conn_set_transport(struct conn *c, const struct conn_transport_ops *ops, void *t)
 {
-	ASSERT(c->ops == &conn_plain_ops && c->next_ops == NULL);
+	ASSERT(c->ops == &conn_plain_ops && c->next_ops == NULL && c->zin_strm == NULL);
 	ASSERT(ops->read != NULL && ops->write != NULL && ops->free != NULL);
 	if (buf_len(&c->out) > 0) {
 		c->next_ops = ops;
@@ -505,6 +674,50 @@ conn_set_transport(struct conn *c, const struct conn_transport_ops *ops, void *t
 	if (!c->closed)
 		c->hs_timer = loop_timer_add(c->loop, c->hs_timeout, conn_hs_timeout, c);
 	conn_update_events(c);
+}
+
+static void
+conn_compress_free(struct conn *c)
+{
+	if (c->zin_strm != NULL) {
+		(void)inflateEnd(c->zin_strm);
+		mem_free(&c->zin_strm);
+	}
+	if (c->zout_strm != NULL) {
+		(void)deflateEnd(c->zout_strm);
+		mem_free(&c->zout_strm);
+	}
+	buf_deinit(&c->zin);
+}
+
+void
+conn_set_compress(struct conn *c, int level, const uint8_t *pending, size_t pending_len)
+{
+	ASSERT(c->zin_strm == NULL && c->next_ops == NULL && !c->handshaking);
+	ASSERT(level >= 0 && level <= 9);
+	c->zin_strm = mem_zalloc(sizeof(*c->zin_strm));
+	c->zout_strm = mem_zalloc(sizeof(*c->zout_strm));
+	c->zin_strm->zalloc = c->zout_strm->zalloc = conn_zalloc;
+	c->zin_strm->zfree = c->zout_strm->zfree = conn_zfree;
+	/* RFC 4978 4: raw deflate (RFC 1951), no zlib header; the peer may use
+	 * a 32 KiB window, so ours must be that large too */
+	if (inflateInit2(c->zin_strm, -15) != Z_OK ||
+	    deflateInit2(c->zout_strm, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		PANIC("zlib initialisation failed");
+	buf_init(&c->zin, 0);
+	if (pending_len > 0) {
+		if (buf_append(&c->zin, pending, pending_len) < 0)
+			PANIC("unbounded buffer refused data");
+		/* inflated from the loop, never from inside this call */
+		if (!c->closed)
+			conn_kick(c);
+	}
+}
+
+bool
+conn_compressing(const struct conn *c)
+{
+	return c->zin_strm != NULL;
 }
 
 void
@@ -552,6 +765,7 @@ conn_free(struct conn **cp)
 		c->ops->free(c->t);
 	if (c->next_ops != NULL)
 		c->next_ops->free(c->next_t);
+	conn_compress_free(c);
 	close(c->fd);
 	buf_deinit(&c->out);
 	mem_free(cp);

@@ -19,6 +19,13 @@
  * another one: at once for implicit TLS (RFC 8314), or in the middle of the
  * stream for STARTTLS (RFC 3207, RFC 2595).
  *
+ * Compression. conn_set_compress() adds a raw deflate stage (RFC 4978,
+ * COMPRESS=DEFLATE) between the buffers and the transport, so it works over
+ * plain text and over TLS alike: output queued from then on is deflated
+ * (each write burst ends with a sync flush, so the peer can always decode
+ * everything we sent), input is inflated in bounded chunks that respect
+ * conn_set_reading().
+ *
  * Does not: keep input that arrived in plain text before the switch (the
  * protocol engine discards it, RFC 3207 4.2 command injection), know anything
  * about TLS itself (src/tls implements struct conn_transport_ops), or limit
@@ -112,7 +119,8 @@ void conn_free(struct conn **c);
 /*
  * Switch to transport ops/t (the conn owns t from now on, also when the
  * connection ends first). Allowed once per connection, on the plain
- * transport; never blocks and never calls back from inside this call.
+ * transport, before any conn_set_compress(); never blocks and never calls
+ * back from inside this call.
  *
  * Output already queued (say "220 Ready to start TLS") is flushed in plain
  * text first; the switch happens when it has gone out. From this call on the
@@ -129,6 +137,24 @@ void conn_free(struct conn **c);
  * and handshake_done never is.
  */
 void conn_set_transport(struct conn *c, const struct conn_transport_ops *ops, void *t);
+/*
+ * Start compression (RFC 4978 4: raw deflate, RFC 1951, in both directions;
+ * level 0-9 for our output). Allowed once, after any transport handshake
+ * (never while a switch is pending); conn_set_transport() is not allowed
+ * afterwards. Output queued before the call ("TAG OK DEFLATE active") goes
+ * out as it is; output queued after it is deflated. Every byte read from
+ * now on is inflated; pending[0..pending_len) (copied) is compressed input
+ * the owner read before the call but could not use (pipelined after the
+ * COMPRESS command): it is inflated first, from the loop, never from inside
+ * this call. Input reaches input() in chunks of at most 16 KiB, and
+ * inflating stops while reading is disabled, so a small compressed input
+ * never takes more memory than one chunk. Corrupt data or an end of the
+ * compressed stream ends the connection: closed(ctx, "decompression
+ * failed: TEXT").
+ */
+void conn_set_compress(struct conn *c, int level, const uint8_t *pending, size_t pending_len);
+/* true once conn_set_compress() was called */
+bool conn_compressing(const struct conn *c);
 /* Handshake timeout in milliseconds (default CONN_HANDSHAKE_TIMEOUT_MSECS);
  * call before conn_set_transport(), or during the handshake to restart it. */
 void conn_set_handshake_timeout(struct conn *c, unsigned msecs);

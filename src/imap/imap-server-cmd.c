@@ -196,6 +196,7 @@ static const struct imap_server_command_def imap_server_commands[] = {
 	{ "AUTHENTICATE", NOT_AUTH, 1, 2, imap_server_cmd_authenticate, NEEDS_NONE },
 	{ "LOGIN", NOT_AUTH, 2, 2, imap_server_cmd_login, NEEDS_NONE },
 	{ "ENABLE", AUTH, 1, 100, imap_server_cmd_enable, NEEDS_NONE },
+	{ "COMPRESS", AUTH, 1, 1, imap_server_cmd_compress, NEEDS_NONE },
 	{ "NAMESPACE", AUTH, 0, 0, imap_server_cmd_namespace, NEEDS_NONE },
 	{ "LIST", AUTH, 2, 5, imap_server_cmd_list, NEEDS_NONE },
 	{ "LSUB", AUTH, 2, 2, imap_server_cmd_lsub, NEEDS_NONE },

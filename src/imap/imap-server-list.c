@@ -2,8 +2,8 @@
  * imap-server-list.c - LIST (RFC 9051 6.3.9) with LIST-EXTENDED (RFC 5258:
  * selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE of RFC
  * 6154; return options SUBSCRIBED, CHILDREN, SPECIAL-USE, STATUS of RFC
- * 5819), LSUB (RFC 3501 6.3.9, IMAP4rev1 only), and the mailbox_list
- * completion.
+ * 5819, MYRIGHTS of RFC 8440 when the glue has the ACL hook), LSUB (RFC
+ * 3501 6.3.9, IMAP4rev1 only), and the mailbox_list completion.
  *
  * The glue returns every mailbox name of the user; the engine does the
  * rest: reference + pattern (concatenated, RFC 9051 6.3.9), '*' and '%'
@@ -12,8 +12,11 @@
  * selection, \NonExistent for subscribed names that are gone, special-use
  * attributes (always sent for existing mailboxes, RFC 6154 2 allows it),
  * and for LIST-STATUS one mailbox_status hook per selectable mailbox, its
- * STATUS line right after its LIST line (RFC 5819 2). \Noinferiors is
- * never sent: every mailbox may have children.
+ * STATUS line right after its LIST line (RFC 5819 2). With MYRIGHTS each
+ * existing mailbox whose rights the glue gave gets "* MYRIGHTS name rights"
+ * right after its LIST line, before any STATUS line (RFC 8440 3), rights
+ * shown as MYRIGHTS shows them (obsolete "c"/"d" added, RFC 4314 2.1.1).
+ * \Noinferiors is never sent: every mailbox may have children.
  *
  * Does not: the "REMOTE" option (accepted, nothing is remote), the
  * OLDNAME extended item, other users' namespace.
@@ -43,11 +46,13 @@ enum imap_server_list_ret {
 	IMAP_LIST_RET_SUBSCRIBED = 0x01,
 	IMAP_LIST_RET_CHILDREN = 0x02,
 	IMAP_LIST_RET_SPECIAL_USE = 0x04,
+	IMAP_LIST_RET_MYRIGHTS = 0x08,
 };
 
 struct imap_server_list_node {
 	char *name;
 	unsigned special_use;
+	char *rights;           /* the glue's, for MYRIGHTS; NULL unknown */
 	bool exists, subscribed;
 	bool child_exists, child_subscribed; /* some descendant is / exists */
 };
@@ -231,6 +236,9 @@ imap_server_list_options(struct imap_server_session *s, struct imap_server_list 
 			l->ret |= IMAP_LIST_RET_CHILDREN;
 		else if (!selection && imap_arg_atom_equals(&opts[i], "SPECIAL-USE"))
 			l->ret |= IMAP_LIST_RET_SPECIAL_USE;
+		else if (!selection && imap_arg_atom_equals(&opts[i], "MYRIGHTS") &&
+			 s->have_shooks && s->shooks.acl != NULL)
+			l->ret |= IMAP_LIST_RET_MYRIGHTS; /* RFC 8440 3 */
 		else if (!selection && imap_arg_atom_equals(&opts[i], "STATUS") && i + 1 < count &&
 			 l->status_items == 0) {
 			l->status_items = imap_server_status_items(s, &opts[++i]);
@@ -348,7 +356,7 @@ struct imap_server_list_nodes {
 
 static void
 imap_server_nodes_add(struct imap_server_list_nodes *n, const char *name, size_t len,
-		      unsigned special_use, bool exists, bool subscribed)
+		      unsigned special_use, bool exists, bool subscribed, const char *rights)
 {
 	struct imap_server_list_node *node;
 
@@ -362,6 +370,7 @@ imap_server_nodes_add(struct imap_server_list_nodes *n, const char *name, size_t
 	node->special_use = special_use & IMAP_SPECIAL_USE_MASK;
 	node->exists = exists;
 	node->subscribed = subscribed;
+	node->rights = rights != NULL ? mem_strdup(rights) : NULL;
 }
 
 static int
@@ -383,12 +392,12 @@ imap_server_nodes_find(struct imap_server_list_nodes *n, char *name)
  * merged, with the children flags set. */
 static void
 imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox_info *boxes,
-			unsigned count, struct imap_server_list_nodes *n)
+			const char *const *rights, unsigned count, struct imap_server_list_nodes *n)
 {
 	size_t real, out = 0;
 
 	memset(n, 0, sizeof(*n));
-	imap_server_nodes_add(n, "INBOX", 5, 0, true, false);
+	imap_server_nodes_add(n, "INBOX", 5, 0, true, false, NULL);
 	for (unsigned i = 0; i < count; i++) {
 		const char *name = boxes[i].name;
 		size_t len = name != NULL ? strlen(name) : 0;
@@ -396,7 +405,7 @@ imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox
 		if (name == NULL || imap_server_mailbox_name_check(s, name, len) != NULL)
 			continue;
 		imap_server_nodes_add(n, name, len, boxes[i].special_use, boxes[i].exists,
-				      boxes[i].subscribed);
+				      boxes[i].subscribed, rights != NULL ? rights[i] : NULL);
 		if (strncasecmp(name, "INBOX", 5) == 0 &&
 		    (name[5] == '\0' || name[5] == IMAP_SERVER_SEP))
 			memcpy(n->v[n->count - 1].name, "INBOX", 5);
@@ -405,7 +414,8 @@ imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox
 	for (size_t i = 0; i < real; i++) {
 		for (size_t j = strlen(n->v[i].name); j > 0; j--) {
 			if (n->v[i].name[j - 1] == IMAP_SERVER_SEP)
-				imap_server_nodes_add(n, n->v[i].name, j - 1, 0, false, false);
+				imap_server_nodes_add(n, n->v[i].name, j - 1, 0, false, false,
+						      NULL);
 		}
 	}
 	qsort(n->v, n->count, sizeof(*n->v), imap_server_node_cmp);
@@ -414,7 +424,12 @@ imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox
 			n->v[out - 1].exists |= n->v[i].exists;
 			n->v[out - 1].subscribed |= n->v[i].subscribed;
 			n->v[out - 1].special_use |= n->v[i].special_use;
+			if (n->v[out - 1].rights == NULL) {
+				n->v[out - 1].rights = n->v[i].rights;
+				n->v[i].rights = NULL;
+			}
 			mem_free(&n->v[i].name);
+			mem_free(&n->v[i].rights);
 		} else {
 			n->v[out++] = n->v[i];
 		}
@@ -444,8 +459,10 @@ imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox
 static void
 imap_server_nodes_free(struct imap_server_list_nodes *n)
 {
-	for (size_t i = 0; i < n->count; i++)
+	for (size_t i = 0; i < n->count; i++) {
 		mem_free(&n->v[i].name);
+		mem_free(&n->v[i].rights);
+	}
 	mem_free(&n->v);
 }
 
@@ -457,6 +474,35 @@ imap_server_attr(struct buf *b, const char *attr)
 	if (buf_data(b)[buf_len(b) - 1] != '(')
 		(void)buf_append_byte(b, ' ');
 	(void)buf_append_str(b, attr);
+}
+
+/* Rights as MYRIGHTS shows them (RFC 4314 2.1.1, as imap-server-acl.c):
+ * the real rights in canonical order, then "c" for any of "kx" and "d"
+ * for any of "xte". */
+#define IMAP_LIST_RIGHTS_REAL "aeiklprstwx"
+
+static void
+imap_server_list_myrights(const struct imap_server_session *s, struct buf *b, const char *name,
+			  const char *rights)
+{
+	char show[sizeof(IMAP_LIST_RIGHTS_REAL) + 2];
+	size_t n = 0;
+
+	for (const char *p = IMAP_LIST_RIGHTS_REAL; *p != '\0'; p++) {
+		if (strchr(rights, *p) != NULL)
+			show[n++] = *p;
+	}
+	show[n] = '\0';
+	if (strpbrk(show, "kx") != NULL)
+		show[n++] = 'c';
+	if (strpbrk(show, "xte") != NULL)
+		show[n++] = 'd';
+	show[n] = '\0';
+	(void)buf_append_str(b, "* MYRIGHTS ");
+	(void)imap_server_append_mailbox(s, b, name);
+	(void)buf_append_byte(b, ' ');
+	imap_server_append_string(b, show, n, s->utf8_enabled);
+	(void)buf_append_str(b, "\r\n");
 }
 
 /* The LIST/LSUB line of node, or false when it is not selected. */
@@ -520,6 +566,11 @@ imap_server_list_line(struct imap_server_session *s, const struct imap_server_li
 	if (childinfo)
 		(void)buf_append_str(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	(void)buf_append_str(b, "\r\n");
+	/* RFC 8440 3: only for mailboxes that exist (not \NonExistent,
+	 * \Noselect) and whose rights are known */
+	if ((l->ret & IMAP_LIST_RET_MYRIGHTS) != 0 && !l->lsub && node->exists &&
+	    !noselect && node->rights != NULL)
+		imap_server_list_myrights(s, b, node->name, node->rights);
 	return true;
 }
 
@@ -566,6 +617,14 @@ void
 imap_server_list_status_done(struct imap_server_session *s, const struct imap_status_info *info,
 			     enum imap_mailbox_result result)
 {
+	imap_server_list_status_done_id(s, info, NULL, result);
+}
+
+void
+imap_server_list_status_done_id(struct imap_server_session *s,
+				const struct imap_status_info *info, const char *mailboxid,
+				enum imap_mailbox_result result)
+{
 	struct imap_server_list *l = s->list;
 	bool held;
 
@@ -576,8 +635,8 @@ imap_server_list_status_done(struct imap_server_session *s, const struct imap_st
 
 		ASSERT(info != NULL);
 		buf_init(&line, 0);
-		imap_server_status_line(s, &line, l->entries[l->next].status_name,
-					l->status_items, info);
+		imap_server_status_line_id(s, &line, l->entries[l->next].status_name,
+					   l->status_items, info, mailboxid);
 		imap_server_untagged(s, "%s", buf_cstr(&line));
 		buf_deinit(&line);
 	}
@@ -600,6 +659,14 @@ void
 imap_server_list_done(struct imap_server_session *s, const struct imap_mailbox_info *boxes,
 		      unsigned count, enum imap_mailbox_result result)
 {
+	imap_server_list_done_rights(s, boxes, NULL, count, result);
+}
+
+void
+imap_server_list_done_rights(struct imap_server_session *s, const struct imap_mailbox_info *boxes,
+			     const char *const *rights, unsigned count,
+			     enum imap_mailbox_result result)
+{
 	struct imap_server_list *l = s->list;
 	struct imap_server_list_nodes nodes;
 	bool held;
@@ -614,7 +681,7 @@ imap_server_list_done(struct imap_server_session *s, const struct imap_mailbox_i
 		imap_server_no(s, imap_server_result_code(result), "Cannot list mailboxes now");
 		imap_server_list_free(s);
 	} else {
-		imap_server_nodes_build(s, boxes, count, &nodes);
+		imap_server_nodes_build(s, boxes, rights, count, &nodes);
 		l->entries = mem_zalloc(mem_size_mul(nodes.count, sizeof(*l->entries)));
 		for (size_t i = 0; i < nodes.count; i++) {
 			struct imap_server_list_entry *e = &l->entries[l->n_entries];

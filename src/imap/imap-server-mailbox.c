@@ -2,7 +2,9 @@
  * imap-server-mailbox.c - mailbox names and the authenticated-state mailbox
  * commands but LIST/LSUB: NAMESPACE (RFC 2342), CREATE (RFC 9051 6.3.4,
  * USE of RFC 6154 3), DELETE (6.3.5), RENAME (6.3.6), SUBSCRIBE and
- * UNSUBSCRIBE (6.3.7, 6.3.8), STATUS (6.3.11), their hooks and completions.
+ * UNSUBSCRIBE (6.3.7, 6.3.8), STATUS (6.3.11), their hooks and completions;
+ * OBJECTID's MAILBOXID (RFC 8474 4.1 CREATE response code, 4.2 STATUS item),
+ * which the glue makes up and the engine only checks and passes on.
  *
  * Names: the client writes modified UTF-7 (RFC 3501 5.1.3) until it enables
  * UTF8=ACCEPT (RFC 6855 3), UTF-8 afterwards; the hooks always see UTF-8
@@ -21,6 +23,7 @@
 #include "imap/imap-server-private.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -48,7 +51,30 @@ static const struct {
 	{ "UIDVALIDITY", IMAP_STATUS_UIDVALIDITY }, { "UNSEEN", IMAP_STATUS_UNSEEN },
 	{ "DELETED", IMAP_STATUS_DELETED },     { "SIZE", IMAP_STATUS_SIZE },
 	{ "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ }, { "RECENT", IMAP_STATUS_RECENT },
+	{ "MAILBOXID", IMAP_STATUS_MAILBOXID },
 };
+
+/* RFC 8474 4: objectid = 1*255(ALPHA / DIGIT / "_" / "-") */
+#define IMAP_SERVER_OBJECTID_MAX 255
+
+bool
+imap_server_objectid_valid(const char *id)
+{
+	size_t n = 0;
+
+	if (id == NULL)
+		return false;
+	for (; id[n] != '\0'; n++) {
+		char c = id[n];
+
+		if (n == IMAP_SERVER_OBJECTID_MAX)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
 
 /* ---- names ---- */
 
@@ -223,6 +249,8 @@ imap_server_cmd_namespace(struct imap_server_session *s, const struct imap_comma
 
 /* ---- CREATE, DELETE, RENAME, (UN)SUBSCRIBE ---- */
 
+static const char imap_server_create_ok[] = "CREATE completed";
+
 /* Set up the pending op; false when the session died flushing. */
 static bool
 imap_server_op_begin(struct imap_server_session *s, const char *ok_text)
@@ -288,7 +316,7 @@ imap_server_cmd_create(struct imap_server_session *s, const struct imap_command 
 	if (strcmp(name, "INBOX") == 0) {
 		/* RFC 9051 6.3.4: INBOX always exists */
 		imap_server_no(s, "ALREADYEXISTS", "Mailbox already exists");
-	} else if (imap_server_op_begin(s, "CREATE completed")) {
+	} else if (imap_server_op_begin(s, imap_server_create_ok)) {
 		s->hooks.mailbox_create(s->hook_ctx, s, name, special_use);
 	}
 	mem_free(&name);
@@ -362,7 +390,15 @@ void
 imap_server_mailbox_op_done(struct imap_server_session *s, enum imap_mailbox_result result,
 			    const char *text)
 {
+	imap_server_mailbox_op_done_id(s, result, text, NULL);
+}
+
+void
+imap_server_mailbox_op_done_id(struct imap_server_session *s, enum imap_mailbox_result result,
+			       const char *text, const char *mailboxid)
+{
 	char clean[IMAP_SERVER_MAX_GLUE_TEXT + 1];
+	char code[sizeof("MAILBOXID ()") + IMAP_SERVER_OBJECTID_MAX];
 	size_t n = 0;
 
 	if (imap_server_dead(s))
@@ -372,7 +408,14 @@ imap_server_mailbox_op_done(struct imap_server_session *s, enum imap_mailbox_res
 	imap_server_ref(s);
 	s->pending = IMAP_PENDING_NONE;
 	if (result == IMAP_MAILBOX_OK) {
-		imap_server_ok(s, NULL, s->op_ok_text);
+		/* RFC 8474 4.1: CREATE's OK carries the new mailbox's id (the
+		 * op's OK text tells CREATE from the other ops) */
+		bool with_id = s->op_ok_text == imap_server_create_ok &&
+			       imap_server_objectid_valid(mailboxid);
+
+		if (with_id)
+			(void)snprintf(code, sizeof(code), "MAILBOXID (%s)", mailboxid);
+		imap_server_ok(s, with_id ? code : NULL, s->op_ok_text);
 	} else {
 		/* the glue's text goes into a response line: printable only */
 		for (; text != NULL && text[n] != '\0' && n < IMAP_SERVER_MAX_GLUE_TEXT; n++) {
@@ -421,6 +464,14 @@ void
 imap_server_status_line(const struct imap_server_session *s, struct buf *out, const char *utf8,
 			unsigned items, const struct imap_status_info *info)
 {
+	imap_server_status_line_id(s, out, utf8, items, info, NULL);
+}
+
+void
+imap_server_status_line_id(const struct imap_server_session *s, struct buf *out,
+			   const char *utf8, unsigned items, const struct imap_status_info *info,
+			   const char *mailboxid)
+{
 	const char *sep = "";
 	int ret = 0;
 
@@ -440,6 +491,11 @@ imap_server_status_line(const struct imap_server_session *s, struct buf *out, co
 	ITEM(IMAP_STATUS_SIZE, "SIZE %" PRIu64, info->size);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %" PRIu64, info->highest_modseq);
 	ITEM(IMAP_STATUS_RECENT, "RECENT %d", 0);
+	/* RFC 8474 4.2; an id the glue does not know (or got wrong) is left
+	 * out rather than sent malformed */
+	if ((items & IMAP_STATUS_MAILBOXID) != 0 && imap_server_objectid_valid(mailboxid)) {
+		ITEM(IMAP_STATUS_MAILBOXID, "MAILBOXID (%s)", mailboxid);
+	}
 #undef ITEM
 	if (ret < 0 || buf_append_byte(out, ')') < 0)
 		PANIC("unlimited buffer refused data");
@@ -472,12 +528,19 @@ void
 imap_server_status_done(struct imap_server_session *s, const struct imap_status_info *info,
 			enum imap_mailbox_result result)
 {
+	imap_server_status_done_id(s, info, NULL, result);
+}
+
+void
+imap_server_status_done_id(struct imap_server_session *s, const struct imap_status_info *info,
+			   const char *mailboxid, enum imap_mailbox_result result)
+{
 	struct buf line;
 
 	if (imap_server_dead(s))
 		return;
 	if (s->pending == IMAP_PENDING_LIST_STATUS) {
-		imap_server_list_status_done(s, info, result);
+		imap_server_list_status_done_id(s, info, mailboxid, result);
 		return;
 	}
 	if (s->pending != IMAP_PENDING_STATUS)
@@ -487,7 +550,8 @@ imap_server_status_done(struct imap_server_session *s, const struct imap_status_
 	if (result == IMAP_MAILBOX_OK) {
 		ASSERT(info != NULL);
 		buf_init(&line, 0);
-		imap_server_status_line(s, &line, s->status_name, s->status_items, info);
+		imap_server_status_line_id(s, &line, s->status_name, s->status_items, info,
+					   mailboxid);
 		imap_server_untagged(s, "%s", buf_cstr(&line));
 		buf_deinit(&line);
 		imap_server_ok(s, NULL, "STATUS completed");

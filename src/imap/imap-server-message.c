@@ -68,11 +68,10 @@ struct imap_server_message {
 	char *code;
 	char *text;
 	/* STORE: the changes to report, written after the sync (keywords
-	 * owned), and the HIGHESTMODSEQ before it */
+	 * owned) */
 	struct imap_message_change *changes;
 	char **change_keywords;  /* changes[i].keywords points here */
 	size_t change_count;
-	uint64_t modseq_before;
 	/* APPEND: the messages (data point into the parser's command) */
 	struct imap_append_message *msgs;
 	char **msg_keywords;
@@ -540,9 +539,12 @@ imap_server_uid_in(const uint32_t *uids, size_t count, uint32_t uid)
 }
 
 /* imap_server_finish()'s done for STORE: the FETCH responses, then the
- * tagged reply. A sync that ran first reported every change with a modseq
- * above the HIGHESTMODSEQ it started from, ours included: those are not
- * sent twice. */
+ * tagged reply. store_done recorded the changes with the view first, so a
+ * sync that runs before (here) or after (the next command's, when the
+ * store's notification comes late) does not report them as if they came
+ * from elsewhere (RFC 9051 6.4.6; .SILENT stays silent). A sync that
+ * reported a newer state of a message (another session's change) makes
+ * ours stale: it is not sent. */
 static void imap_server_store_fetch(struct imap_server_session *s,
 				    const struct imap_message_change *c);
 
@@ -550,15 +552,14 @@ static void
 imap_server_store_reply(struct imap_server_session *s)
 {
 	struct imap_server_message *m = s->message;
-	uint64_t synced = 0;
 
 	if (m == NULL)
 		return;
-	if (s->sel != NULL && s->sel->highest_modseq > m->modseq_before)
-		synced = s->sel->highest_modseq;
 	for (size_t i = 0; i < m->change_count; i++) {
-		if (m->changes[i].modseq == 0 || m->changes[i].modseq > synced)
-			imap_server_store_fetch(s, &m->changes[i]);
+		const struct imap_message_change *c = &m->changes[i];
+
+		if (c->modseq == 0 || !imap_server_view_known_newer(s, c->uid, c->modseq))
+			imap_server_store_fetch(s, c);
 	}
 	imap_server_message_reply(s);
 }
@@ -649,7 +650,8 @@ imap_server_store_done(struct imap_server_session *s, const struct imap_message_
 		}
 		mem_free(&sorted);
 	}
-	m->modseq_before = s->sel != NULL ? s->sel->highest_modseq : 0;
+	/* before any sync: the client learns these from this reply */
+	imap_server_view_known_add(s, m->changes, m->change_count);
 	if (s->sel == NULL)
 		imap_server_store_reply(s);
 	else

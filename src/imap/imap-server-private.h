@@ -81,6 +81,19 @@ enum imap_server_pending {
 };
 
 /*
+ * A message state the client already has from its own command (STORE): the
+ * sync skips a change of uid with modseq <= this one (RFC 9051 6.4.6: no
+ * echo, and .SILENT stays silent). At most IMAP_SERVER_KNOWN_MAX per view;
+ * a STORE touching more leaves the rest to be reported again by the next
+ * sync (noise, never a lost update).
+ */
+#define IMAP_SERVER_KNOWN_MAX 128
+struct imap_server_known {
+	uint32_t uid;
+	uint64_t modseq;
+};
+
+/*
  * The selected mailbox as the client sees it (imap-server-select.c owns it).
  * Sequence number n is uids[n - 1]. Expunges that could not be reported yet
  * (during a non-UID FETCH/STORE/SEARCH, RFC 9051 7.5.1) stay in uids with
@@ -103,6 +116,11 @@ struct imap_server_selected {
 	uint32_t *saved;         /* SEARCHRES "$" (RFC 5182): UIDs, ascending */
 	size_t saved_count;
 	bool saved_valid;
+	/* What this session's own STOREs told the client (imap-server-view.c):
+	 * (uid, modseq) pairs a later sync must not report again; inline so
+	 * that the view owns no more heap than above. */
+	struct imap_server_known known[IMAP_SERVER_KNOWN_MAX];
+	size_t known_count;
 };
 
 /* Why a sync runs (imap-server-select.c): which updates it may send. */
@@ -167,6 +185,7 @@ struct imap_server_session {
 	struct imap_server_selected *sel; /* NULL unless SELECTED */
 	bool condstore_enabled, qresync_enabled;
 	bool idling;              /* IDLE in progress: the next line must be DONE */
+	bool compress_active;     /* COMPRESS=DEFLATE (RFC 4978) switched on */
 	/* the command whose reply waits for a sync, and how to finish it */
 	void (*after_sync)(struct imap_server_session *s);
 	enum imap_server_sync_mode sync_mode; /* of the sync outstanding */
@@ -277,6 +296,15 @@ void imap_server_cmd_status(struct imap_server_session *s, const struct imap_com
 void imap_server_list_status_done(struct imap_server_session *s,
 				  const struct imap_status_info *info,
 				  enum imap_mailbox_result result);
+/* The same with the MAILBOXID (RFC 8474 4.2; NULL none). */
+void imap_server_list_status_done_id(struct imap_server_session *s,
+				     const struct imap_status_info *info, const char *mailboxid,
+				     enum imap_mailbox_result result);
+/* imap_server_status_line() with the MAILBOXID item (RFC 8474 4.2) from
+ * mailboxid when items ask for it and it is a valid objectid. */
+void imap_server_status_line_id(const struct imap_server_session *s, struct buf *out,
+				const char *utf8, unsigned items,
+				const struct imap_status_info *info, const char *mailboxid);
 
 /* imap-server-select.c */
 void imap_server_cmd_select(struct imap_server_session *s, const struct imap_command *cmd);
@@ -335,6 +363,16 @@ void imap_server_view_flags(struct buf *b, unsigned flags, const char *keywords)
 void imap_server_view_write_flag_lists(struct imap_server_session *s);
 /* While IDLE: sync now if the mailbox changed, and write the updates. */
 void imap_server_idle_sync(struct imap_server_session *s);
+/* A command of this session (STORE) reports changes to the client: the
+ * syncs that follow do not report them again, only later changes (another
+ * session's, with a higher modseq). Changes with modseq 0 or not above the
+ * view's HIGHESTMODSEQ are not recorded (no sync reports those). */
+void imap_server_view_known_add(struct imap_server_session *s,
+				const struct imap_message_change *changes, size_t count);
+/* Has the client been told of uid at a modseq above modseq (by a sync that
+ * ran after the change was recorded)? Then the older state is stale. */
+bool imap_server_view_known_newer(const struct imap_server_session *s, uint32_t uid,
+				  uint64_t modseq);
 
 /* imap-server-fetch.c */
 void imap_server_cmd_fetch(struct imap_server_session *s, const struct imap_command *cmd);
@@ -368,6 +406,9 @@ int imap_server_parse_flags(const struct imap_arg *arg, unsigned *flags_r, char 
 			    const char **error_r);
 /* "(\Seen \Deleted kw1 kw2)" onto out. */
 void imap_server_append_flags(struct buf *out, unsigned flags, const char *keywords);
+
+/* imap-server-compress.c */
+void imap_server_cmd_compress(struct imap_server_session *s, const struct imap_command *cmd);
 
 /* imap-server-acl.c */
 void imap_server_cmd_getacl(struct imap_server_session *s, const struct imap_command *cmd);

@@ -154,6 +154,9 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 		/* LITERAL+ (RFC 7888 4) only for authenticated users; ENABLE (RFC
 		 * 5161) and UTF8=ACCEPT (RFC 6855 3) are valid only now */
 		imap_server_cap(out, "LITERAL+ ID ENABLE UTF8=ACCEPT");
+		/* RFC 4978, when the glue can switch the connection */
+		if (s->hooks.compress != NULL)
+			imap_server_cap(out, "COMPRESS=DEFLATE");
 		/* the mailbox commands of imap-server-mailbox.c / -list.c */
 		imap_server_cap(out, "NAMESPACE LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 				     "CREATE-SPECIAL-USE STATUS=SIZE");
@@ -164,6 +167,12 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 					     "ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 					     "THREAD=REFERENCES WITHIN MULTIAPPEND BINARY PREVIEW "
 					     "SAVEDATE");
+			/* RFC 8474: EMAILID/THREADID come from the glue (NIL when
+			 * it has none), MAILBOXID through STATUS and CREATE */
+			imap_server_cap(out, "OBJECTID");
+			/* RFC 8440: LIST ... RETURN (MYRIGHTS) needs RFC 4314 */
+			if (s->shooks.acl != NULL)
+				imap_server_cap(out, "LIST-MYRIGHTS");
 			/* ACL (RFC 4314) and QUOTA (RFC 9208) when the glue has them */
 			imap_server_acl_capabilities(s, out);
 		}

@@ -337,6 +337,9 @@ select_enter(struct imap_server_session *s, const struct imap_mailbox_view *v)
 	if (s->condstore_enabled)
 		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
 				     sel->highest_modseq);
+	/* RFC 8474 4.2: the mailbox's object id */
+	if (v->mailboxid != NULL && imap_server_objectid_valid(v->mailboxid))
+		imap_server_untagged(s, "OK [MAILBOXID (%s)] Ok", v->mailboxid);
 	if (op->params.qresync && op->params.qr_uidvalidity == sel->uidvalidity)
 		select_qresync_updates(s, v);
 	imap_server_ok(s, sel->readonly ? "READ-ONLY" : "READ-WRITE",

@@ -23,7 +23,13 @@
  * Invariants: sel->uids is strictly ascending; gone bits exist for every
  * index below sel->count (the array is NULL while gone_count == 0 may also
  * hold); per-session memory is the UID array, one bit per message and the
- * saved search result, never per-message flags.
+ * saved search result, never per-message flags. sel->known (ascending by
+ * uid, each uid once) holds what the session's own STOREs told the client,
+ * with a modseq above the HIGHESTMODSEQ of the last sync: a sync skips a
+ * change of such a uid with a modseq not above the known one, so neither a
+ * change notification that comes before the STORE's tagged OK nor one that
+ * comes after echoes the client's own change, while another session's later
+ * change (a higher modseq) is still reported.
  */
 #include "imap/imap-server-private.h"
 
@@ -467,6 +473,107 @@ imap_server_view_write_flag_lists(struct imap_server_session *s)
 	buf_deinit(&b);
 }
 
+/* ---- what the client knows from its own commands ---- */
+
+/* Index of uid in sel->known (ascending by uid), or where it would go. */
+static size_t
+view_known_find(const struct imap_server_selected *sel, uint32_t uid, bool *found_r)
+{
+	size_t lo = 0, hi = sel->known_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sel->known[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found_r = lo < sel->known_count && sel->known[lo].uid == uid;
+	return lo;
+}
+
+/* Remember that the client knows uid as of modseq (the highest wins). */
+static void
+view_known_set(struct imap_server_selected *sel, uint32_t uid, uint64_t modseq)
+{
+	bool found;
+	size_t at = view_known_find(sel, uid, &found);
+
+	if (found) {
+		if (modseq > sel->known[at].modseq)
+			sel->known[at].modseq = modseq;
+		return;
+	}
+	/* full: this one may be echoed once, which is noise, not loss */
+	if (sel->known_count >= IMAP_SERVER_KNOWN_MAX)
+		return;
+	memmove(&sel->known[at + 1], &sel->known[at],
+		(sel->known_count - at) * sizeof(sel->known[0]));
+	sel->known[at].uid = uid;
+	sel->known[at].modseq = modseq;
+	sel->known_count++;
+}
+
+void
+imap_server_view_known_add(struct imap_server_session *s,
+			   const struct imap_message_change *changes, size_t count)
+{
+	struct imap_server_selected *sel = s->sel;
+
+	if (sel == NULL)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		/* a sync asks for modseq > highest_modseq: nothing else comes back */
+		if (changes[i].modseq > sel->highest_modseq)
+			view_known_set(sel, changes[i].uid, changes[i].modseq);
+	}
+}
+
+bool
+imap_server_view_known_newer(const struct imap_server_session *s, uint32_t uid,
+			     uint64_t modseq)
+{
+	bool found;
+	size_t at;
+
+	if (s->sel == NULL)
+		return false;
+	at = view_known_find(s->sel, uid, &found);
+	return found && s->sel->known[at].modseq > modseq;
+}
+
+/* Drop what no sync from since_modseq on can report again. */
+static void
+view_known_prune(struct imap_server_selected *sel, uint64_t since_modseq)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sel->known_count; i++) {
+		if (sel->known[i].modseq > since_modseq)
+			sel->known[n++] = sel->known[i];
+	}
+	sel->known_count = n;
+}
+
+/* Is change c one the client has (its own STORE's, or older)? Otherwise
+ * the client is about to be told of it: remember that too. */
+static bool
+view_known_skip(struct imap_server_selected *sel, const struct imap_message_change *c)
+{
+	bool found;
+	size_t at = view_known_find(sel, c->uid, &found);
+
+	if (!found || c->modseq == 0)
+		return false;
+	if (c->modseq <= sel->known[at].modseq)
+		return true;
+	/* a later change (another session's): reported, and the STORE reply
+	 * still to come must not follow it with the older state */
+	sel->known[at].modseq = c->modseq;
+	return false;
+}
+
 /* Apply a sync's answer and write the updates it allows. */
 static void
 view_apply(struct imap_server_session *s, const struct imap_mailbox_view *v,
@@ -478,6 +585,10 @@ view_apply(struct imap_server_session *s, const struct imap_mailbox_view *v,
 	size_t fresh;
 	const char *kw = v->keywords != NULL ? v->keywords : "";
 
+	/* the sync asked for changes above highest_modseq: older knowledge
+	 * is of no more use (the STORE that recorded it has replied, or
+	 * replies right after this sync and needs only the newer entries) */
+	view_known_prune(sel, sel->highest_modseq);
 	fresh = view_merge(sel, v);
 	if (mode == IMAP_SYNC_FULL)
 		view_report_gone(s);
@@ -494,7 +605,7 @@ view_apply(struct imap_server_session *s, const struct imap_mailbox_view *v,
 	for (size_t i = 0; i < v->change_count; i++) {
 		/* new messages are the client's to FETCH; changes of known ones
 		 * are news (RFC 9051 7.5.2) */
-		if (v->changes[i].uid <= last)
+		if (v->changes[i].uid <= last && !view_known_skip(sel, &v->changes[i]))
 			imap_server_write_flags(s, &v->changes[i], with_uid);
 	}
 	if (v->uidnext > sel->uidnext)

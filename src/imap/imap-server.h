@@ -18,7 +18,9 @@
  * NAMESPACE (RFC 2342), LIST with LIST-EXTENDED (RFC 5258), SPECIAL-USE
  * (RFC 6154) and LIST-STATUS (RFC 5819), LSUB (IMAP4rev1 only), CREATE
  * (with USE, RFC 6154 3), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS,
- * through the mailbox hooks below. Names go out in modified UTF-7 (RFC
+ * through the mailbox hooks below; OBJECTID's MAILBOXID (RFC 8474 4) in
+ * STATUS, LIST-STATUS and CREATE's reply, LIST-MYRIGHTS (RFC 8440) as the
+ * LIST return option MYRIGHTS. Names go out in modified UTF-7 (RFC
  * 3501 5.1.3) unless UTF8=ACCEPT is enabled (RFC 6855 3).
  *
  * Selected state (imap-server-select.c and the files named in
@@ -34,7 +36,7 @@
  * sockets, timers, TLS, store or logging: every decision that needs the
  * world goes through struct imap_server_hooks, which src/bin/ fills in.
  *
- * Hooks are asynchronous except starttls and auth_result. The engine calls
+ * Hooks are asynchronous except starttls, compress and auth_result. The engine calls
  * a hook and reads no further command until the glue calls the matching
  * completion, from inside the hook (synchronous) or later from the event
  * loop. A session has at most one hook outstanding.
@@ -139,6 +141,7 @@ struct imap_mailbox_info {
 #define IMAP_STATUS_SIZE 0x20u
 #define IMAP_STATUS_HIGHESTMODSEQ 0x40u
 #define IMAP_STATUS_RECENT 0x80u  /* IMAP4rev1 only; always answered 0 */
+#define IMAP_STATUS_MAILBOXID 0x100u /* RFC 8474 4.2; imap_server_status_done_id */
 
 /* The answer to hooks->mailbox_status: fill at least the requested items. */
 struct imap_status_info {
@@ -248,6 +251,23 @@ struct imap_server_hooks {
 	 * not exist (RFC 9051 6.3.7). */
 	void (*mailbox_subscribe)(void *ctx, struct imap_server_session *session, const char *name,
 				  bool subscribe);
+
+	/*
+	 * COMPRESS DEFLATE accepted (RFC 4978 3). Optional: without it the
+	 * engine neither advertises COMPRESS=DEFLATE nor knows the command.
+	 * Synchronous, no completion, at most once per session: called right
+	 * after "TAG OK DEFLATE active" was handed to io->write. The glue must
+	 * deflate everything it writes from now on and inflate everything it
+	 * reads, starting with pending[0..pending_len): the octets the client
+	 * sent after the command's CRLF that the engine had received but not
+	 * used (RFC 4978 3: the client compresses from right after that CRLF).
+	 * They are compressed data, valid only during the call; the engine
+	 * has dropped them and its parser position, so the glue passes their
+	 * inflated form back through imap_server_session_input() like any
+	 * other input (not from inside this call). May free the session.
+	 */
+	void (*compress)(void *ctx, struct imap_server_session *session, const uint8_t *pending,
+			 size_t pending_len);
 };
 
 /*
@@ -340,17 +360,39 @@ const char *imap_server_session_user(const struct imap_server_session *s);
  */
 void imap_server_list_done(struct imap_server_session *s, const struct imap_mailbox_info *boxes,
 			   unsigned count, enum imap_mailbox_result result);
+/* The same with the user's effective rights (RFC 4314 2.1 letters) of each
+ * mailbox for LIST ... RETURN (MYRIGHTS) (RFC 8440): rights[i] belongs to
+ * boxes[i]; rights NULL or rights[i] NULL = unknown, no MYRIGHTS line.
+ * Read during the call. */
+void imap_server_list_done_rights(struct imap_server_session *s,
+				  const struct imap_mailbox_info *boxes,
+				  const char *const *rights, unsigned count,
+				  enum imap_mailbox_result result);
 
 /* Completion of hooks->mailbox_status: info (read during the call) when
  * result == IMAP_MAILBOX_OK, else ignored (may be NULL). Within LIST-STATUS
  * a failure only omits that mailbox's STATUS line (RFC 5819 2). */
 void imap_server_status_done(struct imap_server_session *s, const struct imap_status_info *info,
 			     enum imap_mailbox_result result);
+/* The same with the mailbox's MAILBOXID for the STATUS item (RFC 8474
+ * 4.2): an objectid (1-255 of ALPHA, DIGIT, "_", "-"), read during the
+ * call; NULL or invalid = the item is left out. */
+void imap_server_status_done_id(struct imap_server_session *s,
+				const struct imap_status_info *info, const char *mailboxid,
+				enum imap_mailbox_result result);
 
 /* Completion of mailbox_create/_delete/_rename/_subscribe. text: the
  * response text for a failure (sanitised; NULL for the engine's own). */
 void imap_server_mailbox_op_done(struct imap_server_session *s, enum imap_mailbox_result result,
 				 const char *text);
+/* The same, with the new mailbox's MAILBOXID for CREATE's tagged OK
+ * "[MAILBOXID (id)]" (RFC 8474 4.1): an objectid read during the call,
+ * NULL (or invalid, or another op) for none. */
+void imap_server_mailbox_op_done_id(struct imap_server_session *s,
+				    enum imap_mailbox_result result, const char *text,
+				    const char *mailboxid);
+/* id is a valid RFC 8474 objectid: 1 to 255 of ALPHA, DIGIT, "_", "-". */
+bool imap_server_objectid_valid(const char *id);
 
 /* ENABLE state (RFC 5161): IMAP4rev2 / UTF8=ACCEPT (RFC 6855 3) enabled. */
 bool imap_server_session_rev2_enabled(const struct imap_server_session *s);
@@ -420,6 +462,10 @@ struct imap_mailbox_view {
 	const char *rights;
 	/* select only: lowest UID without \Seen (for [UNSEEN], IMAP4rev1), 0 none */
 	uint32_t first_unseen_uid;
+	/* select only: the mailbox's MAILBOXID for the untagged "OK
+	 * [MAILBOXID (id)]" RFC 8474 4.2 wants on SELECT/EXAMINE; NULL none.
+	 * Not sent yet: imap-server-select.c does not read it so far. */
+	const char *mailboxid;
 };
 
 /* SELECT/EXAMINE parameters (RFC 7162 3.1.8, 3.2.5). */
@@ -609,5 +655,8 @@ const char *imap_server_session_selected(const struct imap_server_session *s);
 /* CONDSTORE / QRESYNC enabled (RFC 7162 3.1, 3.2). */
 bool imap_server_session_condstore_enabled(const struct imap_server_session *s);
 bool imap_server_session_qresync_enabled(const struct imap_server_session *s);
+
+/* COMPRESS=DEFLATE (RFC 4978) is active: hooks->compress was called. */
+bool imap_server_session_compress_active(const struct imap_server_session *s);
 
 #endif

@@ -37,6 +37,7 @@ struct fx {
 	char keywords[300];
 	size_t append_count;
 	uint32_t new_uid; /* appended to INBOX: the next sync reports it */
+	uint64_t since;   /* the modseq the last sync asked about */
 	int closes;
 };
 
@@ -44,6 +45,11 @@ static const uint32_t fx_view_uids[] = { 1, 2, 3, 5, 8 };
 /* The store's change notification reaches the engine before store_done
  * (as the glue's does): the sync reports the STORE's changes itself. */
 static bool fx_signal_store;
+/* ... or after it (a late notification): the next command's sync reports
+ * them; the sync reports UID 1 at fx_stored_modseq (another session's
+ * change to it when above 101, with \Flagged added). */
+static bool fx_late_signal;
+static uint64_t fx_stored_modseq = 101;
 
 static void
 fx_write(void *ctx, const uint8_t *data, size_t len)
@@ -90,7 +96,11 @@ fx_complete_sync(struct fx *fx)
 	memset(&v, 0, sizeof(v));
 	v.uidvalidity = 77;
 	struct imap_message_change ch = { .uid = fx->new_uid, .modseq = 101 };
-	struct imap_message_change stored = { .uid = 1, .flags = IMAP_FLAG_SEEN, .modseq = 101 };
+	struct imap_message_change stored = {
+		.uid = 1,
+		.flags = IMAP_FLAG_SEEN | (fx_stored_modseq > 101 ? IMAP_FLAG_FLAGGED : 0),
+		.modseq = fx_stored_modseq,
+	};
 
 	v.uidnext = 9;
 	v.highest_modseq = 100;
@@ -102,10 +112,11 @@ fx_complete_sync(struct fx *fx)
 		v.uidnext = fx->new_uid + 1;
 		v.highest_modseq = 101;
 		fx->new_uid = 0;
-	} else if (fx_signal_store) {
+	} else if ((fx_signal_store || fx_late_signal) && fx->since < fx_stored_modseq) {
+		/* as a store does: only what is above the modseq asked about */
 		v.changes = &stored;
 		v.change_count = 1;
-		v.highest_modseq = 101;
+		v.highest_modseq = fx_stored_modseq;
 	}
 	imap_server_sync_done(fx->s, &v, IMAP_MAILBOX_OK);
 }
@@ -138,6 +149,8 @@ fx_complete_store(struct fx *fx)
 		n++;
 	}
 	imap_server_store_done(fx->s, ch, n, modified, m, IMAP_MAILBOX_OK, NULL);
+	if (fx_late_signal && fx->s != NULL)
+		imap_server_mailbox_changed(fx->s);
 }
 
 /* "Missing" does not exist; UID 3 vanished before the copy. */
@@ -280,7 +293,10 @@ fx_select(void *ctx, struct imap_server_session *s, const char *name,
 static void
 fx_sync(void *ctx, struct imap_server_session *s, uint64_t since_modseq)
 {
-	fx_begin(ctx, FX_SYNC);
+	struct fx *fx = ctx;
+
+	fx->since = since_modseq;
+	fx_begin(fx, FX_SYNC);
 }
 
 static void
@@ -654,6 +670,42 @@ test_imap_server_message_store_synced(void)
 	fx_signal_store = false;
 }
 
+/* The client's own change is not echoed, whether the store's notification
+ * comes before the tagged OK or after it (RFC 9051 6.4.6: .SILENT stays
+ * silent); another session's later change of the same message is. */
+static void
+test_imap_server_message_store_no_echo(void)
+{
+	fx_signal_store = true;
+	check("a STORE 1 +FLAGS.SILENT (\\Seen)\r\nb NOOP\r\n", NULL,
+	      "a OK STORE completed\r\nb OK NOOP completed\r\n", NULL);
+	fx_signal_store = false;
+	fx_late_signal = true;
+	check("a STORE 1 +FLAGS.SILENT (\\Seen)\r\nb NOOP\r\nc NOOP\r\n", NULL,
+	      "a OK STORE completed\r\nb OK NOOP completed\r\nc OK NOOP completed\r\n",
+	      NULL);
+	check("a STORE 1 +FLAGS (\\Seen)\r\nb NOOP\r\n", NULL,
+	      "* 1 FETCH (FLAGS (\\Seen))\r\na OK STORE completed\r\nb OK NOOP completed\r\n",
+	      NULL);
+	/* a STORE of other messages does not hide UID 1's change */
+	check("a STORE 2 +FLAGS.SILENT (\\Seen)\r\nb NOOP\r\n", NULL,
+	      "a OK STORE completed\r\n* 1 FETCH (FLAGS (\\Seen))\r\nb OK NOOP completed\r\n",
+	      NULL);
+	/* another session changed UID 1 after us (modseq 150): reported */
+	fx_stored_modseq = 150;
+	check("a STORE 1 +FLAGS.SILENT (\\Seen)\r\nb NOOP\r\n", NULL,
+	      "a OK STORE completed\r\n* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\n"
+	      "b OK NOOP completed\r\n",
+	      NULL);
+	fx_late_signal = false;
+	/* ... also when its change arrives before our reply: ours is stale */
+	fx_signal_store = true;
+	check("a STORE 1 +FLAGS (\\Seen)\r\n", NULL,
+	      "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\na OK STORE completed\r\n", NULL);
+	fx_signal_store = false;
+	fx_stored_modseq = 101;
+}
+
 static void
 test_imap_server_message_store_bad(void)
 {
@@ -872,6 +924,7 @@ main(void)
 		TEST_ENTRY(test_imap_server_message_store),
 		TEST_ENTRY(test_imap_server_message_store_condstore),
 		TEST_ENTRY(test_imap_server_message_store_synced),
+		TEST_ENTRY(test_imap_server_message_store_no_echo),
 		TEST_ENTRY(test_imap_server_message_store_bad),
 		TEST_ENTRY(test_imap_server_message_store_rights),
 		TEST_ENTRY(test_imap_server_message_store_checks),

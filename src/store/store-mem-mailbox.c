@@ -457,6 +457,52 @@ mem_deliver(struct store *store, struct store_blob *blob,
 	return ret;
 }
 
+/* All the targets first, counting repeats of a mailbox, then every message:
+ * nothing changes unless everything can. */
+static int
+deliver_multi_locked(struct mem_store *s, struct store_blob **blobs, size_t n,
+		     const struct store_delivery_target *targets,
+		     struct store_delivery_result *results_r, const char **error_r)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		struct mem_mailbox *m = target_mailbox(s, &targets[i], error_r);
+
+		if (m == NULL)
+			return -1;
+		if (UINT32_MAX - m->uidnext < n) {
+			*error_r = "the mailbox has used up its UIDs";
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mem_body *body = mem_body_take(blobs[i]);
+
+		message_append(target_mailbox(s, &targets[i], error_r), body, &targets[i], now,
+			       &results_r[i]);
+	}
+	return 1;
+}
+
+int
+mem_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+		  const struct store_delivery_target *targets,
+		  struct store_delivery_result *results_r, const char **error_r)
+{
+	struct mem_store *s = (struct mem_store *)store;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = deliver_multi_locked(s, blobs, n, targets, results_r, error_r);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; i < n; i++)
+		mem_blob_abort(blobs[i]);
+	if (ret < 0)
+		memset(results_r, 0, sizeof(*results_r) * n);
+	return ret;
+}
+
 /*
  * Messages
  */

@@ -264,6 +264,30 @@ mem_queue_set_hold(struct store *store, const char *queue_id, bool hold, const c
 }
 
 int
+mem_queue_flush(struct store *store, const char *queue_id, int64_t now, const char **error_r)
+{
+	struct mem_store *s = (struct mem_store *)store;
+	int ret = queue_id == NULL ? 1 : 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->queue_count; i++) {
+		struct store_queue_entry *e = &s->queue[i]->e;
+
+		if (queue_id != NULL && strcmp(e->queue_id, queue_id) != 0)
+			continue;
+		ret = 1;
+		for (size_t r = 0; r < e->rcpt_count && !e->hold; r++) {
+			if ((e->rcpts[r].state == STORE_QUEUE_RCPT_QUEUED ||
+			     e->rcpts[r].state == STORE_QUEUE_RCPT_DEFERRED) &&
+			    e->rcpts[r].next_attempt > now)
+				e->rcpts[r].next_attempt = now;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int
 mem_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,
 		    const char **error_r)
 {

@@ -144,6 +144,9 @@ void mem_blob_abort(struct store_blob *blob);
 int mem_deliver(struct store *store, struct store_blob *blob,
 		const struct store_delivery_target *targets, size_t count,
 		struct store_delivery_result *results_r, const char **error_r);
+int mem_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+		      const struct store_delivery_target *targets,
+		      struct store_delivery_result *results_r, const char **error_r);
 int mem_message_list(struct store *store, uint64_t mailbox_id,
 		     const struct store_message_query *query, struct store_message **messages_r,
 		     size_t *count_r, const char **error_r);
@@ -200,6 +203,8 @@ int mem_queue_due(struct store *store, int64_t now, size_t max,
 int mem_queue_get(struct store *store, const char *queue_id, struct store_queue_entry *entry_r,
 		  const char **error_r);
 int mem_queue_delete(struct store *store, const char *queue_id, const char **error_r);
+int mem_queue_flush(struct store *store, const char *queue_id, int64_t now,
+		    const char **error_r);
 int mem_queue_set_hold(struct store *store, const char *queue_id, bool hold,
 		       const char **error_r);
 int mem_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,

@@ -283,6 +283,55 @@ store_deliver(struct store *store, struct store_blob **blob,
 	return 1;
 }
 
+int
+store_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+		    const struct store_delivery_target *targets,
+		    struct store_delivery_result *results_r, const char **error_r)
+{
+	struct store_blob **own = mem_array(n + 1, sizeof(*own));
+	bool failed = false;
+	int ret = -1;
+	ERROR_R_GUARD(error_r);
+
+	/* take every blob first: consumed on every path */
+	for (size_t i = 0; i < n; i++) {
+		own[i] = blobs[i];
+		blobs[i] = NULL;
+		ASSERT(own[i] != NULL && own[i]->store == store);
+		if (own[i]->failed) {
+			*error_r = "writing the message body failed";
+			failed = true;
+		}
+	}
+	if (n == 0) {
+		*error_r = "delivery without messages";
+		failed = true;
+	}
+	if (!failed) {
+		for (size_t i = 0; i < n; i++) {
+			if (delivery_targets_check(&targets[i], 1, error_r) < 0) {
+				failed = true;
+				break;
+			}
+		}
+	}
+	if (failed) {
+		for (size_t i = 0; i < n; i++)
+			store->v->blob_abort(own[i]);
+		mem_free(&own);
+		return -1;
+	}
+	memset(results_r, 0, sizeof(*results_r) * n);
+	if (store->v->deliver_multi(store, own, n, targets, results_r, error_r) > 0) {
+		for (size_t i = 0; i < n; i++)
+			store_notify_changed(store->notify, results_r[i].mailbox_id,
+					     results_r[i].modseq);
+		ret = 1;
+	}
+	mem_free(&own);
+	return ret;
+}
+
 /*
  * Messages
  */

@@ -116,6 +116,12 @@ struct store_vfuncs {
 	int (*deliver)(struct store *store, struct store_blob *blob,
 		       const struct store_delivery_target *targets, size_t count,
 		       struct store_delivery_result *results_r, const char **error_r);
+	/* blobs[i] to targets[i], n >= 1, all or nothing; consumes every blob
+	 * on every path (store.c has already set the caller's pointers to
+	 * NULL and checked the targets). */
+	int (*deliver_multi)(struct store *store, struct store_blob **blobs, size_t n,
+			     const struct store_delivery_target *targets,
+			     struct store_delivery_result *results_r, const char **error_r);
 
 	int (*message_list)(struct store *store, uint64_t mailbox_id,
 			    const struct store_message_query *query,
@@ -163,6 +169,9 @@ struct store_vfuncs {
 	int (*queue_delete)(struct store *store, const char *queue_id, const char **error_r);
 	int (*queue_set_hold)(struct store *store, const char *queue_id, bool hold,
 			      const char **error_r);
+	/* queue_id NULL = every entry */
+	int (*queue_flush)(struct store *store, const char *queue_id, int64_t now,
+			   const char **error_r);
 	int (*queue_open_body)(struct store *store, const char *queue_id, int *fd_r,
 			       uint64_t *size_r, const char **error_r);
 	/* u->state is DEFERRED, SENT or BOUNCED, u->next_attempt already 0 for

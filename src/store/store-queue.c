@@ -204,6 +204,16 @@ store_queue_release(struct store *store, const char *queue_id, const char **erro
 }
 
 int
+store_queue_flush(struct store *store, const char *queue_id, int64_t now, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	if (queue_id != NULL && !store_queue_id_valid(queue_id))
+		return 0;
+	return store->v->queue_flush(store, queue_id, now, error_r);
+}
+
+int
 store_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,
 		      const char **error_r)
 {

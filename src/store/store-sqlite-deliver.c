@@ -22,6 +22,10 @@
  * syncing a batch's 10-16 directories one after another stalled throughput
  * at 16 threads, while parallel callers share those flushes.
  *
+ * store_deliver_multi (IMAP MULTIAPPEND) does steps 1-2 for each of its
+ * bodies in turn, then joins the queue as ONE delivery whose messages share
+ * one savepoint: all of them are committed or none.
+ *
  * Failure: a caller whose delivery failed unlinks its body file again, so
  * nothing of it stays visible. A crash after step 2 and before the commit
  * leaves an unreferenced body file that store_gc removes.
@@ -243,35 +247,61 @@ target_next_uid(struct sqlite_conn *c, const struct store_delivery_target *t,
 	return ret;
 }
 
+/* One message of body blob_id in target t: 1 or -1. */
+static int
+target_insert(struct sqlite_conn *c, const char *blob_id, uint64_t size,
+	      const struct store_delivery_target *t, struct store_delivery_result *r, int64_t now,
+	      const char **error_r)
+{
+	int64_t date = t->internaldate != 0 ? t->internaldate : now;
+	char *keywords = store_keywords_normalize(t->keywords);
+	int ret;
+
+	ret = target_next_uid(c, t, r, error_r);
+	if (ret > 0)
+		ret = sqlite_exec(c, error_r,
+				  "INSERT INTO messages (mailbox_id, uid, blob_id, size,"
+				  " flags, keywords, modseq, internaldate, savedate)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				  "iisiisiii", (int64_t)r->mailbox_id, (int64_t)r->uid, blob_id,
+				  (int64_t)size, (int64_t)t->flags, keywords, (int64_t)r->modseq,
+				  date, now);
+	mem_free(&keywords);
+	return ret < 0 ? -1 : 1;
+}
+
+static int
+blob_row_insert(struct sqlite_conn *c, const char *blob_id, uint64_t size, const char **error_r)
+{
+	return sqlite_exec(c, error_r, "INSERT INTO blobs (id, size) VALUES (?1, ?2)", "si",
+			   blob_id, (int64_t)size);
+}
+
 /* Step 3 for one delivery, inside the batch transaction: 1, 0 (a queue id
- * that exists), -1. */
+ * that exists), -1. A multi delivery is one unit: its caller's savepoint
+ * rolls every message of it back when one fails. */
 static int
 delivery_insert(struct sqlite_conn *c, struct sqlite_delivery *d, int64_t now,
 		const char **error_r)
 {
-	if (sqlite_exec(c, error_r, "INSERT INTO blobs (id, size) VALUES (?1, ?2)", "si",
-			d->blob_id, (int64_t)d->size) < 0)
+	if (d->multi != NULL) {
+		for (size_t i = 0; i < d->multi_count; i++) {
+			const struct sqlite_delivery_body *body = &d->multi[i];
+
+			if (blob_row_insert(c, body->blob_id, body->size, error_r) < 0 ||
+			    target_insert(c, body->blob_id, body->size, &d->targets[i],
+					  &d->results[i], now, error_r) < 0)
+				return -1;
+		}
+		return 1;
+	}
+	if (blob_row_insert(c, d->blob_id, d->size, error_r) < 0)
 		return -1;
 	if (d->env != NULL)
 		return sqlite_queue_insert(c, d, now, error_r);
 	for (size_t i = 0; i < d->count; i++) {
-		const struct store_delivery_target *t = &d->targets[i];
-		struct store_delivery_result *r = &d->results[i];
-		int64_t date = t->internaldate != 0 ? t->internaldate : now;
-		char *keywords = store_keywords_normalize(t->keywords);
-		int ret;
-
-		ret = target_next_uid(c, t, r, error_r);
-		if (ret > 0)
-			ret = sqlite_exec(c, error_r,
-					  "INSERT INTO messages (mailbox_id, uid, blob_id, size,"
-					  " flags, keywords, modseq, internaldate, savedate)"
-					  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-					  "iisiisiii", (int64_t)r->mailbox_id, (int64_t)r->uid,
-					  d->blob_id, (int64_t)d->size, (int64_t)t->flags,
-					  keywords, (int64_t)r->modseq, date, now);
-		mem_free(&keywords);
-		if (ret < 0)
+		if (target_insert(c, d->blob_id, d->size, &d->targets[i], &d->results[i], now,
+				  error_r) < 0)
 			return -1;
 	}
 	return 1;
@@ -428,6 +458,63 @@ sqlite_deliver(struct store *store, struct store_blob *blob,
 	ret = commit_blob((struct sqlite_store *)store, blob, &d, error_r);
 	if (ret < 0)
 		memset(results_r, 0, sizeof(*results_r) * count);
+	return ret;
+}
+
+int
+sqlite_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+		     const struct store_delivery_target *targets,
+		     struct store_delivery_result *results_r, const char **error_r)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct sqlite_delivery_body *bodies = mem_array(n, sizeof(*bodies));
+	struct sqlite_delivery d;
+	char rel[SQLITE_BLOB_REL_SIZE];
+	size_t finished = 0;
+	int ret = -1;
+
+	/* steps 1 and 2 for every body before the one commit; the first
+	 * failure undoes the bodies already under their final names */
+	for (; finished < n; finished++) {
+		struct sqlite_blob *b = (struct sqlite_blob *)blobs[finished];
+
+		if (blob_finish(s, b, error_r) < 0)
+			break;
+		bodies[finished].blob_id = b->id;
+		bodies[finished].size = blobs[finished]->size;
+	}
+	if (finished == n) {
+		memset(&d, 0, sizeof(d));
+		d.targets = targets;
+		d.count = n;
+		d.results = results_r;
+		d.multi = bodies;
+		d.multi_count = n;
+		commit_queue_run(s, &d);
+		ret = d.ret;
+		if (ret <= 0) {
+			*error_r = store_error_printf("%s", d.error);
+			ret = -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sqlite_blob *b = (struct sqlite_blob *)blobs[i];
+
+		blobs[i] = NULL;
+		if (i >= finished) {
+			/* not under its final name: drop the tmp file */
+			sqlite_blob_abort(&b->blob);
+			continue;
+		}
+		if (ret < 0) {
+			sqlite_blob_rel(b->id, rel);
+			(void)unlinkat(s->blobs_fd, rel, 0);
+		}
+		mem_free(&b);
+	}
+	mem_free(&bodies);
+	if (ret < 0)
+		memset(results_r, 0, sizeof(*results_r) * n);
 	return ret;
 }
 

@@ -287,6 +287,39 @@ sqlite_queue_set_hold(struct store *store, const char *queue_id, bool hold,
 	return ret;
 }
 
+int
+sqlite_queue_flush(struct store *store, const char *queue_id, int64_t now, const char **error_r)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
+	int ret = -1;
+
+	if (c == NULL)
+		return -1;
+	if (sqlite_begin(s, c, error_r) > 0) {
+		if (queue_id != NULL) {
+			sqlite3_stmt *st;
+
+			ret = sqlite_run(c, error_r, &st, "SELECT 1 FROM queue WHERE queue_id = ?1",
+					 "s", queue_id);
+			if (ret > 0)
+				sqlite_stmt_done(st);
+		} else {
+			ret = 1;
+		}
+		if (ret > 0)
+			ret = sqlite_exec(c, error_r,
+					  "UPDATE queue_rcpts SET next_attempt = ?2"
+					  " WHERE state IN (0, 1) AND next_attempt > ?2 AND entry_id IN"
+					  " (SELECT id FROM queue WHERE hold = 0 AND"
+					  "  (?1 IS NULL OR queue_id = ?1))",
+					  "si", queue_id, (int64_t)now);
+		ret = sqlite_end(s, c, ret, error_r);
+	}
+	sqlite_conn_put(s, c);
+	return ret;
+}
+
 /* The body of an entry: 1 (blob id and size set), 0 no such entry, -1. */
 static int
 entry_blob(struct sqlite_conn *c, const char *queue_id, char id_r[STORE_BLOB_ID_LEN + 1],

@@ -45,6 +45,12 @@ struct sqlite_conn {
 	} stmts[SQLITE_STMT_CACHE_MAX];
 };
 
+/* One body of a store_deliver_multi call. */
+struct sqlite_delivery_body {
+	const char *blob_id;
+	uint64_t size;
+};
+
 /* One store_deliver or store_queue_add call waiting for, or being handled
  * by, a group commit. A delivery has targets, a queue entry has env. */
 struct sqlite_delivery {
@@ -55,6 +61,10 @@ struct sqlite_delivery {
 	struct store_delivery_result *results;
 	const struct store_queue_envelope *env;
 	const char *queue_id;
+	/* store_deliver_multi: multi[i] goes to targets[i] alone (count ==
+	 * multi_count), all in one savepoint; blob_id and size unused */
+	const struct sqlite_delivery_body *multi;
+	size_t multi_count;
 	int ret;         /* written by the leader: 1 ok, 0 queue id taken, -1 failed */
 	bool done;       /* set under the queue lock once ret and results are final */
 	char error[256]; /* when ret == -1 */
@@ -225,6 +235,8 @@ int sqlite_queue_due(struct store *store, int64_t now, size_t max,
 int sqlite_queue_get(struct store *store, const char *queue_id, struct store_queue_entry *entry_r,
 		     const char **error_r);
 int sqlite_queue_delete(struct store *store, const char *queue_id, const char **error_r);
+int sqlite_queue_flush(struct store *store, const char *queue_id, int64_t now,
+		       const char **error_r);
 int sqlite_queue_set_hold(struct store *store, const char *queue_id, bool hold,
 			  const char **error_r);
 int sqlite_queue_open_body(struct store *store, const char *queue_id, int *fd_r,
@@ -254,6 +266,9 @@ void sqlite_blob_abort(struct store_blob *blob);
 int sqlite_deliver(struct store *store, struct store_blob *blob,
 		   const struct store_delivery_target *targets, size_t count,
 		   struct store_delivery_result *results_r, const char **error_r);
+int sqlite_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+			 const struct store_delivery_target *targets,
+			 struct store_delivery_result *results_r, const char **error_r);
 int sqlite_queue_add(struct store *store, struct store_blob *blob,
 		     const struct store_queue_envelope *env, const char *queue_id,
 		     const char **error_r);

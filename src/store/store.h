@@ -346,6 +346,20 @@ int store_deliver(struct store *store, struct store_blob **blob,
 		  const struct store_delivery_target *targets, size_t count,
 		  struct store_delivery_result *results_r, const char **error_r);
 
+/* Store n bodies (n >= 1) and add blobs[i] as a new message to targets[i]
+ * alone, all in one index transaction: all or nothing (IMAP MULTIAPPEND,
+ * RFC 3502). UIDs and modseqs are taken as by store_deliver, in order, so
+ * that messages to one mailbox get ascending UIDs; results_r[i] belongs to
+ * blobs[i]. Every blob is consumed either way and blobs[i] set to NULL.
+ * 1: every message durable (each body fsync'd, renamed and its directory
+ * fsync'd before the one commit). -1: none of them is visible in any
+ * mailbox and their files are gone (a target that does not exist, a body
+ * whose write failed, ...; a crash before the commit leaves only
+ * unreferenced body files for store_gc). Never returns 0. */
+int store_deliver_multi(struct store *store, struct store_blob **blobs, size_t n,
+			const struct store_delivery_target *targets,
+			struct store_delivery_result *results_r, const char **error_r);
+
 /* Which messages store_message_list returns; NULL means all. */
 struct store_message_query {
 	uint32_t uid_first;     /* inclusive */
@@ -669,6 +683,12 @@ int store_queue_delete(struct store *store, const char *queue_id, const char **e
  * found. */
 int store_queue_hold(struct store *store, const char *queue_id, const char **error_r);
 int store_queue_release(struct store *store, const char *queue_id, const char **error_r);
+/* Make the waiting recipients (QUEUED, DEFERRED) of an entry, or of every
+ * entry (queue_id NULL), due at now, like postqueue -f; attempts, status and
+ * the last attempt stay as they are; held entries are left alone.
+ * 1 done (also when nothing was waiting), 0 no such entry, -1 error. */
+int store_queue_flush(struct store *store, const char *queue_id, int64_t now,
+		      const char **error_r);
 /* Open an entry's body read-only: like store_message_open. 1, 0 not found. */
 int store_queue_open_body(struct store *store, const char *queue_id, int *fd_r, uint64_t *size_r,
 			  const char **error_r);

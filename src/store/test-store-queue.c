@@ -357,6 +357,28 @@ t_queue_schedule(struct store *st, const char *dir)
 	T_INTEQ(store_queue_release(st, "Q2", &error), 1);
 	check_due(st, now + 100000, 10, "Q2 Q3");
 	check_due(st, now + 20, 10, "Q2");
+
+	/* flush: the waiting recipients are due at once, nothing else changes */
+	check_due(st, now + 5, 10, "");
+	T_INTEQ(store_queue_flush(st, "Q3", now, &error), 1);
+	check_due(st, now + 5, 10, "Q3");
+	if (T_INTEQ(store_queue_get(st, "Q3", &e, &error), 1)) {
+		T_INTEQ(e.rcpts[0].attempts, 1);
+		T_INTEQ(e.rcpts[0].next_attempt, now);
+		T_INTEQ(e.rcpts[0].state, STORE_QUEUE_RCPT_DEFERRED);
+	}
+	store_queue_entry_deinit(&e);
+	T_INTEQ(store_queue_hold(st, "Q2", &error), 1);
+	T_INTEQ(store_queue_flush(st, NULL, now, &error), 1);
+	check_due(st, now + 5, 10, "Q3"); /* Q2 is held: not flushed */
+	T_INTEQ(store_queue_release(st, "Q2", &error), 1);
+	T_INTEQ(store_queue_flush(st, NULL, now, &error), 1);
+	check_due(st, now + 5, 10, "Q2 Q3");
+	T_INTEQ(store_queue_flush(st, "NOPE", now, &error), 0);
+	T_INTEQ(store_queue_flush(st, "bad id!", now, &error), 0);
+	if (T_INTEQ(store_queue_get(st, "Q1", &e, &error), 1)) /* final ones untouched */
+		T_INTEQ(e.rcpts[0].next_attempt, 0);
+	store_queue_entry_deinit(&e);
 }
 BOTH(t_queue_schedule)
 

@@ -229,6 +229,64 @@ def test_store_flags_and_keywords(srv):
         m.logout()
 
 
+def untagged_fetches(lines):
+    return [line for line in lines if re.match(rb"\* \d+ FETCH ", line)]
+
+
+def test_own_store_is_not_echoed(srv):
+    """RFC 9051 6.4.6: .SILENT sends no FETCH, neither in the STORE's reply nor in a later
+    sync once the store's change notification arrives; another session still hears of it."""
+    m = login(srv)
+    other = login(srv)
+    try:
+        append_n(m, 3)
+        for conn in (m, other):
+            typ, data = conn.select("INBOX")
+            assert typ == "OK", data
+
+        typ, text, lines = raw(m, b"STORE 1 +FLAGS.SILENT (\\Seen)")
+        assert typ == "OK", text
+        assert untagged_fetches(lines) == [], lines
+        typ, text, lines = raw(m, b"STORE 2 +FLAGS (\\Flagged)")
+        assert typ == "OK", text
+        assert untagged_fetches(lines) == [b"* 2 FETCH (FLAGS (\\Flagged))"], lines
+
+        # the other session is told of both changes (bounded wait for the notification)
+        seen = []
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            typ, text, lines = raw(other, b"NOOP")
+            assert typ == "OK", text
+            seen += untagged_fetches(lines)
+            if len(seen) < 2:
+                time.sleep(0.05)
+        assert sorted(seen) == [b"* 1 FETCH (FLAGS (\\Seen))",
+                                b"* 2 FETCH (FLAGS (\\Flagged))"], seen
+
+        # by now the notifications have reached this session too: no echo of its own changes
+        for _ in range(5):
+            typ, text, lines = raw(m, b"NOOP")
+            assert typ == "OK", text
+            assert untagged_fetches(lines) == [], lines
+            time.sleep(0.05)
+
+        # the other session's change of the same message is reported to the first
+        typ, text, lines = raw(other, b"STORE 1 +FLAGS.SILENT (\\Answered)")
+        assert typ == "OK", text
+        got = []
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            typ, text, lines = raw(m, b"NOOP")
+            assert typ == "OK", text
+            got = untagged_fetches(lines)
+            if not got:
+                time.sleep(0.05)
+        assert got == [b"* 1 FETCH (FLAGS (\\Answered \\Seen))"], got
+    finally:
+        other.logout()
+        m.logout()
+
+
 def test_copy_with_copyuid(srv):
     m = login(srv)
     try:

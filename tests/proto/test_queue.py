@@ -15,6 +15,8 @@ its attributes (test_queue_*.py use them):
                                   reached, waits for release, and on that first session closes
                                   without replying or keeping the message (a server that had
                                   not committed it)
+    broken_starttls = True        offer STARTTLS, answer it with 220, then send no TLS but
+                                  garbage and close (starttls_seen counts those)
 """
 
 import email
@@ -59,6 +61,8 @@ class ScriptedSmtp:
         self.hold_rcpt = {}
         self.hold_data = {}
         self.held_sessions = 0  # DATA phases held (and dropped) so far
+        self.broken_starttls = False
+        self.starttls_seen = 0
         self.stop_flag = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -95,8 +99,15 @@ class ScriptedSmtp:
                 cmd = line.decode("utf-8", "replace").rstrip("\r\n")
                 up = cmd.upper()
                 if up.startswith("EHLO"):
+                    tls = b"250-STARTTLS\r\n" if self.broken_starttls else b""
                     conn.sendall(b"250-scripted.test\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
-                                 b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 10000000\r\n")
+                                 + tls + b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 10000000\r\n")
+                elif up == "STARTTLS" and self.broken_starttls:
+                    with self.lock:
+                        self.starttls_seen += 1
+                    send("220 2.0.0 ready to start TLS")
+                    conn.sendall(b"this is not a TLS server hello\r\n" * 4)
+                    return
                 elif up.startswith("MAIL FROM:"):
                     mail_from, rcpts, drop = cmd[10:].split(">")[0].lstrip("<"), [], False
                     send("250 2.1.0 ok")
@@ -304,6 +315,10 @@ def test_unreachable_first_mx_and_drop_mid_data(outbound, remote):
     submit(s, ["drop1@remote.test"], msg)
     wait_for(lambda: remote.received("drop1@remote.test"), "redelivery after a drop", s, 30)
     assert len(remote.received("drop1@remote.test")) == 1
+    # the drop itself was logged as a deferral, then the retry as sent
+    drop_lines = [ln for ln in s.log_text().splitlines() if "to=<drop1@remote.test>, relay=" in ln]
+    assert any("status=deferred" in ln and "dsn=4." in ln for ln in drop_lines), drop_lines
+    assert sum("status=sent" in ln for ln in drop_lines) == 1, drop_lines
     wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
 
 
@@ -322,3 +337,26 @@ def test_restart_keeps_queued_mail(outbound, remote):
     wait_for(lambda: remote.received("ok3@remote.test"), "delivery after the restart", s, 30)
     wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
     assert len(remote.received("ok3@remote.test")) == 1
+
+
+def test_queue_flush_retries_at_once(outbound, remote):
+    """A deferred recipient waits for its retry time; `posthorn queue flush` makes it due now,
+    without counting an attempt."""
+    s = outbound
+    s.set_conf(queue_retry_min="1h", queue_retry_max="4h")
+    s.stop_ok()
+    s.start()
+    msg = make_message("flush", b"flush me\r\n", sender=USER, to="later9@remote.test")
+    submit(s, ["later9@remote.test"], msg)
+    wait_for(lambda: "to=<later9@remote.test>" in s.log_text() and "status=deferred"
+             in s.log_text(), "the first deferral", s)
+    time.sleep(2.5)  # two scan intervals: nothing is retried before its time
+    assert remote.received("later9@remote.test") == []
+    qid = queue_ids(s)
+    assert len(qid) == 1
+    r = s.cli("queue", "flush", qid[0])
+    assert r.returncode == 0, r.stderr
+    assert s.cli("queue", "flush", "NOSUCHID").returncode == 2
+    wait_for(lambda: remote.received("later9@remote.test"), "delivery after the flush", s)
+    wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
+    assert len(remote.received("later9@remote.test")) == 1

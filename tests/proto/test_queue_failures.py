@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from conftest import USER, deadline_loop, make_message
+from conftest import USER, make_message
 from tlshelp import tls_factory  # noqa: F401 (fixture)
-from test_queue import (ZONE, DnsServer, ScriptedSmtp, queue_ids, submit,  # noqa: F401
+from test_queue import (ZONE, DnsServer, ScriptedSmtp, queue_ids, submit,
                         wait_for)
 
 FAILURE_ZONE = ZONE + "!timeout slow.test.\n"
@@ -105,13 +105,16 @@ def test_overlong_reply_lines(tls_factory, remote, dns):
     remote.rcpt_raw["ovtemp"] = b"451 4.3.2 " + b"T" * 6000 + NASTY + b"\r\n"
     remote.rcpt_raw["ovperm"] = (b"550-5.1.1 " + b"P" * 3000 + b"\r\n550 5.1.1 " + NASTY
                                  + b"Q" * 70000 + b"\r\n")
-    submit(s, ["ovtemp1@remote.test", "ovperm1@remote.test", "ok7@remote.test"],
+    submit(s, ["ovperm1@remote.test", "ok7@remote.test"],
            make_message("overlong", b"overlong replies\r\n", sender=USER, to="ok7@remote.test"))
+    submit(s, ["ovtemp1@remote.test"],
+           make_message("overlong 4xx", b"overlong\r\n", sender=USER, to="ovtemp1@remote.test"))
     wait_for(lambda: remote.received("ok7@remote.test"), "the good recipient's delivery", s)
     wait_for(lambda: outcomes(s, "ovperm1@remote.test", "bounced"), "the bounce", s)
     perm = outcomes(s, "ovperm1@remote.test", "bounced")[0]
     assert "status=bounced" in perm and "dsn=5.1.1" in perm, perm
     assert len(perm) < 4000, "an overlong reply must be truncated in the log"
+    wait_for(lambda: outcomes(s, "ovtemp1@remote.test", "deferred"), "the 4xx deferral", s)
     temp = outcomes(s, "ovtemp1@remote.test", "deferred")
     assert temp and "dsn=4.3.2" in temp[0], temp
     assert_no_raw_controls(s.log_path.read_bytes(), "the log")
@@ -133,7 +136,8 @@ def test_dns_timeout_defers(tls_factory, remote, dns):
     """An MX query that is never answered: after the resolver's timeout the recipient is
     deferred (4.4.3 class), never bounced."""
     s = tls_factory(conf=outbound_conf(remote, dns))
-    submit(s, ["a@slow.test"], make_message("dns timeout", b"t\r\n", sender=USER, to="a@slow.test"))
+    submit(s, ["a@slow.test"],
+           make_message("dns timeout", b"t\r\n", sender=USER, to="a@slow.test"))
     start = time.monotonic()
     wait_for(lambda: outcomes(s, "a@slow.test", "deferred"),
              "a deferral after the DNS timeout", s, 90)
@@ -249,3 +253,40 @@ def test_cli_bounce(tls_factory, remote, dns):
     assert len(remote.received("ok11@remote.test")) == 1
     assert s.cli("queue", "bounce", ids[0]).returncode == 2
     assert s.cli("queue", "bounce").returncode == 1
+
+
+def test_cli_bounce_while_stopped_finished_at_start(tls_factory, remote, dns):
+    """An entry bounced while the server is down (like one left all-final by a crash between
+    recording and removal) is finished by the sweep at start-up, long before the periodic one:
+    one DSN, the entry removed."""
+    s = tls_factory(conf=outbound_conf(remote, dns, queue_retry_min="1h", queue_retry_max="2h",
+                                       queue_scan_interval="30s"))
+    submit(s, ["tmp3@remote.test"], make_message("bounce offline", b"o\r\n", sender=USER,
+                                                 to="tmp3@remote.test"))
+    wait_for(lambda: outcomes(s, "tmp3@remote.test", "deferred"), "a deferral", s)
+    s.stop_ok()
+    ids = queue_ids(s)
+    assert len(ids) == 1
+    r = s.cli("queue", "bounce", ids[0])
+    assert r.returncode == 0, r.stderr
+    s.start()
+    wait_for(lambda: queue_ids(s) == [], "the start-up sweep to finish the entry", s, 10)
+    wait_for(lambda: len(dsns(s)) == 1, "the DSN", s, 10)
+    assert "bounced by the administrator" in status_part(dsns(s)[0])
+
+
+def test_broken_starttls_falls_back_to_plain_text(tls_factory, remote, dns):
+    """A next hop that offers STARTTLS but cannot do TLS: with opportunistic TLS (RFC 7435,
+    smtp_outbound_tls = may) the same host is tried again at once without STARTTLS, and the
+    mail goes out in the same delivery run (no deferral), exactly once."""
+    s = tls_factory(conf=outbound_conf(remote, dns))
+    remote.broken_starttls = True
+    submit(s, ["ok12@remote.test"], make_message("bad tls", b"tls is broken\r\n", sender=USER,
+                                                 to="ok12@remote.test"))
+    wait_for(lambda: remote.received("ok12@remote.test"), "the plain-text delivery", s)
+    assert remote.starttls_seen == 1
+    assert outcomes(s, "ok12@remote.test", "deferred") == []
+    assert len(outcomes(s, "ok12@remote.test", "sent")) == 1
+    assert log_lines(s, "trying again without TLS")
+    wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
+    assert len(remote.received("ok12@remote.test")) == 1
