@@ -43,6 +43,8 @@ struct fetch_job {
 	uint64_t changedsince;
 	unsigned render_flags;
 	/* answer */
+	struct imap_message_change *seen; /* \Seen set here and reported in FLAGS */
+	size_t n_seen;
 	struct buf out;
 	enum imap_mailbox_result result;
 	const char *text;
@@ -175,8 +177,17 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 			continue; /* gone, or unchanged since CHANGEDSINCE */
 		while (c < n_changed && changed[c] < job->uids[i])
 			c++;
-		if (c < n_changed && changed[c] == job->uids[i])
+		if (c < n_changed && changed[c] == job->uids[i]) {
 			flags |= IMAP_FETCH_RENDER_ADD_FLAGS;
+			/* the engine learns of it: no sync repeats it (keywords are
+			 * not needed for that, uid and modseq are) */
+			if (job->seen == NULL)
+				job->seen = mem_array(job->count, sizeof(*job->seen));
+			job->seen[job->n_seen].uid = msgs[m].uid;
+			job->seen[job->n_seen].flags = msgs[m].flags & STORE_FLAG_MASK;
+			job->seen[job->n_seen].modseq = msgs[m].modseq;
+			job->n_seen++;
+		}
 		memset(&msg, 0, sizeof(msg));
 		msg.seq = job->seqs[i];
 		msg.uid = msgs[m].uid;
@@ -261,9 +272,13 @@ fetch_done(struct serve_imap_job *base)
 {
 	struct fetch_job *job = (struct fetch_job *)base;
 
-	if (base->client != NULL)
+	if (base->client != NULL) {
+		if (job->n_seen > 0 && job->result == IMAP_MAILBOX_OK)
+			imap_server_fetch_known(base->client->session, job->seen, job->n_seen);
 		imap_server_fetch_done(base->client->session, buf_data(&job->out),
 				       buf_len(&job->out), job->result, job->text);
+	}
+	mem_free(&job->seen);
 	imap_fetch_items_free(&job->items);
 	mem_free(&job->uids);
 	mem_free(&job->seqs);

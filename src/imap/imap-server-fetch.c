@@ -307,3 +307,11 @@ imap_server_cmd_fetch(struct imap_server_session *s, const struct imap_command *
 {
 	imap_server_fetch_run(s, cmd->args, cmd->n_args, false);
 }
+
+void
+imap_server_fetch_known(struct imap_server_session *s, const struct imap_message_change *changes,
+			size_t count)
+{
+	if (s->sel != NULL && s->pending == IMAP_PENDING_FETCH)
+		imap_server_view_known_add(s, changes, count);
+}

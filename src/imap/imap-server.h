@@ -613,6 +613,11 @@ void imap_server_select_done(struct imap_server_session *s, const struct imap_ma
 			     enum imap_mailbox_result result, const char *text);
 void imap_server_sync_done(struct imap_server_session *s, const struct imap_mailbox_view *view,
 			   enum imap_mailbox_result result);
+/* Before imap_server_fetch_done: the glue set \Seen on these messages and
+ * reported their FLAGS in the responses (uid, flags, modseq after the
+ * change); the syncs that follow do not report them again. */
+void imap_server_fetch_known(struct imap_server_session *s,
+			     const struct imap_message_change *changes, size_t count);
 /* responses: the rendered "* n FETCH (...)" lines of the request's
  * messages, written as they are. */
 void imap_server_fetch_done(struct imap_server_session *s, const uint8_t *responses, size_t len,

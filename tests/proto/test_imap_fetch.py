@@ -287,3 +287,31 @@ def test_binary_unknown_cte_is_no(imap_server):
         assert literal_of(fetch_one(m, "1", "(BODY.PEEK[1])")) == b"begin 644 x\r\n`\r\nend\r\n"
     finally:
         m.logout()
+
+
+def test_seen_set_by_fetch_is_not_echoed(imap_server):
+    """BODY[] sets \\Seen and says so in its own response; the session's next NOOPs do not
+    report that change again, while another session learns of it."""
+    s = imap_server
+    smtp_send(s, SENDER, [USER], make_message("seen echo", b"read me\r\n", to=USER))
+    m = login_select(s)
+    other = login_select(s)
+    try:
+        data = fetch_one(m, "1", "(BODY[])")
+        rest = b"".join(d if isinstance(d, bytes) else d[0] for d in data)
+        assert b"\\Seen" in rest, rest
+        # one response for message 1, not a second one from the command's own sync
+        heads = [d[0] if isinstance(d, tuple) else d for d in data]
+        assert len([h for h in heads if h and h.startswith(b"1 (")]) == 1, data
+        for _ in range(3):
+            m.untagged_responses.clear()
+            typ, _data = m.noop()
+            assert typ == "OK"
+            assert "FETCH" not in m.untagged_responses, m.untagged_responses
+        other.untagged_responses.clear()
+        typ, _data = other.noop()
+        fetched = b" ".join(x for x in other.untagged_responses.get("FETCH", []) if x)
+        assert b"\\Seen" in fetched, other.untagged_responses
+    finally:
+        m.logout()
+        other.logout()
