@@ -60,6 +60,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "core/net.h"
 #include "core/worker.h"
 #include "dns/dns-resolver.h"
 #include "queue/queue-dsn.h"
@@ -1008,6 +1009,7 @@ delivery_try_next_addr(struct delivery *d)
 		delivery_try_next_addr(d);
 		return;
 	}
+	net_set_nodelay(d->fd); /* see core/net.h */
 	d->ctimer = loop_timer_add(d->q->srv->loop, QUEUE_CONNECT_TIMEOUT_MS, connect_timeout, d);
 	if (connect(d->fd, (struct sockaddr *)&ss, sl) == 0) {
 		delivery_connected(d);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,9 +168,23 @@ net_listen(const struct net_addr *addr, int backlog, const char **error_r)
 int
 net_accept(int listen_fd, struct net_addr *peer_r)
 {
+	int fd;
+
 	peer_r->len = sizeof(peer_r->ss);
-	return accept4(listen_fd, (struct sockaddr *)&peer_r->ss, &peer_r->len,
-		       SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(listen_fd, (struct sockaddr *)&peer_r->ss, &peer_r->len,
+		     SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		net_set_nodelay(fd);
+	return fd;
+}
+
+void
+net_set_nodelay(int fd)
+{
+	int one = 1;
+
+	/* best effort: a failure only costs latency */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 int

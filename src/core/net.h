@@ -25,6 +25,11 @@ bool net_addr_is_loopback(const struct net_addr *addr);
 int net_listen(const struct net_addr *addr, int backlog, const char **error_r);
 /* Accept one connection, non-blocking. fd, or -1 (errno: EAGAIN when none). */
 int net_accept(int listen_fd, struct net_addr *peer_r);
+/* TCP_NODELAY (net_accept sets it on every accepted socket). The protocols
+ * answer in several writes (a reply line, then data from a worker, then a
+ * terminator); with Nagle's algorithm the last small write waits for the
+ * peer's delayed ACK, about 40 ms per command. Best effort. */
+void net_set_nodelay(int fd);
 /* Local address of a connected socket. 0 ok, -1 error. */
 int net_local_addr(int fd, struct net_addr *addr_r);
 int net_set_nonblock(int fd);
