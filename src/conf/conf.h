@@ -100,6 +100,8 @@ struct posthorn_conf {
 	char *dns_resolver;     /* "" = /etc/resolv.conf; "IP[@port], ..." */
 	char *dns_trust_anchor; /* "" = /usr/share/dns/root.key if present; "none"; abs. path */
 	char *relayhost;                            /* "" = MX */
+	char *relayhost_auth_file;                  /* "USER PASSWORD" file; "" = no AUTH */
+	char *transport_map;                        /* "DOMAIN=RELAY,..."; "" = none */
 	unsigned int smtp_outbound_port;
 	unsigned int smtp_outbound_tls;             /* 0 none, 1 may, 2 encrypt */
 	uint64_t queue_retry_min;                   /* milliseconds */
@@ -107,6 +109,13 @@ struct posthorn_conf {
 	uint64_t queue_lifetime;                    /* milliseconds */
 	uint64_t queue_scan_interval;               /* milliseconds */
 	unsigned int queue_max_deliveries;
+	unsigned int queue_destination_concurrency;
+	uint64_t queue_connection_cache_time;       /* ms; 0 = no reuse */
+	uint64_t queue_delay_warning;               /* ms; 0 = no delay notices */
+	bool smtp_dane;
+	bool smtp_mta_sts;
+	unsigned int mta_sts_port;
+	char *smtp_outbound_ca_file;                /* "" = system CA store */
 	unsigned int log_level;                     /* enum conf_log_level */
 	char *run_user;
 

@@ -174,7 +174,7 @@ test_schema(void)
 		conf_print_value(&conf, key, &out);
 		T_STREQ(buf_cstr(&out), conf_key_default(key));
 	}
-	T_INTEQ(conf_key_count, 41);
+	T_INTEQ(conf_key_count, 50);
 	T_ASSERT(conf_lookup_key("nope") == NULL);
 	T_ASSERT(conf_lookup_key("") == NULL);
 	T_STREQ(conf_key_description(conf_lookup_key("run_user")),

@@ -185,6 +185,29 @@ static const char *const schema_migrations[] = {
 	" modseq INTEGER NOT NULL,"
 	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);",
+
+	/* 6: \Recent (RFC 3501 2.3.2): mailboxes.recent_uid is the first UID
+	 * no session has claimed yet; nothing is recent after the upgrade.
+	 * Subscriptions (RFC 9051 6.3.7) outlive their mailbox, so they move
+	 * to their own table, keyed by account and name. The queue keeps
+	 * REQUIRETLS (RFC 8689) per entry and notice flags per recipient
+	 * (delay notice sent, success notice owed). MTA-STS (RFC 8461 5.1)
+	 * policies are cached per domain. */
+	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;"
+	"UPDATE mailboxes SET recent_uid = uidnext;"
+	"CREATE TABLE subscriptions ("
+	" account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
+	"INSERT INTO subscriptions SELECT account_id, name FROM mailboxes WHERE subscribed != 0;"
+	"ALTER TABLE queue ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE queue_rcpts ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE sts_policies ("
+	" domain TEXT PRIMARY KEY,"              /* lowercase */
+	" policy_id TEXT NOT NULL,"              /* id= of the _mta-sts TXT record */
+	" policy TEXT NOT NULL,"                 /* the policy file as fetched */
+	" fetched INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 const char *const *const sqlite_schema_migrations = schema_migrations;
