@@ -621,7 +621,13 @@ struct store_queue_envelope {
 			       (kept as a number: the account may be deleted meanwhile) */
 	const struct store_queue_envelope_rcpt *rcpts;
 	size_t rcpt_count;  /* >= 1 */
+	bool requiretls;    /* MAIL FROM ... REQUIRETLS (RFC 8689 4.1) */
 };
+
+/* Notice flags of a recipient (store_queue_set_rcpt_flags). */
+#define STORE_QUEUE_RCPT_F_DELAY_SENT 0x01u   /* a delay notice went out for it */
+#define STORE_QUEUE_RCPT_F_SUCCESS_OWED 0x02u /* final SENT, and a success DSN is due
+						 (NOTIFY=SUCCESS, no DSN-capable next hop) */
 
 /* A recipient as the queue holds it. */
 struct store_queue_rcpt {
@@ -634,6 +640,7 @@ struct store_queue_rcpt {
 	int64_t next_attempt; /* QUEUED, DEFERRED: due from then on; final states: 0 */
 	char *status;         /* last status text (e.g. the remote reply), NULL = none */
 	char *dsn;            /* last RFC 3463 status code ("4.4.1"), NULL = none */
+	unsigned flags;       /* STORE_QUEUE_RCPT_F_* */
 };
 
 struct store_queue_entry {
@@ -643,6 +650,7 @@ struct store_queue_entry {
 	char *envid;   /* NULL = none */
 	enum store_queue_ret ret;
 	uint64_t submitter;
+	bool requiretls; /* RFC 8689 */
 	int64_t arrival; /* when store_queue_add committed it */
 	bool hold;       /* held entries are never due */
 	struct store_queue_rcpt *rcpts; /* rcpts[i] is recipient i as added */
