@@ -60,7 +60,7 @@ t_queue_basic(struct store *st, const char *dir)
 		{ "\"dave x\"@[192.0.2.1]", NULL, STORE_QUEUE_NOTIFY_NEVER },
 	};
 	struct store_queue_envelope env = { "Alice@example.com", "QQ314159", STORE_QUEUE_RET_HDRS,
-					    42, rcpts, 3 };
+					    42, rcpts, 3, false };
 	struct store_queue_envelope bad;
 	struct store_queue_envelope_rcpt bad_rcpt;
 	const char *text = "Subject: out\r\n\r\nbody\r\n";
@@ -205,7 +205,7 @@ static void
 t_queue_failed_blob(struct store *st, const char *dir)
 {
 	struct store_queue_envelope_rcpt r = { "rcpt@remote.example", NULL, 0 };
-	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, &r, 1 };
+	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, &r, 1, false };
 	struct store_queue_entry e;
 	struct store_blob *blob;
 	const char *error = NULL;
@@ -229,7 +229,7 @@ t_queue_schedule(struct store *st, const char *dir)
 	struct store_queue_envelope_rcpt rcpts[2] = { { "one@remote.example", NULL, 0 },
 						      { "two@remote.example", NULL, 0 } };
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    rcpts, 2 };
+					    rcpts, 2, false };
 	struct store_queue_entry e, *list;
 	const char *error = NULL;
 	int64_t now = (int64_t)time(NULL), later;
@@ -510,7 +510,7 @@ test_sqlite_queue_reopen(void)
 		{ "two@remote.example", NULL, 0 },
 	};
 	struct store_queue_envelope env = { "alice@example.com", "ENV1", STORE_QUEUE_RET_FULL, 5,
-					    rcpts, 2 };
+					    rcpts, 2, false };
 	char *dir = new_data_dir(), *body;
 	struct store *st = open_store("sqlite", dir);
 	struct store_queue_entry before, after;

@@ -212,7 +212,7 @@ queue1(struct store *st, const char *queue_id, const char *text)
 {
 	struct store_queue_envelope_rcpt r = { "rcpt@remote.example", NULL, 0 };
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    &r, 1 };
+					    &r, 1, false };
 	const char *error = NULL;
 	int ret = queue_text(st, queue_id, text, &env, &error);
 
@@ -275,7 +275,7 @@ static inline void *
 crash_thread(void *arg)
 {
 	struct crash_ctx *ctx = arg;
-	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, crash_rcpts, 2 };
+	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, crash_rcpts, 2, false };
 	struct store_delivery_result r = { 0, 0, 0 };
 	char body[4096], line[64], id[32];
 	const char *error;
