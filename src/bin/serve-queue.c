@@ -7,6 +7,9 @@
  * every recipient of an entry is final sends one DSN for the failed ones
  * (queue/queue-dsn.h) and removes the entry.
  *
+ * The scheduler is split over four files (serve-queue-private.h says
+ * which does what); this one is the runner.
+ *
  * Flow per entry (struct delivery): a worker job loads the entry and maps
  * its body, and settles the recipients that need no network (our own
  * domains: delivered into the mailbox like SMTP does; mail loops; unknown
@@ -42,7 +45,7 @@
  * Log lines follow Postfix (DESIGN.md 4): "ID: to=<a>, relay=host[ip]:port,
  * delay=s, dsn=x.y.z, status=sent|deferred|bounced (text)".
  */
-#include "bin/serve-queue.h"
+#include "bin/serve-queue-private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,113 +59,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/conn.h"
-#include "core/log.h"
-#include "core/loop.h"
-#include "core/mem.h"
-#include "core/net.h"
-#include "core/worker.h"
-#include "dns/dns-resolver.h"
-#include "queue/queue-dsn.h"
-#include "queue/queue-policy.h"
-#include "smtp/smtp-client.h"
-#include "store/store.h"
-#include "tls/tls.h"
-
-#define QUEUE_SCAN_BATCH 64
-#define QUEUE_SWEEP_SCANS 10    /* scan_sweep at start-up, then every this many intervals */
-#define QUEUE_MAX_HOSTS 10
-#define QUEUE_MAX_ADDRS 10
-#define QUEUE_CONNECT_TIMEOUT_MS 30000u
-#define QUEUE_BODY_CHUNK 65536u
-#define QUEUE_MAX_RECEIVED 50   /* RFC 5321 6.3: more hops than this is a loop */
-#define QUEUE_DSN_MAX_RETURN (1024u * 1024u)
-
-struct queue_outcome_rec {
-	bool set;
-	enum store_queue_rcpt_state state;
-	char dsn[16];
-	char *status;
-	char relay[300];
-};
-
-struct queue_hop {
-	struct queue_nexthop nh;
-	size_t *idx;  /* entry rcpt indices */
-	size_t n;
-};
-
-struct delivery;
-
-struct queue_runner {
-	struct server *srv;
-	struct loop_timer *timer;
-	struct dns_resolver *dns;
-	struct tls_client_ctx *tls;
-	struct queue_settings set;
-	struct delivery *active;
-	unsigned active_count;
-	bool scanning;
-	bool stopping;
-	bool rescan;            /* a kick arrived during a scan */
-	int64_t next_sweep;     /* when scan_sweep runs again (0: at the first scan) */
-};
-
-struct delivery {
-	struct queue_runner *q;        /* NULL once orphaned (stopping) */
-	struct delivery *prev, *next;
-	char queue_id[STORE_QUEUE_ID_MAX + 1];
-	struct store_queue_entry entry;
-	bool have_entry;
-	uint8_t *body;                 /* mapping of the body, NULL when empty or none */
-	uint64_t body_size;
-	bool eightbit;
-	struct queue_outcome_rec *out; /* entry.rcpt_count */
-	struct queue_hop *hops;
-	size_t nhops, hop;
-	int64_t started;
-	char *error;                   /* load failure */
-	bool gone;                     /* the entry is no longer there */
-	/* the hop in progress */
-	struct dns_query *dnsq;
-	char **hosts;
-	size_t nhosts, host_i;
-	bool hosts_are_literal;
-	struct dns_address addrs[QUEUE_MAX_ADDRS];
-	size_t naddrs, addr_i;
-	char host[DNS_NAME_TEXT_MAX];
-	char ip[64];
-	unsigned port;
-	char last_error[512];
-	/* the connection */
-	int fd;
-	struct loop_io *cio;
-	struct loop_timer *ctimer;
-	struct conn *conn;
-	struct smtp_client *client;
-	uint64_t body_off;
-	bool sent, got_results;
-	bool tls_failed;               /* this connection's STARTTLS or handshake failed */
-	bool retry_plain;              /* connect to the same address again without TLS */
-	bool tls_plain;                /* the connection in progress does not try STARTTLS */
-	/* finish job */
-	bool done_all;
-};
-
-static void delivery_next_hop(struct delivery *d);
-static void delivery_try_next_addr(struct delivery *d);
-static void delivery_finish(struct delivery *d);
-static void queue_scan(struct queue_runner *q);
-
-static int64_t
-now_secs(void)
-{
-	return (int64_t)time(NULL);
-}
-
 /* ---- delivery lifetime ---- */
 
-static void
+void
 delivery_conn_free(struct delivery *d)
 {
 	smtp_client_free(&d->client);
@@ -175,7 +74,7 @@ delivery_conn_free(struct delivery *d)
 	loop_timer_remove(&d->ctimer);
 }
 
-static void
+void
 delivery_hop_free(struct delivery *d)
 {
 	dns_query_cancel(&d->dnsq);
@@ -186,11 +85,12 @@ delivery_hop_free(struct delivery *d)
 	d->naddrs = d->addr_i = 0;
 }
 
-static void
+void
 delivery_free(struct delivery *d)
 {
 	delivery_conn_free(d);
 	delivery_hop_free(d);
+	queue_tls_need_clear(d);
 	if (d->body != NULL)
 		munmap(d->body, d->body_size);
 	if (d->out != NULL) {
@@ -207,7 +107,7 @@ delivery_free(struct delivery *d)
 	mem_free(&d);
 }
 
-static void
+void
 delivery_unlink(struct delivery *d)
 {
 	struct queue_runner *q = d->q;
@@ -227,8 +127,8 @@ delivery_unlink(struct delivery *d)
 /* ---- outcomes ---- */
 
 /* Octets of s that fit in max without cutting a UTF-8 sequence. */
-static size_t
-utf8_prefix_len(const char *s, size_t max)
+size_t
+queue_utf8_prefix_len(const char *s, size_t max)
 {
 	size_t len = strlen(s);
 
@@ -240,8 +140,8 @@ utf8_prefix_len(const char *s, size_t max)
 	return len;
 }
 
-static void
-outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_state state, const char *dsn,
+void
+delivery_outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_state state, const char *dsn,
 	    const char *status, const char *relay)
 {
 	struct queue_outcome_rec *o = &d->out[i];
@@ -252,7 +152,7 @@ outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_state state, con
 		status = "";
 	/* the store takes at most STORE_QUEUE_STATUS_MAX octets (a longer text
 	 * would leave the attempt unrecorded and the recipient due at once) */
-	len = utf8_prefix_len(status, STORE_QUEUE_STATUS_MAX);
+	len = queue_utf8_prefix_len(status, STORE_QUEUE_STATUS_MAX);
 	o->set = true;
 	o->state = state;
 	snprintf(o->dsn, sizeof(o->dsn), "%s", dsn);
@@ -265,14 +165,14 @@ outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_state state, con
 
 /* Every recipient of the current hop gets the same temporary or permanent
  * outcome (DNS failure, no host reachable). */
-static void
-hop_outcome_all(struct delivery *d, enum store_queue_rcpt_state state, const char *dsn,
+void
+delivery_outcome_all(struct delivery *d, enum store_queue_rcpt_state state, const char *dsn,
 		const char *status)
 {
 	struct queue_hop *h = &d->hops[d->hop];
 
 	for (size_t i = 0; i < h->n; i++)
-		outcome_set(d, h->idx[i], state, dsn, status, "none");
+		delivery_outcome_set(d, h->idx[i], state, dsn, status, "none");
 }
 
 /* ---- worker: load an entry ---- */
@@ -328,11 +228,11 @@ load_local_rcpt(struct delivery *d, struct server *srv, size_t i)
 		return false;
 	}
 	if (st == DELIVERY_UNKNOWN_USER) {
-		outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.1", "no such user here", "local");
+		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.1", "no such user here", "local");
 	} else if (st == DELIVERY_LOOP) {
-		outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.4.6", "alias loop", "local");
+		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.4.6", "alias loop", "local");
 	} else if (st != DELIVERY_OK) {
-		outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
+		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
 			    error != NULL ? error : "local lookup failed", "local");
 	} else {
 		struct store_delivery_target *t = mem_array(n, sizeof(*t));
@@ -348,10 +248,10 @@ load_local_rcpt(struct delivery *d, struct server *srv, size_t i)
 		else if (blob != NULL)
 			store_blob_abort(&blob);
 		if (ret == 1)
-			outcome_set(d, i, STORE_QUEUE_RCPT_SENT, "2.0.0", "delivered to mailbox",
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_SENT, "2.0.0", "delivered to mailbox",
 				    "local");
 		else
-			outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
 				    error != NULL ? error : "local delivery failed", "local");
 		mem_free(&t);
 		mem_free(&r);
@@ -411,14 +311,14 @@ load_work(void *ctx)
 		if (r->next_attempt > now)
 			continue;
 		if (loop) {
-			outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.4.6",
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.4.6",
 				    "mail forwarding loop (too many Received: fields)", "none");
 			continue;
 		}
 		if (load_local_rcpt(d, srv, i))
 			continue;
 		if (queue_nexthop_parse(r->address, &nh, &error) < 0) {
-			outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.2", error, "none");
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.2", error, "none");
 			continue;
 		}
 		for (h = 0; h < d->nhops; h++) {
@@ -461,767 +361,6 @@ load_done(void *ctx)
 		return;
 	}
 	delivery_next_hop(d);
-}
-
-/* ---- routing ---- */
-
-static void hop_done(struct delivery *d);
-
-static void
-addrs_done(void *ctx, struct dns_result *res)
-{
-	struct delivery *d = ctx;
-
-	d->dnsq = NULL;
-	d->naddrs = d->addr_i = 0;
-	if (res->status == DNS_OK) {
-		for (size_t i = 0; i < res->count && d->naddrs < QUEUE_MAX_ADDRS; i++)
-			d->addrs[d->naddrs++] = res->addrs[i];
-	} else {
-		snprintf(d->last_error, sizeof(d->last_error), "Host %.255s not found: %.200s", d->host,
-			 res->error != NULL ? res->error : "no address");
-	}
-	dns_result_free(&res);
-	delivery_try_next_addr(d);
-}
-
-/* The next host of the hop: look up its addresses (or take the literal). */
-static void
-delivery_try_next_host(struct delivery *d)
-{
-	const char *error = NULL;
-
-	if (d->host_i >= d->nhosts) {
-		/* nothing reachable: temporary (RFC 5321 4.5.4.1) */
-		hop_outcome_all(d, STORE_QUEUE_RCPT_DEFERRED, "4.4.1",
-				d->last_error[0] != '\0' ? d->last_error : "no host reachable");
-		hop_done(d);
-		return;
-	}
-	snprintf(d->host, sizeof(d->host), "%s", d->hosts[d->host_i++]);
-	d->naddrs = d->addr_i = 0;
-	if (d->hosts_are_literal) {
-		struct dns_address *a = &d->addrs[0];
-
-		memset(a, 0, sizeof(*a));
-		if (inet_pton(AF_INET, d->host, &a->u.v4) == 1)
-			a->family = AF_INET;
-		else if (inet_pton(AF_INET6, d->host, &a->u.v6) == 1)
-			a->family = AF_INET6;
-		d->naddrs = a->family != 0 ? 1 : 0;
-		delivery_try_next_addr(d);
-		return;
-	}
-	d->dnsq = dns_lookup_addresses(d->q->dns, d->host, 0, addrs_done, d, &error);
-	if (d->dnsq == NULL) {
-		snprintf(d->last_error, sizeof(d->last_error), "bad host name %.255s: %s", d->host,
-			 error);
-		delivery_try_next_host(d);
-	}
-}
-
-static void
-mx_done(void *ctx, struct dns_result *res)
-{
-	struct delivery *d = ctx;
-	struct queue_hop *h = &d->hops[d->hop];
-	struct queue_route route;
-
-	d->dnsq = NULL;
-	queue_route_from_mx(res, &route);
-	switch (route.verdict) {
-	case QUEUE_ROUTE_HOSTS:
-		d->nhosts = route.count < QUEUE_MAX_HOSTS ? route.count : QUEUE_MAX_HOSTS;
-		d->hosts = mem_array(d->nhosts, sizeof(*d->hosts));
-		for (size_t i = 0; i < d->nhosts; i++)
-			d->hosts[i] = mem_strdup(route.hosts[i]);
-		break;
-	case QUEUE_ROUTE_IMPLICIT:
-		d->nhosts = 1;
-		d->hosts = mem_array(1, sizeof(*d->hosts));
-		d->hosts[0] = mem_strdup(h->nh.domain);
-		break;
-	case QUEUE_ROUTE_TEMPFAIL:
-	case QUEUE_ROUTE_PERMFAIL: {
-		char text[400];
-
-		snprintf(text, sizeof(text), "Domain %s: %s", h->nh.domain, route.reason);
-		hop_outcome_all(d, route.verdict == QUEUE_ROUTE_PERMFAIL ? STORE_QUEUE_RCPT_BOUNCED
-									 : STORE_QUEUE_RCPT_DEFERRED,
-				route.dsn, text);
-		queue_route_deinit(&route);
-		dns_result_free(&res);
-		hop_done(d);
-		return;
-	}
-	}
-	queue_route_deinit(&route);
-	dns_result_free(&res);
-	d->host_i = 0;
-	delivery_try_next_host(d);
-}
-
-/* Split "host", "host:port", "[ip]", "[ip]:port" (relayhost syntax). */
-static void
-relay_parse(const char *relay, char *host, size_t hsize, unsigned *port_r, bool *literal_r)
-{
-	const char *colon;
-
-	*literal_r = false;
-	if (relay[0] == '[') {
-		const char *end = strchr(relay, ']');
-		size_t n = end != NULL ? (size_t)(end - relay - 1) : strlen(relay + 1);
-
-		snprintf(host, hsize, "%.*s", (int)n, relay + 1);
-		*literal_r = true;
-		colon = end != NULL && end[1] == ':' ? end + 1 : NULL;
-	} else {
-		colon = strrchr(relay, ':');
-		snprintf(host, hsize, "%.*s", (int)(colon != NULL ? (size_t)(colon - relay)
-								 : strlen(relay)), relay);
-	}
-	if (colon != NULL) {
-		unsigned long p = strtoul(colon + 1, NULL, 10);
-
-		if (p > 0 && p < 65536)
-			*port_r = (unsigned)p;
-	}
-}
-
-static void
-delivery_next_hop(struct delivery *d)
-{
-	struct queue_runner *q = d->q;
-	struct queue_hop *h;
-	const char *error = NULL;
-
-	if (d->hop >= d->nhops) {
-		delivery_finish(d);
-		return;
-	}
-	h = &d->hops[d->hop];
-	delivery_hop_free(d);
-	d->last_error[0] = '\0';
-	d->port = q->set.port;
-	d->hosts_are_literal = false;
-	if (q->set.relayhost != NULL && q->set.relayhost[0] != '\0') {
-		char host[DNS_NAME_TEXT_MAX];
-
-		relay_parse(q->set.relayhost, host, sizeof(host), &d->port, &d->hosts_are_literal);
-		d->nhosts = 1;
-		d->hosts = mem_array(1, sizeof(*d->hosts));
-		d->hosts[0] = mem_strdup(host);
-		d->host_i = 0;
-		delivery_try_next_host(d);
-		return;
-	}
-	if (h->nh.literal) {
-		/* RFC 5321 4.1.3: straight to the address, no DNS */
-		d->hosts_are_literal = true;
-		d->nhosts = 1;
-		d->hosts = mem_array(1, sizeof(*d->hosts));
-		d->hosts[0] = mem_strdup(h->nh.domain);
-		d->host_i = 0;
-		delivery_try_next_host(d);
-		return;
-	}
-	d->dnsq = dns_lookup_mx(q->dns, h->nh.domain, mx_done, d, &error);
-	if (d->dnsq == NULL) {
-		char text[400];
-
-		snprintf(text, sizeof(text), "Domain %s: %s", h->nh.domain, error);
-		hop_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED, "5.1.2", text);
-		hop_done(d);
-	}
-}
-
-static void
-hop_done(struct delivery *d)
-{
-	delivery_conn_free(d);
-	delivery_hop_free(d);
-	d->hop++;
-	/* from the loop, never from inside a dns or conn callback chain */
-	delivery_next_hop(d);
-}
-
-/* ---- connection ---- */
-
-static void
-relay_text(struct delivery *d, char *out, size_t size)
-{
-	snprintf(out, size, "%.200s[%s]:%u", d->host, d->ip, d->port);
-}
-
-static void
-client_io_write(void *ctx, const uint8_t *data, size_t len)
-{
-	struct delivery *d = ctx;
-
-	conn_write(d->conn, data, len);
-}
-
-static void
-client_io_close(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	conn_close_after_flush(d->conn);
-}
-
-static void
-client_io_timer(void *ctx, unsigned seconds)
-{
-	struct delivery *d = ctx;
-
-	/* 0 = nothing awaited: park the timer far away */
-	loop_timer_reset(d->ctimer, seconds > 0 ? (uint64_t)seconds * 1000u : 86400000u);
-}
-
-static size_t
-client_io_out_pending(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	return conn_out_pending(d->conn);
-}
-
-static void
-client_ready(struct smtp_client *c, void *ctx)
-{
-	struct delivery *d = ctx;
-	struct queue_hop *h = &d->hops[d->hop];
-	struct smtp_client_rcpt *rcpts;
-	struct smtp_client_message msg;
-	char envid[STORE_QUEUE_ENVID_MAX + 1];
-	char (*orcpts)[STORE_QUEUE_ORCPT_MAX + 1];
-
-	if (d->sent) {
-		smtp_client_quit(c);
-		return;
-	}
-	d->sent = true;
-	rcpts = mem_array(h->n, sizeof(*rcpts));
-	orcpts = mem_array(h->n, sizeof(*orcpts));
-	for (size_t i = 0; i < h->n; i++) {
-		const struct store_queue_rcpt *r = &d->entry.rcpts[h->idx[i]];
-
-		rcpts[i].address = r->address;
-		/* the store's NOTIFY bits are the RFC 3461 set; the engine's differ */
-		if (r->notify & STORE_QUEUE_NOTIFY_NEVER)
-			rcpts[i].notify = SMTP_CLIENT_NOTIFY_NEVER;
-		else
-			rcpts[i].notify =
-				((r->notify & STORE_QUEUE_NOTIFY_SUCCESS) ? SMTP_CLIENT_NOTIFY_SUCCESS
-									  : 0) |
-				((r->notify & STORE_QUEUE_NOTIFY_FAILURE) ? SMTP_CLIENT_NOTIFY_FAILURE
-									  : 0) |
-				((r->notify & STORE_QUEUE_NOTIFY_DELAY) ? SMTP_CLIENT_NOTIFY_DELAY : 0);
-		if (r->orcpt != NULL && queue_xtext_decode(r->orcpt, orcpts[i], sizeof(orcpts[i])))
-			rcpts[i].orcpt = orcpts[i];
-	}
-	memset(&msg, 0, sizeof(msg));
-	msg.sender = d->entry.sender;
-	msg.rcpts = rcpts;
-	msg.n_rcpts = (unsigned)h->n;
-	msg.size = d->body_size;
-	msg.eightbit = d->eightbit;
-	msg.ret = d->entry.ret == STORE_QUEUE_RET_FULL	 ? SMTP_CLIENT_RET_FULL
-		  : d->entry.ret == STORE_QUEUE_RET_HDRS ? SMTP_CLIENT_RET_HDRS
-							 : SMTP_CLIENT_RET_NONE;
-	if (d->entry.envid != NULL && queue_xtext_decode(d->entry.envid, envid, sizeof(envid)))
-		msg.envid = envid;
-	d->body_off = 0;
-	smtp_client_send_message(c, &msg);
-	mem_free(&rcpts);
-	mem_free(&orcpts);
-}
-
-static void
-client_starttls(struct smtp_client *c, void *ctx)
-{
-	struct delivery *d = ctx;
-	struct tls_conn *t;
-
-	if (d->q == NULL || d->q->tls == NULL) {
-		smtp_client_tls_done(c, false);
-		return;
-	}
-	t = tls_client_conn_new(d->q->tls, conn_fd(d->conn), d->host);
-	conn_set_transport(d->conn, tls_conn_transport_ops(), t);
-}
-
-static void
-client_body_read(struct smtp_client *c, void *ctx)
-{
-	struct delivery *d = ctx;
-	uint64_t left = d->body_size - d->body_off;
-	size_t n = left > QUEUE_BODY_CHUNK ? QUEUE_BODY_CHUNK : (size_t)left;
-
-	d->body_off += n;
-	smtp_client_body_data(c, n > 0 ? d->body + d->body_off - n : (const uint8_t *)"", n,
-			      d->body_off >= d->body_size);
-}
-
-static void
-client_message_done(struct smtp_client *c, void *ctx, const struct smtp_client_result *results,
-		    unsigned n)
-{
-	struct delivery *d = ctx;
-	struct queue_hop *h = &d->hops[d->hop];
-	char relay[300], text[1200];
-	bool all_local_temp = true;
-
-	/* a message that failed locally and temporarily for every recipient
-	 * before the server said anything about them (e.g. the connection
-	 * broke): try the next host instead */
-	for (unsigned i = 0; i < n; i++) {
-		if (!(results[i].local && results[i].status == SMTP_CLIENT_STATUS_TEMPFAIL))
-			all_local_temp = false;
-	}
-	if (all_local_temp && n > 0) {
-		snprintf(d->last_error, sizeof(d->last_error), "%.400s", results[0].text);
-		return;
-	}
-	d->got_results = true;
-	relay_text(d, relay, sizeof(relay));
-	for (unsigned i = 0; i < n && i < h->n; i++) {
-		const struct smtp_client_result *r = &results[i];
-		const char *dsn = NULL;
-		enum queue_outcome o = queue_outcome_of(r->local ? 0 : r->code, r->enhanced, &dsn);
-
-		if (r->local) {
-			/* our own verdict (SIZE, 8BITMIME, ...): its class decides */
-			o = r->status == SMTP_CLIENT_STATUS_OK		? QUEUE_OUTCOME_SENT
-			    : r->status == SMTP_CLIENT_STATUS_PERMFAIL ? QUEUE_OUTCOME_BOUNCED
-								       : QUEUE_OUTCOME_DEFERRED;
-			dsn = r->enhanced;
-		}
-		if (r->local)
-			snprintf(text, sizeof(text), "%s", r->text != NULL ? r->text : "");
-		else
-			snprintf(text, sizeof(text), "host %.200s[%s] said: %u %s %s (in reply to %s)",
-				 d->host, d->ip, r->code, r->enhanced, r->text != NULL ? r->text : "",
-				 smtp_client_stage_name(r->stage));
-		outcome_set(d, h->idx[i],
-			    o == QUEUE_OUTCOME_SENT	 ? STORE_QUEUE_RCPT_SENT
-			    : o == QUEUE_OUTCOME_BOUNCED ? STORE_QUEUE_RCPT_BOUNCED
-							 : STORE_QUEUE_RCPT_DEFERRED,
-			    dsn, text, relay);
-	}
-}
-
-static void
-client_closed(struct smtp_client *c, void *ctx, const struct smtp_client_result *result)
-{
-	struct delivery *d = ctx;
-
-	/* opportunistic TLS (RFC 7435) that fails must not keep the mail from
-	 * going out: the same address is tried again in plain text, as Postfix
-	 * does at security level "may" */
-	if (!d->got_results && result->stage == SMTP_CLIENT_STAGE_STARTTLS && !d->tls_plain &&
-	    d->q != NULL && d->q->set.tls == SMTP_CLIENT_TLS_OPPORTUNISTIC)
-		d->tls_failed = true;
-	if (!d->got_results && result->status != SMTP_CLIENT_STATUS_OK) {
-		char relay[300];
-
-		relay_text(d, relay, sizeof(relay));
-		snprintf(d->last_error, sizeof(d->last_error), "%s: %.200s", relay,
-			 result->text != NULL ? result->text : "connection failed");
-	}
-}
-
-static const struct smtp_client_hooks client_hooks = {
-	.ready = client_ready,
-	.starttls = client_starttls,
-	.body_read = client_body_read,
-	.message_done = client_message_done,
-	.closed = client_closed,
-};
-
-static const struct smtp_client_io client_io = {
-	.write = client_io_write,
-	.close = client_io_close,
-	.timer = client_io_timer,
-	.out_pending = client_io_out_pending,
-};
-
-/* The connection is over (from the loop): results, or the next address. */
-static void
-delivery_conn_over(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	delivery_conn_free(d);
-	if (d->got_results) {
-		hop_done(d);
-		return;
-	}
-	if (d->tls_failed && d->addr_i > 0) {
-		char safe[512];
-
-		log_sanitize(safe, sizeof(safe), d->last_error, strlen(d->last_error));
-		log_info("queue", "%s: TLS with %s[%s]:%u failed (%s): trying again without TLS",
-			 d->queue_id, d->host, d->ip, d->port, safe);
-		d->tls_failed = false;
-		d->retry_plain = true;
-		d->addr_i--;
-	}
-	delivery_try_next_addr(d);
-}
-
-static void
-conn_cb_input(void *ctx, const uint8_t *data, size_t len)
-{
-	struct delivery *d = ctx;
-
-	smtp_client_input(d->client, data, len);
-}
-
-static void
-conn_cb_drained(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	if (d->client != NULL)
-		smtp_client_output_drained(d->client);
-}
-
-static void
-conn_cb_closed(void *ctx, const char *reason)
-{
-	struct delivery *d = ctx;
-
-	if (d->client != NULL)
-		smtp_client_disconnected(d->client, reason);
-	if (d->q != NULL)
-		loop_defer(d->q->srv->loop, delivery_conn_over, d);
-}
-
-static void
-conn_cb_handshake_done(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	smtp_client_tls_done(d->client, true);
-}
-
-static const struct conn_callbacks conn_cb = {
-	.input = conn_cb_input,
-	.drained = conn_cb_drained,
-	.closed = conn_cb_closed,
-	.handshake_done = conn_cb_handshake_done,
-};
-
-static void
-delivery_connected(struct delivery *d)
-{
-	struct smtp_client_settings set;
-	struct queue_runner *q = d->q;
-
-	loop_io_remove(&d->cio);
-	d->conn = conn_new(q->srv->loop, d->fd, &conn_cb, d);
-	d->fd = -1; /* the conn owns it */
-	smtp_client_settings_init_default(&set);
-	set.helo_name = q->srv->hostname;
-	set.tls = q->tls != NULL && !d->tls_plain ? q->set.tls : SMTP_CLIENT_TLS_NONE;
-	d->sent = false;
-	d->got_results = false;
-	d->client = smtp_client_new(&set, &client_hooks, d, &client_io, d);
-	smtp_client_start(d->client);
-}
-
-static void
-connect_timeout(void *ctx)
-{
-	struct delivery *d = ctx;
-
-	if (d->client != NULL) {
-		/* connected: the timer is the SMTP engine's (io->timer) */
-		smtp_client_timeout(d->client);
-		return;
-	}
-	snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: timed out", d->host,
-		 d->ip, d->port);
-	delivery_conn_free(d);
-	delivery_try_next_addr(d);
-}
-
-static void
-connect_ready(void *ctx, unsigned events)
-{
-	struct delivery *d = ctx;
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err != 0) {
-		snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: %s", d->host,
-			 d->ip, d->port, strerror(err));
-		delivery_conn_free(d);
-		delivery_try_next_addr(d);
-		return;
-	}
-	delivery_connected(d);
-}
-
-/* Connect to the next address of the current host, or go on to the next
- * host when none is left. */
-static void
-delivery_try_next_addr(struct delivery *d)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	const struct dns_address *a;
-
-	if (d->q == NULL || d->q->stopping)
-		return;
-	d->tls_plain = d->retry_plain;
-	d->retry_plain = false;
-	d->tls_failed = false;
-	if (d->addr_i >= d->naddrs) {
-		delivery_try_next_host(d);
-		return;
-	}
-	a = &d->addrs[d->addr_i++];
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)d->port);
-		sin->sin_addr = a->u.v4;
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)d->port);
-		sin6->sin6_addr = a->u.v6;
-		sl = sizeof(*sin6);
-	}
-	inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->u.v4 : (const void *)&a->u.v6,
-		  d->ip, sizeof(d->ip));
-	d->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->fd < 0) {
-		snprintf(d->last_error, sizeof(d->last_error), "socket: %s", strerror(errno));
-		delivery_try_next_addr(d);
-		return;
-	}
-	net_set_nodelay(d->fd); /* see core/net.h */
-	d->ctimer = loop_timer_add(d->q->srv->loop, QUEUE_CONNECT_TIMEOUT_MS, connect_timeout, d);
-	if (connect(d->fd, (struct sockaddr *)&ss, sl) == 0) {
-		delivery_connected(d);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: %s", d->host,
-			 d->ip, d->port, strerror(errno));
-		delivery_conn_free(d);
-		delivery_try_next_addr(d);
-		return;
-	}
-	d->cio = loop_io_add(d->q->srv->loop, d->fd, LOOP_WRITE, connect_ready, d);
-}
-
-/* ---- finishing an entry ---- */
-
-static bool
-dsn_wanted(const struct store_queue_rcpt *r)
-{
-	/* RFC 3461 4.1: without NOTIFY, failures are reported */
-	if (r->notify & STORE_QUEUE_NOTIFY_NEVER)
-		return false;
-	return r->notify == 0 || (r->notify & STORE_QUEUE_NOTIFY_FAILURE) != 0;
-}
-
-/* Queue the DSN for the bounced recipients (worker thread). */
-static void
-finish_send_dsn(struct delivery *d, struct server *srv, const struct store_queue_entry *e)
-{
-	struct queue_dsn_rcpt *dr = mem_array(e->rcpt_count, sizeof(*dr));
-	struct queue_dsn dsn;
-	struct buf out;
-	char from[STORE_ADDRESS_MAX + 1], id[16];
-	size_t n = 0;
-	bool eightbit = false;
-	const char *error = NULL;
-
-	for (size_t i = 0; i < e->rcpt_count; i++) {
-		const struct store_queue_rcpt *r = &e->rcpts[i];
-
-		if (r->state != STORE_QUEUE_RCPT_BOUNCED || !dsn_wanted(r))
-			continue;
-		dr[n].address = r->address;
-		dr[n].orcpt = r->orcpt;
-		dr[n].action = QUEUE_DSN_FAILED;
-		dr[n].status = r->dsn != NULL ? r->dsn : "5.0.0";
-		dr[n].remote_mta = NULL;
-		if (d->out[i].set && strcmp(d->out[i].relay, "none") != 0 &&
-		    strcmp(d->out[i].relay, "local") != 0) {
-			/* "host[ip]:port" -> host */
-			char *br = strchr(d->out[i].relay, '[');
-
-			if (br != NULL)
-				*br = '\0';
-			dr[n].remote_mta = d->out[i].relay;
-		}
-		dr[n].diagnostic = r->status;
-		dr[n].last_attempt = r->last_attempt;
-		n++;
-	}
-	if (n == 0) {
-		mem_free(&dr);
-		return;
-	}
-	snprintf(from, sizeof(from), "MAILER-DAEMON@%s", srv->hostname);
-	memset(&dsn, 0, sizeof(dsn));
-	dsn.reporting_mta = srv->hostname;
-	dsn.from = from;
-	dsn.to = e->sender;
-	dsn.queue_id = e->queue_id;
-	dsn.envid = e->envid;
-	dsn.arrival = e->arrival;
-	dsn.now = now_secs();
-	dsn.headers_only = e->ret == STORE_QUEUE_RET_HDRS;
-	dsn.max_return = QUEUE_DSN_MAX_RETURN;
-	dsn.rcpts = dr;
-	dsn.rcpt_count = n;
-	dsn.original = d->body;
-	dsn.original_len = (size_t)d->body_size;
-	buf_init(&out, 0);
-	if (queue_dsn_build(&dsn, &out, &eightbit, &error) == 0) {
-		struct store_blob *blob = NULL;
-		struct store_queue_envelope_rcpt rcpt = { e->sender, NULL, STORE_QUEUE_NOTIFY_NEVER };
-		struct store_queue_envelope env = { 0 };
-
-		env.sender = ""; /* RFC 3464 / 5321 4.5.5: a DSN has the null sender */
-		env.rcpts = &rcpt;
-		env.rcpt_count = 1;
-		serve_queue_id(id);
-		if (store_blob_begin(srv->store, &blob, &error) == 1 &&
-		    store_blob_write(blob, buf_data(&out), buf_len(&out)) == 0 &&
-		    store_queue_add(srv->store, &blob, &env, id, &error) == 1)
-			log_info("queue", "%s: sender non-delivery notification: %s", e->queue_id,
-				 id);
-		else
-			log_error("queue", "%s: cannot queue the DSN: %s", e->queue_id,
-				  error != NULL ? error : "write failed");
-		if (blob != NULL)
-			store_blob_abort(&blob);
-	} else {
-		log_error("queue", "%s: cannot build the DSN: %s", e->queue_id, error);
-	}
-	buf_deinit(&out);
-	mem_free(&dr);
-}
-
-static void
-finish_work(void *ctx)
-{
-	struct delivery *d = ctx;
-	struct server *srv = d->q != NULL ? d->q->srv : NULL;
-	struct store_queue_entry e;
-	const char *error = NULL;
-	int64_t now = now_secs();
-	bool all_final = true;
-
-	if (srv == NULL)
-		return;
-	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
-		struct queue_outcome_rec *o = &d->out[i];
-		const struct store_queue_rcpt *r = &d->entry.rcpts[i];
-		int64_t next = 0;
-
-		if (!o->set)
-			continue;
-		if (o->state == STORE_QUEUE_RCPT_DEFERRED)
-			next = queue_next_attempt(&d->q->set.policy, d->entry.arrival, now,
-						  r->attempts + 1);
-		if (store_queue_update_rcpt(srv->store, d->queue_id, i, o->state, next, o->status,
-					    o->dsn, &error) >= 0)
-			continue;
-		log_error("queue", "%s: cannot record the attempt: %s", d->queue_id, error);
-		/* an unrecorded attempt leaves the recipient due at once: try again
-		 * with a plain text, so that a text the store refuses cannot make a
-		 * hot retry loop */
-		if (store_queue_update_rcpt(srv->store, d->queue_id, i, o->state, next,
-					    "status text not recordable",
-					    o->state == STORE_QUEUE_RCPT_SENT	     ? "2.0.0"
-					    : o->state == STORE_QUEUE_RCPT_BOUNCED ? "5.0.0"
-										   : "4.0.0",
-					    &error) < 0)
-			log_error("queue", "%s: cannot record the attempt: %s", d->queue_id,
-				  error);
-	}
-	if (store_queue_get(srv->store, d->queue_id, &e, &error) != 1)
-		return;
-	for (size_t i = 0; i < e.rcpt_count; i++) {
-		if (e.rcpts[i].state != STORE_QUEUE_RCPT_SENT &&
-		    e.rcpts[i].state != STORE_QUEUE_RCPT_BOUNCED)
-			all_final = false;
-	}
-	if (all_final) {
-		/* never a DSN to the null sender (RFC 5321 4.5.5) */
-		if (e.sender[0] != '\0')
-			finish_send_dsn(d, srv, &e);
-		if (store_queue_delete(srv->store, d->queue_id, &error) < 0)
-			log_error("queue", "%s: cannot remove: %s", d->queue_id, error);
-		d->done_all = true;
-	}
-	store_queue_entry_deinit(&e);
-}
-
-static void
-finish_done(void *ctx)
-{
-	struct delivery *d = ctx;
-	struct queue_runner *q = d->q;
-
-	if (q != NULL && d->done_all)
-		log_info("queue", "%s: removed", d->queue_id);
-	delivery_unlink(d);
-	delivery_free(d);
-	/* a DSN may have been queued, and a slot is free: look again */
-	if (q != NULL && !q->stopping)
-		serve_queue_kick(q->srv);
-}
-
-static void
-delivery_finish(struct delivery *d)
-{
-	int64_t now = now_secs();
-
-	delivery_conn_free(d);
-	delivery_hop_free(d);
-	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
-		struct queue_outcome_rec *o = &d->out[i];
-		char safe[STORE_ADDRESS_MAX * 4 + 1];
-
-		if (!o->set)
-			continue;
-		if (o->state == STORE_QUEUE_RCPT_DEFERRED &&
-		    queue_expired(&d->q->set.policy, d->entry.arrival, now)) {
-			/* decided before the log line, which must tell the truth */
-			char text[STORE_QUEUE_STATUS_MAX + 1];
-
-			o->state = STORE_QUEUE_RCPT_BOUNCED;
-			snprintf(text, sizeof(text), "%.*s (gave up: message too old)",
-				 (int)utf8_prefix_len(o->status, 900), o->status);
-			mem_free(&o->status);
-			o->status = mem_strdup(text);
-		}
-		log_sanitize(safe, sizeof(safe), d->entry.rcpts[i].address,
-			     strlen(d->entry.rcpts[i].address));
-		log_info("queue", "%s: to=<%s>, relay=%s, delay=%lld, dsn=%s, status=%s (%s)",
-			 d->queue_id, safe, o->relay, (long long)(now - d->entry.arrival), o->dsn,
-			 o->state == STORE_QUEUE_RCPT_SENT	 ? "sent"
-			 : o->state == STORE_QUEUE_RCPT_BOUNCED ? "bounced"
-								: "deferred",
-			 o->status);
-	}
-	worker_pool_submit(d->q->srv->pool, finish_work, finish_done, d);
 }
 
 /* ---- scanning ---- */
@@ -1335,7 +474,7 @@ scan_done(void *ctx)
 	}
 }
 
-static void
+void
 queue_scan(struct queue_runner *q)
 {
 	struct scan_job *job;
