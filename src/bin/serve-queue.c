@@ -508,6 +508,17 @@ queue_timer(void *ctx)
 
 /* ---- public ---- */
 
+/* Free the strings serve_queue_start copied. */
+static void
+queue_settings_free_copies(struct queue_settings *set)
+{
+	mem_free(&set->relayhost);
+	mem_free(&set->config_dir);
+	mem_free(&set->relayhost_auth_file);
+	mem_free(&set->transport_map);
+	mem_free(&set->ca_file);
+}
+
 int
 serve_queue_start(struct server *srv, const struct queue_settings *set)
 {
@@ -522,13 +533,18 @@ serve_queue_start(struct server *srv, const struct queue_settings *set)
 	q->set.relayhost = mem_strdup(set->relayhost != NULL ? set->relayhost : "");
 	q->set.dns_resolver = NULL;
 	q->set.dns_trust_anchor = NULL;
+	q->set.config_dir = mem_strdup(set->config_dir != NULL ? set->config_dir : "");
+	q->set.relayhost_auth_file =
+		mem_strdup(set->relayhost_auth_file != NULL ? set->relayhost_auth_file : "");
+	q->set.transport_map = mem_strdup(set->transport_map != NULL ? set->transport_map : "");
+	q->set.ca_file = mem_strdup(set->ca_file != NULL ? set->ca_file : "");
 	memset(&ds, 0, sizeof(ds));
 	ds.resolver = set->dns_resolver;
 	ds.trust_anchor = set->dns_trust_anchor;
 	q->dns = dns_resolver_new(srv->loop, &ds, &error);
 	if (q->dns == NULL) {
 		log_error("queue", "cannot start the DNS resolver: %s", error);
-		mem_free(&q->set.relayhost);
+		queue_settings_free_copies(&q->set);
 		mem_free(&q);
 		return -1;
 	}
@@ -583,7 +599,7 @@ serve_queue_free(struct server *srv)
 		delivery_free(d);
 	}
 	dns_resolver_free(&q->dns);
-	mem_free(&q->set.relayhost);
+	queue_settings_free_copies(&q->set);
 	if (q->tls != NULL)
 		tls_client_ctx_unref(&q->tls);
 	mem_free(&q);

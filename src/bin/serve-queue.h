@@ -18,6 +18,16 @@ struct queue_settings {
 	unsigned scan_interval_ms;    /* how often the queue is looked at */
 	const char *dns_resolver;     /* dns/dns-resolver.h settings */
 	const char *dns_trust_anchor;
+	char *config_dir;       /* relative file names are relative to it */
+	char *relayhost_auth_file; /* "USER PASSWORD"; NULL/"" = no AUTH at relays */
+	char *transport_map;    /* "DOMAIN=RELAY,..."; NULL/"" = none */
+	unsigned destination_concurrency; /* connections per destination at once */
+	unsigned connection_cache_ms; /* keep an idle connection this long; 0 = no reuse */
+	int64_t delay_warning;        /* seconds; 0 = no delay notices */
+	bool dane;                    /* RFC 7672 */
+	bool mta_sts;                 /* RFC 8461 */
+	unsigned mta_sts_port;        /* 443 */
+	char *ca_file;          /* PEM CAs for verified TLS; NULL/"" = system */
 };
 
 /* Start the scheduler on srv's loop (after the worker pool exists); set is

@@ -422,6 +422,16 @@ serve_start_queue(struct server *srv)
 	set.scan_interval_ms = (unsigned)c->queue_scan_interval;
 	set.dns_resolver = srv->conf.dns_resolver;
 	set.dns_trust_anchor = srv->conf.dns_trust_anchor;
+	set.config_dir = c->config_dir;
+	set.relayhost_auth_file = c->relayhost_auth_file;
+	set.transport_map = c->transport_map;
+	set.destination_concurrency = c->queue_destination_concurrency;
+	set.connection_cache_ms = (unsigned)c->queue_connection_cache_time;
+	set.delay_warning = (int64_t)(c->queue_delay_warning / 1000);
+	set.dane = c->smtp_dane;
+	set.mta_sts = c->smtp_mta_sts;
+	set.mta_sts_port = c->mta_sts_port;
+	set.ca_file = c->smtp_outbound_ca_file;
 	if (serve_queue_start(srv, &set) < 0)
 		log_warning("master", "outbound delivery is off: mail for other domains stays "
 				      "queued");
