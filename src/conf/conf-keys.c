@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/net.h"
 
 /* RFC 1035 2.3.1 host name in ASCII (A-labels for IDN): labels of letters,
  * digits and inner hyphens, 1-63 bytes each, 253 bytes in all, no trailing
@@ -93,63 +94,14 @@ check_sni(const char *value)
 	return NULL;
 }
 
-/* dns_resolver: "" or up to 8 comma-separated "IP" / "IP@port" (IPv4 or
- * IPv6 literal, port 1-65535), the form libunbound's forward-addr takes.
- * The same rules as dns_resolver_check_address() in dns/ (which conf/ may
- * not include: both are lower layers). */
-static const char *
-check_resolver_item(const char *item, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *at = memchr(item, '@', len);
-	size_t iplen = at != NULL ? (size_t)(at - item) : len;
-
-	if (iplen == 0 || iplen >= sizeof(ip))
-		return "not an IP address (IP or IP@port, comma-separated)";
-	memcpy(ip, item, iplen);
-	ip[iplen] = '\0';
-	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
-		return "not an IP address (IP or IP@port, comma-separated)";
-	if (at != NULL) {
-		size_t plen = len - iplen - 1;
-		unsigned long port = 0;
-
-		if (plen == 0 || plen > 5 || strspn(at + 1, "0123456789") < plen)
-			return "bad port after '@' (1-65535)";
-		for (size_t i = 0; i < plen; i++)
-			port = port * 10 + (unsigned long)(at[1 + i] - '0');
-		if (port == 0 || port > 65535)
-			return "bad port after '@' (1-65535)";
-	}
-	return NULL;
-}
-
+/* dns_resolver: IP or IP@port, comma-separated, at most 8 (the parser is
+ * core/net's, shared with dns/). */
 static const char *
 check_resolver(const char *value)
 {
-	const char *p = value + strspn(value, " \t");
-	unsigned int count = 0;
+	const char *error = NULL;
 
-	if (*p == '\0')
-		return NULL;
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		const char *next = p[len] == ',' ? p + len + 1 : NULL;
-		const char *error;
-
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == 0)
-			return "empty item in the resolver list";
-		if (++count > 8)
-			return "more than 8 resolver addresses";
-		if ((error = check_resolver_item(p, len)) != NULL)
-			return error;
-		if (next == NULL)
-			return NULL;
-		p = next + strspn(next, " \t");
-	}
+	return net_ip_port_list_foreach(value, 8, NULL, NULL, &error) < 0 ? error : NULL;
 }
 
 /* dns_trust_anchor: "", "none" or an absolute path (read by the server at

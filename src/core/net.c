@@ -193,3 +193,67 @@ net_local_addr(int fd, struct net_addr *addr_r)
 	addr_r->len = sizeof(addr_r->ss);
 	return getsockname(fd, (struct sockaddr *)&addr_r->ss, &addr_r->len);
 }
+
+/* One "IP" or "IP@port" of text[0..len). 1 ok, -1 bad. */
+static int
+ip_port_check(const char *text, size_t len, const char **error_r)
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *at = memchr(text, '@', len);
+	size_t iplen = at != NULL ? (size_t)(at - text) : len;
+	unsigned long port = 0;
+
+	*error_r = "not an IP address (IP or IP@port, comma-separated)";
+	if (iplen == 0 || iplen >= sizeof(ip))
+		return -1;
+	memcpy(ip, text, iplen);
+	ip[iplen] = '\0';
+	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
+		return -1;
+	if (at == NULL)
+		return 1;
+	*error_r = "bad port after '@' (1-65535)";
+	if (len - iplen - 1 == 0 || len - iplen - 1 > 5)
+		return -1;
+	for (size_t i = iplen + 1; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		port = port * 10 + (unsigned long)(text[i] - '0');
+	}
+	return port == 0 || port > 65535 ? -1 : 1;
+}
+
+int
+net_ip_port_list_foreach(const char *text, unsigned max,
+			 int (*fn)(void *ctx, const char *item, size_t len, const char **error_r),
+			 void *ctx, const char **error_r)
+{
+	unsigned count = 0;
+	const char *p = text + strspn(text, " \t");
+
+	if (*p == '\0')
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			*error_r = "empty item in the resolver list";
+			return -1;
+		}
+		if (++count > max) {
+			*error_r = "more than the allowed number of addresses";
+			return -1;
+		}
+		if (ip_port_check(p, len, error_r) < 0)
+			return -1;
+		if (fn != NULL && fn(ctx, p, len, error_r) < 0)
+			return -1;
+		if (end == NULL)
+			return (int)count;
+		p = end + 1 + strspn(end + 1, " \t");
+	}
+}

@@ -34,4 +34,14 @@ void net_set_nodelay(int fd);
 int net_local_addr(int fd, struct net_addr *addr_r);
 int net_set_nonblock(int fd);
 
+/* A list of "IP" or "IP@port" items (port 1-65535), comma-separated, spaces
+ * around items allowed, at most max items; the resolver addresses of
+ * dns_resolver in the config and in dns/. For each valid item fn (may be
+ * NULL) gets its text (not NUL-terminated). Returns the number of items
+ * (0 for an empty list), or -1 with *error_r (static text) when an item is
+ * invalid or empty, there are more than max, or fn returned -1. */
+int net_ip_port_list_foreach(const char *text, unsigned max,
+			     int (*fn)(void *ctx, const char *item, size_t len, const char **error_r),
+			     void *ctx, const char **error_r);
+
 #endif

@@ -13,6 +13,42 @@
 
 #include "core/test.h"
 
+static int
+count_item(void *ctx, const char *item, size_t len, const char **error_r)
+{
+	unsigned *n = ctx;
+
+	(void)error_r;
+	(*n)++;
+	return len == 9 && memcmp(item, "127.0.0.1", 9) == 0 && *n == 2 ? -1 : 1;
+}
+
+static void
+test_net_ip_port_list(void)
+{
+	const char *error = NULL;
+	unsigned n = 0;
+
+	T_INTEQ(net_ip_port_list_foreach("", 8, NULL, NULL, &error), 0);
+	T_INTEQ(net_ip_port_list_foreach(" \t", 8, NULL, NULL, &error), 0);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1", 8, NULL, NULL, &error), 1);
+	T_INTEQ(net_ip_port_list_foreach(" ::1@53 , 192.0.2.1@65535 ", 8, NULL, NULL, &error), 2);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1,,192.0.2.2", 8, NULL, NULL, &error), -1);
+	T_STREQ(error, "empty item in the resolver list");
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1, 192.0.2.2", 1, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("resolver.example", 8, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1:53", 8, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1@", 8, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1@0", 8, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1@65536", 8, NULL, NULL, &error), -1);
+	T_INTEQ(net_ip_port_list_foreach("192.0.2.1@5x", 8, NULL, NULL, &error), -1);
+	T_STREQ(error, "bad port after '@' (1-65535)");
+	/* fn sees each valid item; its failure ends the walk */
+	T_INTEQ(net_ip_port_list_foreach("::1, 127.0.0.1, 192.0.2.1", 8, count_item, &n, &error),
+		-1);
+	T_INTEQ(n, 2);
+}
+
 static void
 test_net_accept_nodelay(void)
 {
@@ -55,6 +91,7 @@ test_net_accept_nodelay(void)
 }
 
 static const struct test tests[] = {
+	TEST_ENTRY(test_net_ip_port_list),
 	TEST_ENTRY(test_net_accept_nodelay),
 	{ NULL, NULL },
 };

@@ -29,6 +29,7 @@
 
 #include "core/loop.h"
 #include "core/mem.h"
+#include "core/net.h"
 #include "dns/dns-name.h"
 #include "dns/dns-result.h"
 
@@ -76,97 +77,12 @@ static void resolver_readable(void *ctx, unsigned int events);
 
 /* ---- settings ---- */
 
-/* One "IP" or "IP@port" of text[0..len). 1 ok, -1 bad. */
-static int
-check_one_address(const char *text, size_t len, const char **error_r)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *at = memchr(text, '@', len);
-	size_t iplen = at != NULL ? (size_t)(at - text) : len;
-
-	if (iplen == 0 || iplen >= sizeof(ip)) {
-		*error_r = "not an IP address (IP or IP@port)";
-		return -1;
-	}
-	memcpy(ip, text, iplen);
-	ip[iplen] = '\0';
-	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1) {
-		*error_r = "not an IP address (IP or IP@port)";
-		return -1;
-	}
-	if (at != NULL) {
-		size_t plen = len - iplen - 1;
-		unsigned long port = 0;
-
-		if (plen == 0 || plen > 5) {
-			*error_r = "bad port after '@' (1-65535)";
-			return -1;
-		}
-		for (size_t i = 0; i < plen; i++) {
-			if (at[1 + i] < '0' || at[1 + i] > '9') {
-				*error_r = "bad port after '@' (1-65535)";
-				return -1;
-			}
-			port = port * 10 + (unsigned long)(at[1 + i] - '0');
-		}
-		if (port == 0 || port > 65535) {
-			*error_r = "bad port after '@' (1-65535)";
-			return -1;
-		}
-	}
-	return 1;
-}
-
-/* Calls fn for each comma-separated, space-trimmed item of text. Returns
- * the number of items, or -1 (with *error_r) when fn fails, an item is
- * empty or there are too many. */
-static int
-address_list_foreach(const char *text, int (*fn)(void *ctx, const char *item, size_t len,
-						  const char **error_r),
-		     void *ctx, const char **error_r)
-{
-	int count = 0;
-	const char *p = text;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return 0;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == 0) {
-			*error_r = "empty item in the resolver list";
-			return -1;
-		}
-		if (++count > DNS_RESOLVER_MAX_ADDRS) {
-			*error_r = "more than 8 resolver addresses";
-			return -1;
-		}
-		if (fn(ctx, p, len, error_r) < 0)
-			return -1;
-		if (end == NULL)
-			return count;
-		p = end + 1;
-		while (*p == ' ' || *p == '\t')
-			p++;
-	}
-}
-
-static int
-check_item(void *ctx, const char *item, size_t len, const char **error_r)
-{
-	return check_one_address(item, len, error_r);
-}
-
 int
 dns_resolver_check_address(const char *text, const char **error_r)
 {
-	return address_list_foreach(text, check_item, NULL, error_r) < 0 ? -1 : 1;
+	return net_ip_port_list_foreach(text, DNS_RESOLVER_MAX_ADDRS, NULL, NULL, error_r) < 0
+		       ? -1
+		       : 1;
 }
 
 static int
@@ -175,8 +91,10 @@ forward_item(void *ctx, const char *item, size_t len, const char **error_r)
 	struct ub_ctx *ub = ctx;
 	char addr[INET6_ADDRSTRLEN + 8];
 
-	if (check_one_address(item, len, error_r) < 0)
+	if (len >= sizeof(addr)) {
+		*error_r = "not an IP address (IP or IP@port, comma-separated)";
 		return -1;
+	}
 	memcpy(addr, item, len);
 	addr[len] = '\0';
 	if (ub_ctx_set_fwd(ub, addr) != 0) {
@@ -229,8 +147,9 @@ dns_resolver_new(struct loop *loop, const struct dns_settings *set, const char *
 		*error_r = "cannot set libunbound options";
 		goto fail;
 	}
-	n = set->resolver != NULL ? address_list_foreach(set->resolver, forward_item, r->ub,
-							 error_r) : 0;
+	n = set->resolver != NULL ? net_ip_port_list_foreach(set->resolver, DNS_RESOLVER_MAX_ADDRS,
+							     forward_item, r->ub, error_r)
+				  : 0;
 	if (n < 0)
 		goto fail;
 	if (n == 0 && ub_ctx_resolvconf(r->ub, resolv_conf) != 0) {
