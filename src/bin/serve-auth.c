@@ -136,7 +136,7 @@ serve_auth_start(struct server *srv, const char *client_ip, const char *authcid,
 	a->authcid = mem_strdup(authcid);
 	a->password = password != NULL ? mem_strdup(password) : NULL;
 	a->running = true;
-	worker_pool_submit(srv->pool, auth_work, auth_done, a);
+	worker_pool_submit(srv->auth_pool, auth_work, auth_done, a);
 	return a;
 }
 

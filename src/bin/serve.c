@@ -529,6 +529,7 @@ server_deinit(struct server *srv)
 		close(signal_fd);
 	loop_timer_remove(&drain_timer);
 	close_listeners();
+	worker_pool_free(&srv->auth_pool);
 	worker_pool_free(&srv->pool);
 	serve_queue_free(srv);
 	store_close(&srv->store);
@@ -579,6 +580,11 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	srv.pool = worker_pool_new(srv.loop, srv.conf.worker_threads);
+	/* a quarter of the threads for password hashing (yescrypt is slow on
+	 * purpose): logins wait for each other, not for mail */
+	srv.auth_pool = worker_pool_new(srv.loop, srv.conf.worker_threads / 4 > 0
+							 ? srv.conf.worker_threads / 4
+							 : 1);
 	srv.auth_penalty = penalty_new(4096);
 	start_listeners(&srv);
 	serve_start_queue(&srv);

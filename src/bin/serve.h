@@ -49,6 +49,8 @@ enum server_service {
 struct server {
 	struct loop *loop;
 	struct worker_pool *pool;
+	struct worker_pool *auth_pool; /* password hashing only (serve-auth.c): a burst of logins
+					  must not queue ahead of store work */
 	struct store *store;
 	struct posthorn_conf conf; /* current; replaced on SIGHUP */
 	char *conf_path;
