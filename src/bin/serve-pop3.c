@@ -11,7 +11,9 @@
  *
  * RETR streams: a worker reads the body in chunks; the next chunk is read
  * when the socket's output buffer has drained, so a big message never sits
- * in memory whole.
+ * in memory whole. The worker job that opens the body also reads its first
+ * chunk, and reading stops at the size the store gave, so a message of up
+ * to one chunk costs one worker round trip.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +46,7 @@ struct pop3_job {
 	uint32_t uidvalidity;
 	/* retrieve */
 	int fd;
+	uint64_t retr_left;  /* octets of the message not read yet */
 	uint8_t *chunk;
 	ssize_t chunk_len;
 	/* update */
@@ -70,6 +73,7 @@ struct pop3_client {
 	struct serve_tls_cb cb_storage;
 	/* retrieve in progress */
 	int retr_fd;
+	uint64_t retr_left;
 	bool retr_waiting_drain;
 };
 
@@ -262,13 +266,47 @@ hook_open_maildrop(void *ctx, struct pop3_server_session *s, const char *user)
 
 static void retr_next(struct pop3_client *c);
 
+/* Read the next chunk of job->fd into job->chunk (at most what is left of
+ * the message: a read past the known size would only find the end). */
+static void
+retr_read_chunk(struct pop3_job *job)
+{
+	size_t want = job->retr_left < POP3_READ_CHUNK ? (size_t)job->retr_left : POP3_READ_CHUNK;
+
+	job->chunk_len = 0;
+	if (want == 0)
+		return;
+	job->chunk = mem_alloc(want);
+	job->chunk_len = read(job->fd, job->chunk, want);
+}
+
 static void
 retr_read_work(void *ctx)
 {
-	struct pop3_job *job = ctx;
+	retr_read_chunk(ctx);
+}
 
-	job->chunk = mem_alloc(POP3_READ_CHUNK);
-	job->chunk_len = read(job->fd, job->chunk, POP3_READ_CHUNK);
+/* On the loop: pass a chunk read by a worker on, then read the next one or
+ * end the response. A message that fits one chunk takes one worker job in
+ * all (open and read together, retr_open_work). */
+static void
+retr_chunk_done(struct pop3_client *c, struct pop3_job *job)
+{
+	if (job->chunk_len <= 0 || (uint64_t)job->chunk_len >= c->retr_left) {
+		bool ok = job->chunk_len >= 0;
+
+		if (job->chunk_len > 0)
+			pop3_server_retrieve_data(c->session, job->chunk, (size_t)job->chunk_len);
+		close(c->retr_fd);
+		c->retr_fd = -1;
+		pop3_job_free(job);
+		pop3_server_retrieve_done(c->session, ok);
+		return;
+	}
+	c->retr_left -= (uint64_t)job->chunk_len;
+	pop3_server_retrieve_data(c->session, job->chunk, (size_t)job->chunk_len);
+	pop3_job_free(job);
+	retr_next(c);
 }
 
 static void
@@ -282,23 +320,7 @@ retr_read_done(void *ctx)
 		pop3_job_free(job);
 		return;
 	}
-	if (job->chunk_len < 0) {
-		close(c->retr_fd);
-		c->retr_fd = -1;
-		pop3_job_free(job);
-		pop3_server_retrieve_done(c->session, false);
-		return;
-	}
-	if (job->chunk_len == 0) {
-		close(c->retr_fd);
-		c->retr_fd = -1;
-		pop3_job_free(job);
-		pop3_server_retrieve_done(c->session, true);
-		return;
-	}
-	pop3_server_retrieve_data(c->session, job->chunk, (size_t)job->chunk_len);
-	pop3_job_free(job);
-	retr_next(c);
+	retr_chunk_done(c, job);
 }
 
 /* Read the next chunk now, or when the output has drained. */
@@ -314,6 +336,7 @@ retr_next(struct pop3_client *c)
 	c->retr_waiting_drain = false;
 	job = pop3_job_new(c);
 	job->fd = c->retr_fd;
+	job->retr_left = c->retr_left;
 	worker_pool_submit(c->base.server->pool, retr_read_work, retr_read_done, job);
 }
 
@@ -321,10 +344,11 @@ static void
 retr_open_work(void *ctx)
 {
 	struct pop3_job *job = ctx;
-	uint64_t size;
 
 	job->ret = store_message_open(job->srv->store, job->mailbox_id, job->uids[0], &job->fd,
-				      &size, NULL);
+				      &job->retr_left, NULL);
+	if (job->ret == 1)
+		retr_read_chunk(job);
 }
 
 static void
@@ -345,8 +369,8 @@ retr_open_done(void *ctx)
 		return;
 	}
 	c->retr_fd = job->fd;
-	pop3_job_free(job);
-	retr_next(c);
+	c->retr_left = job->retr_left;
+	retr_chunk_done(c, job);
 }
 
 static void
