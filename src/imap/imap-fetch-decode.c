@@ -6,7 +6,9 @@
  * 2045 6.7) the lenient way decoders are asked to be: base64 skips every
  * character outside its alphabet and stops at "="; quoted-printable keeps
  * a "=" that is not followed by two hex digits or a line break as it is,
- * and drops white space at the end of a line (transport padding). Builds
+ * and drops white space at the end of an encoded line (transport padding,
+ * RFC 2045 6.7 rule 3) but keeps white space before a soft line break
+ * ("foo<TAB>=" CRLF "bar" is "foo<TAB>bar"). Builds
  * the preview from the first text/plain leaf, or failing that the first
  * text/html one with its tags stripped.
  *
@@ -111,13 +113,17 @@ decode_qp(const uint8_t *src, size_t len, struct buf *out)
 				/* soft line break */
 				if (src[j] == '\r' && j + 1 < len && src[j + 1] == '\n')
 					j++;
+				/* RFC 2045 6.7 (3), (5): white space before the
+				 * "=" is text, only what follows it is padding */
 				i = j;
-				n = line_end;
+				line_end = n;
 				continue;
 			}
 			if (j == len) {
+				/* "=" and padding at the end of the input: a soft
+				 * line break that nothing follows */
 				i = j;
-				n = line_end;
+				line_end = n;
 				continue;
 			}
 			if (i + 2 < len && hex_value(src[i + 1]) >= 0 &&

@@ -8,7 +8,10 @@
  * "*language" suffixes of RFC 2231 5 ignored); UTF-8 and US-ASCII as they
  * are, ISO-8859-1 / Windows-1252 built in, any other charset glibc's
  * iconv(3) knows; quoted-printable (RFC 2045 6.7) and base64 (6.8) decoded
- * leniently, since a search must not fail on a sloppy sender.
+ * leniently, since a search must not fail on a sloppy sender. The folded
+ * text of From, To, Cc and Bcc starts with the parsed addresses (comments
+ * and folds gone, a trailing comment as the name: what ENVELOPE shows) so
+ * that FROM/TO/CC/BCC match what RFC 3501 6.4.4 asks, then the raw value.
  *
  * Does not: normalise (NFC/NFKD), decode the Windows-1252 0x80-0x9F
  * punctuation (kept as C1 code points), search non-text attachments.
@@ -19,6 +22,7 @@
 #include "imap/imap-search-private.h"
 
 #include "core/mem.h"
+#include "mime/rfc5322-address.h"
 #include "mime/rfc5322-header.h"
 
 #include <errno.h>
@@ -507,6 +511,62 @@ search_header_find(struct search_header *h, const char *name, struct search_fiel
 	return NULL;
 }
 
+/* Fields whose SEARCH keys (FROM, TO, CC, BCC) match the parsed addresses,
+ * RFC 3501 6.4.4 ("the envelope structure's FROM field"). */
+static bool
+is_address_field(const char *name)
+{
+	return strcmp(name, "from") == 0 || strcmp(name, "to") == 0 ||
+	       strcmp(name, "cc") == 0 || strcmp(name, "bcc") == 0;
+}
+
+/*
+ * The addresses of an address field as ENVELOPE gives them, written back
+ * without comments or folds: "name <local@domain>" (name: the display
+ * name, else the comment after the address, RFC 2047-decoded) or
+ * "local@domain", groups as "group: ...;", ", " between. So that
+ * "<user (c)@ (c) domain.org>" is found by "user@domain.org" and
+ * "a@b (Real Name)" by "real name". Nothing when the value does not parse.
+ */
+static void
+address_text(const char *value, struct buf *out)
+{
+	struct rfc5322_address_limits limits;
+	struct rfc5322_address_list list;
+	const char *err;
+
+	rfc5322_address_limits_init_default(&limits);
+	if (rfc5322_address_list_parse((const uint8_t *)value, strlen(value), &limits,
+	                               RFC5322_ADDRESS_LIST, &list, &err) < 0)
+		return;
+	for (unsigned i = 0; i < list.count; i++) {
+		const struct rfc5322_address *a = &list.addrs[i];
+		const char *name = a->display_name != NULL ? a->display_name : a->comment;
+		bool group_start = a->group != 0 && (i == 0 || list.addrs[i - 1].group != a->group);
+		bool group_end = a->group != 0 &&
+		                 (i + 1 == list.count || list.addrs[i + 1].group != a->group);
+
+		if (i > 0)
+			(void)buf_append_str(out, ", ");
+		if (group_start) {
+			search_decode_2047((const uint8_t *)a->group_name, strlen(a->group_name),
+			                   out);
+			(void)buf_append_str(out, ": ");
+		}
+		if (a->local_part != NULL && name != NULL && *name != '\0') {
+			search_decode_2047((const uint8_t *)name, strlen(name), out);
+			(void)buf_append_str(out, " <");
+			(void)rfc5322_address_format(a, out);
+			(void)buf_append_byte(out, '>');
+		} else if (a->local_part != NULL) {
+			(void)rfc5322_address_format(a, out);
+		}
+		if (group_end)
+			(void)buf_append_byte(out, ';');
+	}
+	rfc5322_address_list_deinit(&list);
+}
+
 const char *
 search_field_folded(struct search_field *f, size_t *len_r)
 {
@@ -515,6 +575,13 @@ search_field_folded(struct search_field *f, size_t *len_r)
 
 		buf_init(&dec, 0);
 		buf_init(&fold, 0);
+		if (is_address_field(f->name)) {
+			/* the parsed addresses, then a NUL (never in a search
+			 * string, so no match spans both) and the field as
+			 * written, which HEADER FROM etc. search (6.4.4) */
+			address_text(f->value, &dec);
+			(void)buf_append_byte(&dec, '\0');
+		}
 		search_decode_2047((const uint8_t *)f->value, strlen(f->value), &dec);
 		search_fold_append(&fold, buf_data(&dec), buf_len(&dec));
 		f->folded_len = buf_len(&fold);

@@ -4,8 +4,9 @@
  * sort (3), ORDEREDSUBJECT and REFERENCES threading (3) and the rendering
  * of the thread tree (4). DISPLAYFROM/DISPLAYTO are RFC 5957's.
  *
- * Does: compare strings after the same case folding as SEARCH (a superset
- * of i;ascii-casemap), dates as UTC instants ("sent date": Date:, else
+ * Does: compare strings after the same case folding as SEARCH, with ASCII
+ * letters then in upper case so that the order is i;ascii-casemap's (RFC
+ * 5256 3, RFC 4790 9.2: "[" and "_" after the letters), dates as UTC instants ("sent date": Date:, else
  * INTERNALDATE, 2.2); break every tie by sequence number.
  *
  * Does not: keep message bodies (each message's keys are copied out while
@@ -156,6 +157,53 @@ imap_sort_base_subject(const char *subject, size_t len, struct buf *out)
 
 /* ---- keys of one message ---- */
 
+/*
+ * Make a folded key (search_fold_append's lower case) compare the way
+ * i;ascii-casemap does: ASCII letters in upper case (RFC 4790 9.2), so that
+ * "[" and "_" sort after the letters (RFC 5256 3). Octets above 0x7f keep
+ * the search folding, so that keys equal for SEARCH stay equal here.
+ */
+static void
+casemap_upper(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s >= 'a' && *s <= 'z')
+			*s = (char)(*s - 'a' + 'A');
+	}
+}
+
+/* The key of an address field that does not parse (rfc5322-address.h is
+ * strict; "From: d" is real mail): the first element of the raw value as
+ * it stands, for a mailbox key the part inside "<" and before "@". */
+static void
+address_key_raw(const char *value, bool display, struct buf *raw)
+{
+	const char *s = value, *e = value + strcspn(value, ",");
+	const char *lt = memchr(s, '<', (size_t)(e - s));
+
+	if (!display) {
+		if (lt != NULL)
+			s = lt + 1;
+		e = s + strcspn(s, "@>,");
+	}
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (display)
+		search_decode_2047((const uint8_t *)s, (size_t)(e - s), raw);
+	else
+		(void)buf_append(raw, s, (size_t)(e - s));
+}
+
+/*
+ * The SORT key of address field `name` from its first entry, as ENVELOPE
+ * shows it (RFC 5256 3: the addr-mailbox of the first address; a group
+ * start has the group name there), or for DISPLAYFROM/DISPLAYTO (RFC 5957
+ * 3) the addr-name (display name, else the comment ENVELOPE uses),
+ * RFC 2047-decoded, else "mailbox@host", else a group's name. Folded, in
+ * i;ascii-casemap order; "" when the field is absent or empty.
+ */
 static char *
 address_key(struct search_header *h, const char *name, bool display)
 {
@@ -164,7 +212,7 @@ address_key(struct search_header *h, const char *name, bool display)
 	struct rfc5322_address_limits limits;
 	const char *err;
 	struct buf raw, fold;
-	const struct rfc5322_address *a = NULL;
+	char *key;
 
 	rfc5322_address_limits_init_default(&limits);
 	buf_init(&raw, 0);
@@ -172,22 +220,27 @@ address_key(struct search_header *h, const char *name, bool display)
 	if (f != NULL &&
 	    rfc5322_address_list_parse((const uint8_t *)f->value, strlen(f->value), &limits,
 	                               RFC5322_ADDRESS_LIST, &list, &err) > 0) {
-		for (unsigned i = 0; i < list.count && a == NULL; i++) {
-			if (list.addrs[i].local_part != NULL)
-				a = &list.addrs[i];
-		}
-		if (a != NULL && display && a->display_name != NULL && *a->display_name != '\0')
-			search_decode_2047((const uint8_t *)a->display_name,
-			                   strlen(a->display_name), &raw);
+		const struct rfc5322_address *a = list.count > 0 ? &list.addrs[0] : NULL;
+		const char *dn = a == NULL ? NULL :
+		                 a->display_name != NULL ? a->display_name : a->comment;
+
+		if (a != NULL && a->group != 0)
+			(void)buf_append_str(&raw, a->group_name);
+		else if (a != NULL && display && dn != NULL && *dn != '\0')
+			search_decode_2047((const uint8_t *)dn, strlen(dn), &raw);
 		else if (a != NULL && display)
 			(void)rfc5322_address_format(a, &raw);
 		else if (a != NULL)
 			(void)buf_append_str(&raw, a->local_part);
 		rfc5322_address_list_deinit(&list);
+	} else if (f != NULL) {
+		address_key_raw(f->value, display, &raw);
 	}
 	search_fold_append(&fold, buf_data(&raw), buf_len(&raw));
 	buf_deinit(&raw);
-	return buf_steal_str(&fold);
+	key = buf_steal_str(&fold);
+	casemap_upper(key);
+	return key;
 }
 
 /* The msg-ids ("<...>") of value, contents only, space-separated; at most
@@ -284,6 +337,7 @@ imap_sort_item_init(const struct imap_search_program *prog, struct imap_message 
 			item->subject_reply =
 			        imap_sort_base_subject(f->value, strlen(f->value), &b);
 		item->str[IMAP_SORT_STR_SUBJECT] = buf_steal_str(&b);
+		casemap_upper(item->str[IMAP_SORT_STR_SUBJECT]);
 		buf_deinit(&b);
 	}
 	if (prog->kind == IMAP_SEARCH_KIND_THREAD) {
@@ -634,13 +688,13 @@ link_references(struct forest *f, struct imap_sort_item *items, size_t count)
 			prev = c;
 			p = end;
 		}
-		/* (B) the message is a child of its last reference (or a root:
-		 * a parent from others' references goes) */
-		if (prev == NULL || !tnode_ancestor(me, prev)) {
-			tnode_unlink(me);
-			if (prev != NULL)
-				tnode_add_child(prev, me);
-		}
+		/* (B) the message's own References win: a parent linked from
+		 * other messages' References goes, and the message becomes a
+		 * child of its last reference, unless that would make a loop
+		 * (then it stays a root: RFC 5256 3 (1)(B)) */
+		tnode_unlink(me);
+		if (prev != NULL && !tnode_ancestor(me, prev))
+			tnode_add_child(prev, me);
 	}
 	ttable_deinit(&ids);
 }

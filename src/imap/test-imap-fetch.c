@@ -566,6 +566,17 @@ test_decode(void)
 	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "=C3=A4 =zz= \t\r\nx=", "\xc3\xa4 =zzx",
 		     __LINE__);
 	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "tab\t\nend ", "tab\nend", __LINE__);
+	/* white space before a soft line break is text, after the "=" it is
+	 * padding (RFC 2045 6.7 rule 3); imaptest's fetch-binary-mime-qp */
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "foo\t=\r\nbar", "foo\tbar", __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "foo\t \t= \r\n=62\r\n", "foo\t \tb\r\n",
+		     __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "foo = \t\r\nbar", "foo bar", __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "foo =\r\n=62", "foo b", __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "foo  \r\nbar=\r\n\r\nx", "foo\r\nbar\r\nx",
+		     __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "end \t= \t", "end \t", __LINE__);
+	check_decode(MIME_ENCODING_QUOTED_PRINTABLE, "a \t=\nb \n", "a \tb\n", __LINE__);
 	check_decode(MIME_ENCODING_BASE64, "aGVs\r\nbG8=\r\nignored", "hello", __LINE__);
 	check_decode(MIME_ENCODING_BASE64, "a G*V!s bG8", "hello", __LINE__);
 	check_decode(MIME_ENCODING_BASE64, "", "", __LINE__);

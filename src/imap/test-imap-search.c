@@ -358,6 +358,45 @@ test_match_header(void)
 	imap_message_deinit(&m);
 }
 
+/* FROM/TO/CC/BCC match the parsed addresses (RFC 3501 6.4.4, imaptest's
+ * search-addresses): comments and folds removed, a trailing comment as the
+ * name, group names; substrings still match; HEADER sees the raw text. */
+static void
+test_match_addresses(void)
+{
+	struct imap_message m;
+	static const char msg1[] = "From: <user-from (comment)@ (comment) domain.org>\r\n"
+	                           "To: user-to@domain.org (RealTo)\r\n"
+	                           "Cc: groupname: groupuser1@domain.org,\r\n"
+	                           "  =?utf-8?q?J=C3=B6rg?= <g2@domain.org>;, x@y\r\n"
+	                           "Bcc: groupname2:;\r\n"
+	                           "\r\nbody\r\n";
+
+	msg_init(&m, 1, 1, msg1);
+	YES("FROM user-from@domain.org", &m);
+	YES("FROM ser-from@domain.or", &m);
+	YES("HEADER FROM \"(comment)@\"", &m);
+	NO("FROM realfrom", &m);
+	YES("TO realto", &m);
+	YES("TO ealt", &m);
+	YES("TO \"realto <user-to@domain.org>\"", &m);
+	YES("TO user-to@domain.org", &m);
+	YES("CC groupname", &m);
+	YES("CC groupuser1@domain.org", &m);
+	YES("CC \"jörg <g2@domain.org>\"", &m);
+	YES("CC x@y", &m);
+	NO("CC groupuser4", &m);
+	YES("BCC groupname2", &m);
+	YES("HEADER BCC \"\"", &m);
+	NO("HEADER SENDER \"\"", &m);
+	imap_message_deinit(&m);
+	/* an address field that does not parse: the raw text still matches */
+	msg_init(&m, 1, 1, "From: a@@b (x)\r\n\r\n");
+	YES("FROM a@@b", &m);
+	NO("FROM \"a@b\"", &m);
+	imap_message_deinit(&m);
+}
+
 static void
 test_match_body(void)
 {
@@ -482,6 +521,7 @@ main(void)
 	static const struct test tests[] = {
 	        TEST_ENTRY(test_parse),       TEST_ENTRY(test_limits),
 	        TEST_ENTRY(test_match_meta),  TEST_ENTRY(test_match_header),
+	        TEST_ENTRY(test_match_addresses),
 	        TEST_ENTRY(test_match_body),  TEST_ENTRY(test_needs_content),
 	        TEST_ENTRY(test_program_ref), {NULL, NULL},
 	};

@@ -166,6 +166,41 @@ test_sort(void)
 	buf_deinit(&out);
 }
 
+/* Keys as imaptest's sort-addresses, sort-display-to and sort-subject
+ * want them: groups by their name, a bare "d" as "d", i;ascii-casemap. */
+static void
+test_sort_keys(void)
+{
+	struct box b = {.count = 0};
+	struct buf out;
+
+	buf_init(&out, 0);
+	box_add(&b, 1, "From: user2@domain2.org\r\nTo: foo bar <a@b.c>\r\n"
+	        "Cc: user2@domain2.org (foo bar)\r\nSubject: a\r\n\r\n", 0);
+	box_add(&b, 2, "From: user2@domain1.org\r\nTo: b@c.d\r\n"
+	        "Cc: user2: blah@domain1.org;\r\nSubject: _\r\n\r\n", 0);
+	box_add(&b, 3, "From: user1@domain1.org\r\nTo: d\r\nCc: user1@domain1.org\r\n"
+	        "Subject: [xyz]\r\n\r\n", 0);
+	box_add(&b, 4, "To: =?iso-8859-1?q?foo_aar?= <e@f.g>\r\nSubject: C\r\n\r\n", 0);
+	box_add(&b, 5, "To: a: xx@xx.org, yy@yy.org;\r\nSubject: =?iso-8859-1?q?_?=\r\n\r\n",
+	        0);
+	box_add(&b, 6, "To: z: aa@aa.org;\r\nSubject: Re: b\r\n\r\n", 0);
+	box_add(&b, 7, "To: empty:;\r\nSubject: ]\r\n\r\n", 0);
+	box_add(&b, 8, "To: x@y (Comment Name)\r\nSubject: ~\r\n\r\n", 0);
+	/* the group "user2:" sorts as its name, not as its member "blah" */
+	T_STREQ(sort_box(&b, "SORT (CC) US-ASCII ALL", &out), "4 5 6 7 8 3 1 2");
+	T_STREQ(sort_box(&b, "SORT (FROM) US-ASCII ALL", &out), "4 5 6 7 8 3 1 2");
+	/* RFC 5957: display name (or the comment ENVELOPE shows), else the
+	 * addr-spec, a group by its name; "d" has no domain and stays "d" */
+	T_STREQ(sort_box(&b, "SORT (DISPLAYTO) US-ASCII ALL", &out), "5 2 8 3 7 4 1 6");
+	T_STREQ(sort_box(&b, "SORT (TO) US-ASCII ALL", &out), "1 5 2 3 4 7 8 6");
+	/* "" < letters < "[" < "]" < "_" < "~" (upper-case folding) */
+	T_STREQ(sort_box(&b, "SORT (SUBJECT) US-ASCII ALL", &out), "5 1 6 4 3 7 2 8");
+	T_STREQ(sort_box(&b, "SORT (REVERSE SUBJECT) US-ASCII ALL", &out), "8 2 7 3 4 6 1 5");
+	box_free(&b);
+	buf_deinit(&out);
+}
+
 static const char *
 thread_box(struct box *b, const char *line, bool uid, struct buf *out)
 {
@@ -240,6 +275,25 @@ test_thread(void)
 	 * 5 has no Date: its internal date (0) puts it first */
 	T_STREQ(buf_cstr(&out), "(5)(2 1)(3)(4)");
 	box_free(&b);
+
+	/* RFC 5256 3 (1)(B): a message's own References replace the parent
+	 * that another message's References gave it, unless that loops
+	 * (imaptest's thread: 2 makes a the parent of c, c's own reference
+	 * to b would loop, so c becomes a root) */
+	memset(&b, 0, sizeof(b));
+	box_add(&b, 1, HDR("a@b", "3") "\r\n", 0);
+	box_add(&b, 2, HDR("b@b", "1") "References: <a@b> <c@b>\r\n\r\n", 0);
+	box_add(&b, 3, HDR("c@b", "2") "References: <b@b>\r\n\r\n", 0);
+	T_STREQ(thread_box(&b, "THREAD REFERENCES US-ASCII ALL", false, &out), "(3 2)(1)");
+	box_free(&b);
+	/* without the loop the own reference wins: 3 under 4, not under 1 */
+	memset(&b, 0, sizeof(b));
+	box_add(&b, 1, HDR("a@b", "1") "\r\n", 0);
+	box_add(&b, 2, HDR("b@b", "2") "References: <a@b> <c@b>\r\n\r\n", 0);
+	box_add(&b, 3, HDR("c@b", "3") "References: <d@b>\r\n\r\n", 0);
+	box_add(&b, 4, HDR("d@b", "4") "\r\n", 0);
+	T_STREQ(thread_box(&b, "THREAD REFERENCES US-ASCII ALL", false, &out), "(1)(4 3 2)");
+	box_free(&b);
 	buf_deinit(&out);
 }
 
@@ -279,7 +333,8 @@ int
 main(void)
 {
 	static const struct test tests[] = {
-	        TEST_ENTRY(test_base_subject), TEST_ENTRY(test_sort), TEST_ENTRY(test_thread),
+	        TEST_ENTRY(test_base_subject), TEST_ENTRY(test_sort), TEST_ENTRY(test_sort_keys),
+	        TEST_ENTRY(test_thread),
 	        TEST_ENTRY(test_thread_deep),  {NULL, NULL},
 	};
 

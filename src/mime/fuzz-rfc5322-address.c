@@ -128,8 +128,10 @@ describe(int ret, const struct rfc5322_address_list *list, struct buf *out)
 	for (unsigned i = 0; ret > 0 && i < list->count; i++) {
 		const struct rfc5322_address *a = &list->addrs[i];
 
-		buf_printf(out, "|%u %s %s %s %s", a->group, a->group_name ? a->group_name : "-",
-			   a->display_name ? a->display_name : "-",
+		buf_printf(out, "|%u %s %s %s %s %s %s", a->group,
+			   a->group_name ? a->group_name : "-",
+			   a->display_name ? a->display_name : "-", a->comment ? a->comment : "-",
+			   a->route ? a->route : "-",
 			   a->local_part ? a->local_part : "-", a->domain ? a->domain : "-");
 	}
 }
@@ -203,6 +205,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_text(a->local_part);
 			check_text(a->domain);
 			check_text(a->group_name);
+			check_text(a->comment);
+			check_text(a->route);
+			check(a->comment == NULL || (a->display_name == NULL && *a->comment != '\0'));
+			check(a->route == NULL || (a->route[0] == '@' && a->local_part != NULL));
 		}
 		check_roundtrip(&list, mode);
 	}

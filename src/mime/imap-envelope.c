@@ -27,13 +27,19 @@ append_mailbox(struct buf *out, const struct rfc5322_address *a, unsigned flags)
 	return ret;
 }
 
+/* RFC 9051 7.5.2 address: addr-name (the display name, else the comment
+ * after the address as Dovecot and Cyrus give it), addr-adl (the source
+ * route), addr-mailbox, addr-host. */
 static int
 append_address(struct buf *out, const struct rfc5322_address *a, unsigned flags)
 {
+	const char *name = a->display_name != NULL ? a->display_name : a->comment;
 	int ret = buf_append_byte(out, '(');
 
-	ret |= imap_string_append_nstring(out, a->display_name, flags);
-	ret |= buf_append_str(out, " NIL ");
+	ret |= imap_string_append_nstring(out, name, flags);
+	ret |= buf_append_byte(out, ' ');
+	ret |= imap_string_append_nstring(out, a->route, flags);
+	ret |= buf_append_byte(out, ' ');
 	ret |= append_mailbox(out, a, flags);
 	ret |= buf_append_byte(out, ' ');
 	ret |= imap_string_append_nstring(out, a->domain, flags);

@@ -5,8 +5,10 @@
  * in-reply-to message-id)" from a message's header fields:
  *  - date, subject, in-reply-to, message-id: the unfolded field value as a
  *    string (RFC 2047 words are not decoded), NIL when the field is absent;
- *  - address fields: a list of (name adl mailbox host), the source route
- *    (adl) always NIL; a group is (NIL NIL "group" NIL) before its members
+ *  - address fields: a list of (name adl mailbox host): the name is the
+ *    display name, else the comment after the address ("a@b (Real Name)",
+ *    as Dovecot and Cyrus do); adl the obsolete source route ("@relay"),
+ *    else NIL; a group is (NIL NIL "group" NIL) before its members
  *    and (NIL NIL NIL NIL) after them; NIL when the field is absent, empty,
  *    or cannot be parsed (rfc5322-address.h is strict; a wrong guess at an
  *    address would be worse for a client than none);

@@ -44,6 +44,7 @@ struct tok {
 	enum tok_kind kind;
 	uint8_t c;                      /* TOK_SPECIAL: the character */
 	const uint8_t *start, *end;     /* the token's octets as written */
+	const uint8_t *cfws_start;      /* where the CFWS before it began */
 	bool space_before;              /* CFWS came before it */
 };
 
@@ -56,7 +57,7 @@ struct addr_parser {
 	unsigned cap;                   /* allocated entries of list->addrs */
 	const char *error;
 	/* scratch for the address being read; each bounded by the value length */
-	struct buf display, local, domain, group;
+	struct buf display, local, domain, group, route, comment;
 };
 
 void
@@ -192,6 +193,7 @@ static int
 advance(struct addr_parser *ap)
 {
 	struct tok *t = &ap->tok;
+	const uint8_t *cfws_start = ap->p;
 	const char *err;
 	int skipped = rfc5322_skip_cfws(&ap->p, ap->end, &err);
 	uint8_t c;
@@ -200,6 +202,7 @@ advance(struct addr_parser *ap)
 	if (skipped < 0)
 		return fail(ap, err);
 	memset(t, 0, sizeof(*t));
+	t->cfws_start = cfws_start;
 	t->space_before = skipped > 0;
 	t->start = ap->p;
 	if (ap->p == ap->end) {
@@ -361,7 +364,8 @@ read_angle_addr(struct addr_parser *ap, bool *literal_r)
 	if (is_special(ap, '@') || is_special(ap, ',')) {
 		unsigned hops = 0;
 
-		/* obs-domain-list: checked for syntax and dropped (RFC 5322 4.4) */
+		/* obs-domain-list (RFC 5322 4.4), kept as "@a,@b" for the IMAP
+		 * addr-adl (RFC 9051 7.5.2) */
 		while (is_special(ap, '@') || is_special(ap, ',')) {
 			bool at = ap->tok.c == '@';
 
@@ -372,6 +376,10 @@ read_angle_addr(struct addr_parser *ap, bool *literal_r)
 			buf_reset(&ap->domain);
 			if (read_domain(ap, &ap->domain, literal_r) < 0)
 				return -1;
+			if (hops > 0)
+				put(&ap->route, (const uint8_t *)",", 1);
+			put(&ap->route, (const uint8_t *)"@", 1);
+			put(&ap->route, buf_data(&ap->domain), buf_len(&ap->domain));
 			if (!is_special(ap, ',') && !is_special(ap, ':'))
 				return fail(ap, "Invalid source route");
 			hops++;
@@ -407,6 +415,69 @@ has_8bit(const struct buf *b)
 	return false;
 }
 
+/*
+ * The text of the last comment that holds more than white space in the CFWS
+ * before the lookahead token (that is, right after the address just read)
+ * into ap->comment: without its outer parentheses, quoted-pairs resolved,
+ * the line breaks of folds removed, white space at either end trimmed,
+ * nested comments kept as written. The lexer has checked that CFWS, so its
+ * parentheses balance. Returns false when there is no such comment.
+ */
+static bool
+trailing_comment(struct addr_parser *ap)
+{
+	const uint8_t *p = ap->tok.cfws_start, *end = ap->tok.start;
+	const uint8_t *best = NULL, *best_end = NULL;
+
+	buf_reset(&ap->comment);
+	if (p == NULL)
+		return false;
+	while (p < end) {
+		const uint8_t *open;
+		unsigned depth = 1;
+		bool text = false;
+
+		if (*p != '(') {
+			p++;
+			continue;
+		}
+		open = ++p;
+		for (; p < end; p++) {
+			if (*p == '\\' && p + 1 < end) {
+				p++;
+				text = true;
+			} else if (*p == '(') {
+				depth++;
+			} else if (*p == ')') {
+				if (--depth == 0)
+					break;
+			} else if (!rfc5322_is_wsp(*p) && *p != '\r' && *p != '\n') {
+				text = true;
+			}
+		}
+		if (text) {
+			best = open;
+			best_end = p;
+		}
+		if (p < end)
+			p++; /* the closing ")" */
+	}
+	if (best == NULL)
+		return false;
+	while (rfc5322_is_wsp(*best) || *best == '\r' || *best == '\n')
+		best++;
+	for (p = best; p < best_end; p++) {
+		if (*p == '\\' && p + 1 < best_end)
+			put(&ap->comment, ++p, 1);
+		else if (*p != '\r' && *p != '\n')
+			put(&ap->comment, p, 1);
+	}
+	while (buf_len(&ap->comment) > 0 &&
+	       rfc5322_is_wsp(buf_data(&ap->comment)[buf_len(&ap->comment) - 1]))
+		buf_truncate(&ap->comment, buf_len(&ap->comment) - 1);
+	return buf_len(&ap->comment) > 0;
+}
+
 /* Add an entry from the scratch buffers; mailbox false for an empty group. */
 static int
 add_entry(struct addr_parser *ap, bool mailbox, bool display, bool literal, unsigned group)
@@ -425,6 +496,10 @@ add_entry(struct addr_parser *ap, bool mailbox, bool display, bool literal, unsi
 	if (display)
 		a->display_name = dup_buf(&ap->display);
 	if (mailbox) {
+		if (!display && trailing_comment(ap))
+			a->comment = dup_buf(&ap->comment);
+		if (buf_len(&ap->route) > 0)
+			a->route = dup_buf(&ap->route);
 		a->local_part = dup_buf(&ap->local);
 		a->domain = dup_buf(&ap->domain);
 		a->domain_literal = literal;
@@ -443,6 +518,7 @@ reset_scratch(struct addr_parser *ap)
 	buf_reset(&ap->display);
 	buf_reset(&ap->local);
 	buf_reset(&ap->domain);
+	buf_reset(&ap->route);
 }
 
 static int read_group(struct addr_parser *ap, const uint8_t *p, const struct tok *tok);
@@ -574,11 +650,15 @@ rfc5322_address_list_parse(const uint8_t *value, size_t len,
 	buf_init(&ap.local, max_text);
 	buf_init(&ap.domain, max_text);
 	buf_init(&ap.group, max_text);
+	buf_init(&ap.route, max_text);
+	buf_init(&ap.comment, max_text);
 	ret = read_list(&ap);
 	buf_deinit(&ap.display);
 	buf_deinit(&ap.local);
 	buf_deinit(&ap.domain);
 	buf_deinit(&ap.group);
+	buf_deinit(&ap.route);
+	buf_deinit(&ap.comment);
 	if (ret < 0) {
 		rfc5322_address_list_deinit(list_r);
 		*error_r = ap.error;
@@ -597,6 +677,8 @@ rfc5322_address_list_deinit(struct rfc5322_address_list *list)
 		mem_free(&a->local_part);
 		mem_free(&a->domain);
 		mem_free(&a->group_name);
+		mem_free(&a->comment);
+		mem_free(&a->route);
 	}
 	mem_free(&list->addrs);
 	memset(list, 0, sizeof(*list));

@@ -14,7 +14,10 @@
  *    around the dots of a local part or domain ("jdoe@test . example"),
  *    local parts mixing atoms and quoted strings ("a".b@c), "." in display
  *    names (Joe Q. Public <...>), empty list elements ("a@b, , c@d"), and
- *    source routes in angle brackets ("<@relay:a@b>", the route dropped).
+ *    source routes in angle brackets ("<@relay:a@b>", kept apart as "@relay"
+ *    for IMAP's addr-adl, RFC 9051 7.5.2);
+ *  - the old "a@b (Real Name)" form: with no display name, the comment after
+ *    the address is kept (as Dovecot and Cyrus take it for the name).
  *
  * What it does not do: decode encoded words (RFC 2047: a display name keeps
  * them as they are), convert IDNs, check that a domain exists, or decide
@@ -63,6 +66,13 @@ void rfc5322_address_limits_init_default(struct rfc5322_address_limits *limits);
  *  - group_name: the display name of the group holding it, else NULL;
  *    group is the group's number in the value from 1 (0: not in a group), so
  *    that two groups with the same name stay apart.
+ *  - comment: for a mailbox without a display name, the text of the last
+ *    comment after it ("a@b (Real Name)" gives "Real Name"): outer
+ *    parentheses removed, quoted-pairs resolved, folds' line breaks removed,
+ *    trimmed; NULL when there is none, or it holds only white space.
+ *  - route: the obsolete source route of an angle-addr as "@a,@b" (RFC 5322
+ *    4.4 obs-route, RFC 9051 7.5.2 addr-adl), without white space or
+ *    comments; NULL when there was none.
  *  - utf8: the local part or the domain holds non-ASCII (needs SMTPUTF8).
  */
 struct rfc5322_address {
@@ -70,6 +80,8 @@ struct rfc5322_address {
 	char *local_part;
 	char *domain;
 	char *group_name;
+	char *comment;
+	char *route;
 	unsigned group;
 	bool domain_literal;
 	bool utf8;

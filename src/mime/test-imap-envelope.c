@@ -82,6 +82,16 @@ test_envelope(void)
 	check_env("Subject: a\rb\r\nTo: g: x@y;, z@w\r\n", 0,
 		  "(NIL {3}\r\na\rb NIL NIL NIL ((NIL NIL \"g\" NIL)(NIL NIL \"x\" \"y\")"
 		  "(NIL NIL NIL NIL)(NIL NIL \"z\" \"w\")) NIL NIL NIL NIL)");
+	/* a trailing comment is the name when there is no phrase; a source
+	 * route is the adl (imaptest's fetch-envelope) */
+	check_env("From: user@domain (Real Name)\r\nSender: <@route:user@domain>\r\n"
+		  "To: Phrase <a@b> (not the name), c@d ( ) (x\\)y (z)) \r\n"
+		  "Cc: <@r1,@[1.2.3.4]:e@f>\r\n\r\n", 0,
+		  "(NIL NIL ((\"Real Name\" NIL \"user\" \"domain\")) "
+		  "((NIL \"@route\" \"user\" \"domain\")) "
+		  "((\"Real Name\" NIL \"user\" \"domain\")) "
+		  "((\"Phrase\" NIL \"a\" \"b\")(\"x)y (z)\" NIL \"c\" \"d\")) "
+		  "((NIL \"@r1,@[1.2.3.4]\" \"e\" \"f\")) NIL NIL NIL)");
 }
 
 static void

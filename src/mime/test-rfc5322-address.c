@@ -1,7 +1,8 @@
 /*
  * test-rfc5322-address.c - the address-list parser and canonical format.
  *
- * Each value is parsed and described as text; an error shows as "! text".
+ * Each value is parsed and described as text; an error shows as "! text",
+ * a source route as "<@r:a@b>", a comment kept for the name as "#text#".
  * Values without line breaks or a quoted-pair before a space are parsed
  * again with every space made a fold (CRLF SP, then LF SP): the result must
  * not change (RFC 5322 2.2.3: a fold is invisible, its WSP stays). The
@@ -45,8 +46,14 @@ describe(const uint8_t *value, size_t len, const struct rfc5322_address_limits *
 		if (a->display_name != NULL)
 			buf_printf(out, "\"%s\" ", a->display_name);
 		buf_append_byte(out, '<');
+		if (a->route != NULL)
+			buf_printf(out, "%s:", a->route);
 		T_INTEQ(rfc5322_address_format(a, out), 0);
 		buf_append_byte(out, '>');
+		if (a->comment != NULL) {
+			T_ASSERT(a->display_name == NULL);
+			buf_printf(out, " #%s#", a->comment);
+		}
 		if (a->domain_literal)
 			buf_append_str(out, " literal");
 		if (a->utf8)
@@ -179,7 +186,7 @@ test_domains(void)
 	check("a@b.c.d", "<a@b.c.d>");
 	check("a@ b . c ", "<a@b.c>");
 	check("jdoe@test  . example", "<jdoe@test.example>");
-	check("a@(x)b(y).(z)c(w)", "<a@b.c>");
+	check("a@(x)b(y).(z)c(w)", "<a@b.c> #w#");
 	check("a@[192.0.2.1]", "<a@[192.0.2.1]> literal");
 	check("a@[ IPv6:2001:DB8::1 ]", "<a@[IPv6:2001:DB8::1]> literal");
 	check("a@[\\[x]", "<a@[\\[x]> literal");
@@ -239,10 +246,11 @@ test_obsolete_lists(void)
 	check(" , , a@b , , ", "<a@b>");
 	check(",", "! Empty address list");
 	check(" , (x) , ", "! Empty address list");
-	/* source routes are dropped */
-	check("<@r1.example,@r2.example:a@b>", "<a@b>");
-	check("Mary <@node.test:mary@example.net>", "\"Mary\" <mary@example.net>");
-	check("<,@r1 , ,@[1.2.3.4]:a@b>", "<a@b>");
+	/* source routes are kept apart, without white space (RFC 9051 addr-adl) */
+	check("<@r1.example,@r2.example:a@b>", "<@r1.example,@r2.example:a@b>");
+	check("Mary <@node.test:mary@example.net>", "\"Mary\" <@node.test:mary@example.net>");
+	check("<,@r1 , ,@[1.2.3.4]:a@b>", "<@r1,@[1.2.3.4]:a@b>");
+	check("<@ r (c) . Example :a@b>, c@d", "<@r.Example:a@b>, <c@d>");
 	check("<@:a@b>", "! Invalid domain");
 	check("<,:a@b>", "! Invalid source route");
 	check("<@r a@b>", "! Invalid source route");
@@ -256,12 +264,23 @@ test_comments(void)
 	check("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
 	      "\"Pete\" <pete@silly.test>");
 	check("((nested (deeply)) comment)a@b", "<a@b>");
-	check("a@b (comment \\( with quoted paren)", "<a@b>");
+	check("a@b (comment \\( with quoted paren)", "<a@b> #comment ( with quoted paren#");
 	check("a@b (unterminated", "! Unterminated comment");
 	check("a@b (x))", "! Expected , between addresses");
 	check("a@b (bad \x01 char)", "! Invalid character in comment");
 	check("(\xc3\xa4 utf-8 comment) a@b", "<a@b>");
 	check("(\xc3 bad utf-8) a@b", "! Invalid character in comment");
+	/* with no display name, the last comment after the address is kept
+	 * for the name (imaptest's fetch-envelope, as Dovecot and Cyrus) */
+	check("user@domain (Real Name)", "<user@domain> #Real Name#");
+	check("<user@domain> (Real Name)", "<user@domain> #Real Name#");
+	check("Phrase <a@b> (not kept)", "\"Phrase\" <a@b>");
+	check("a@b (one) (two) ( ) , c@d (\t) ()", "<a@b> #two#, <c@d>");
+	check("a@b ( (nested) \\) x\\\\ )", "<a@b> #(nested) ) x\\#");
+	check("(before) a@b", "<a@b>");
+	check("g: a@b (in group);", "[g1:g] <a@b> #in group#");
+	check("a (x) @ (y) b", "<a@b>");
+	check("a@b (\xc3\xa4)", "<a@b> #\xc3\xa4#");
 }
 
 static void
