@@ -10,13 +10,25 @@
  * authenticated account may send as (553 5.7.1 otherwise). The port-25 role
  * passes the message through untouched.
  *
+ * DSN (RFC 3461): remote recipients go into the queue with their NOTIFY and
+ * ORCPT, the entry with ENVID, RET and REQUIRETLS (RFC 8689 4.1), for the
+ * queue to act on and relay. Local recipients are delivered at once: those
+ * with NOTIFY=SUCCESS get one "delivered" DSN (RFC 3461 5.2.2, RFC 3464
+ * action "delivered") to the sender, queued (serve-dsn.h) after the message
+ * is stored and before the 250; never to the null sender. It returns the
+ * header only, whatever RET says (RFC 3461 4.3: RET=FULL asks for the whole
+ * message in "failed" DSNs). A failure to queue the DSN is logged and does
+ * not undo the delivery.
+ *
  * Does not: rewrite anything else in the message, sign it (DKIM comes with
  * its own issue), or hold more than the header in memory.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bin/serve-dsn.h"
 #include "bin/serve-queue.h"
 #include "bin/serve-smtp.h"
 #include "core/conn.h"
@@ -27,6 +39,13 @@
 #include "mime/rfc5322-date.h"
 #include "mime/rfc5322-message-id.h"
 #include "smtp/smtp-server.h"
+
+/* The engine's NOTIFY bits are handed to the store unchanged. */
+_Static_assert(SMTP_DSN_NOTIFY_NEVER == STORE_QUEUE_NOTIFY_NEVER &&
+		       SMTP_DSN_NOTIFY_SUCCESS == STORE_QUEUE_NOTIFY_SUCCESS &&
+		       SMTP_DSN_NOTIFY_FAILURE == STORE_QUEUE_NOTIFY_FAILURE &&
+		       SMTP_DSN_NOTIFY_DELAY == STORE_QUEUE_NOTIFY_DELAY,
+	       "NOTIFY bits differ between smtp/ and store/");
 
 /* The held header may not grow past this (the parser's own limit is lower). */
 #define SMTP_HELD_HEADER_MAX (2u * 1024 * 1024)
@@ -242,6 +261,92 @@ header_finish(struct smtp_client *c)
 
 /* ---- data_end ---- */
 
+/* Read a delivered message back up to the end of its header (the blank
+ * line), at most max octets, for the DSN's returned header. NULL when it
+ * cannot be read. */
+static uint8_t *
+read_delivered_header(struct store *store, const struct store_delivery_result *r, size_t max,
+		      size_t *len_r)
+{
+	uint64_t size = 0;
+	const char *error;
+	uint8_t *data;
+	size_t want, got = 0;
+	int fd;
+
+	if (store_message_open(store, r->mailbox_id, r->uid, &fd, &size, &error) != 1)
+		return NULL;
+	want = size < max ? (size_t)size : max;
+	data = mem_alloc(want + 1);
+	while (got < want) {
+		size_t chunk = want - got < 16384 ? want - got : 16384;
+		size_t from = got > 3 ? got - 3 : 0;
+		ssize_t n = read(fd, data + got, chunk);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		/* the header ends at the first empty line (RFC 5322 2.1) */
+		if (memmem(data + from, got - from, "\r\n\r\n", 4) != NULL ||
+		    memmem(data + from, got - from, "\n\n", 2) != NULL)
+			break;
+	}
+	close(fd);
+	*len_r = got;
+	return data;
+}
+
+/*
+ * RFC 3461 5.2.2: the message reached the mailboxes of recipients that asked
+ * for NOTIFY=SUCCESS: one DSN (RFC 3464, action "delivered") lists them all.
+ * The returned content is the header (RFC 3461 4.3: RET is about failures).
+ * Worker thread, right after store_deliver.
+ */
+static void
+send_delivered_dsn(struct smtp_job *job, const struct store_delivery_result *first)
+{
+	struct queue_dsn_rcpt *dr;
+	struct queue_dsn dsn;
+	const char *error = NULL;
+	uint8_t *original;
+	size_t original_len = 0;
+	int64_t now = (int64_t)time(NULL);
+
+	/* RFC 3461 6.2, RFC 5321 4.5.5: never to the null sender */
+	if (job->envelope_from[0] == '\0')
+		return;
+	dr = mem_array(job->success_count, sizeof(*dr));
+	for (size_t i = 0; i < job->success_count; i++) {
+		dr[i].address = job->success[i];
+		dr[i].orcpt = job->success_orcpt[i];
+		dr[i].action = QUEUE_DSN_DELIVERED;
+		dr[i].status = "2.0.0";
+		dr[i].diagnostic = NULL;
+		dr[i].remote_mta = NULL;
+		dr[i].last_attempt = now;
+	}
+	/* the header is at the start; a header longer than this is cut */
+	original = read_delivered_header(job->srv->store, first, SERVE_DSN_MAX_RETURN,
+					 &original_len);
+	memset(&dsn, 0, sizeof(dsn));
+	dsn.to = job->envelope_from;
+	dsn.queue_id = job->queue_id;
+	dsn.envid = job->envid;
+	dsn.arrival = job->arrival;
+	dsn.now = now;
+	dsn.headers_only = true;
+	dsn.max_return = SERVE_DSN_MAX_RETURN;
+	dsn.rcpts = dr;
+	dsn.rcpt_count = job->success_count;
+	dsn.original = original;
+	dsn.original_len = original_len;
+	if (serve_dsn_queue(job->srv, &dsn, job->requiretls, job->dsn_id, &error) < 0)
+		snprintf(job->dsn_error, sizeof(job->dsn_error), "%s",
+			 error != NULL ? error : "?");
+	mem_free(&original);
+	mem_free(&dr);
+}
+
 static void
 deliver_work(void *ctx)
 {
@@ -278,9 +383,15 @@ deliver_work(void *ctx)
 		struct store_queue_envelope_rcpt *rcpts =
 			mem_array(job->remote_count, sizeof(*rcpts));
 
-		for (size_t i = 0; i < job->remote_count; i++)
+		for (size_t i = 0; i < job->remote_count; i++) {
 			rcpts[i].address = job->remote[i];
+			rcpts[i].orcpt = job->remote_orcpt[i];
+			rcpts[i].notify = job->remote_notify[i];
+		}
 		env.sender = job->envelope_from;
+		env.envid = job->envid;
+		env.ret = job->dsn_ret;
+		env.requiretls = job->requiretls;
 		env.submitter = job->account_id;
 		env.rcpts = rcpts;
 		env.rcpt_count = job->remote_count;
@@ -294,6 +405,8 @@ deliver_work(void *ctx)
 
 		job->ret = store_deliver(store, &job->blob, job->targets, job->account_count,
 					 results, &error);
+		if (job->ret > 0 && job->success_count > 0)
+			send_delivered_dsn(job, &results[0]);
 		mem_free(&results);
 	}
 	if (job->ret < 0)
@@ -358,6 +471,14 @@ deliver_done(void *ctx)
 				      "From: or Sender: address not owned by the authenticated user");
 	} else if (job->ret > 0) {
 		log_delivery(c, job);
+		if (job->dsn_id[0] != '\0') {
+			log_info("smtpd", "%s: sender delivery status notification: %s",
+				 c->queue_id, job->dsn_id);
+			serve_queue_kick(c->base.server);
+		} else if (job->dsn_error[0] != '\0') {
+			log_error("smtpd", "%s: cannot queue the delivery status notification: %s",
+				  c->queue_id, job->dsn_error);
+		}
 		snprintf(text, sizeof(text), "Ok: queued as %s", c->queue_id);
 		smtp_server_hook_done(c->session, 250, "2.0.0", text);
 	} else if (job->over_quota) {
@@ -430,6 +551,18 @@ submission_senders(struct smtp_client *c, struct smtp_job *job)
 	       (c->sender_count == 0 || senders_add(c, job, &c->sender_value, "Sender"));
 }
 
+/* The transaction's MAIL parameters the queue keeps (RFC 3461 4.3, 4.4;
+ * RFC 8689 4.1). */
+static void
+dsn_params_copy(struct smtp_job *job, const struct smtp_server_mail_params *mp)
+{
+	job->envid = mp->envid[0] != '\0' ? mem_strdup(mp->envid) : NULL;
+	job->dsn_ret = mp->ret == SMTP_DSN_RET_FULL   ? STORE_QUEUE_RET_FULL :
+		       mp->ret == SMTP_DSN_RET_HDRS ? STORE_QUEUE_RET_HDRS :
+						      STORE_QUEUE_RET_NONE;
+	job->requiretls = mp->requiretls;
+}
+
 void
 smtp_hook_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
 {
@@ -470,7 +603,23 @@ smtp_hook_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
 		job->targets[i].account_id = c->accounts[i];
 	job->remote_count = c->remote_count;
 	job->remote = mem_array(c->remote_count + 1, sizeof(char *));
-	for (size_t i = 0; i < c->remote_count; i++)
+	job->remote_orcpt = mem_array(c->remote_count + 1, sizeof(char *));
+	job->remote_notify = mem_array(c->remote_count + 1, sizeof(unsigned));
+	for (size_t i = 0; i < c->remote_count; i++) {
 		job->remote[i] = mem_strdup(c->remote[i]);
+		if (c->remote_orcpt[i] != NULL)
+			job->remote_orcpt[i] = mem_strdup(c->remote_orcpt[i]);
+		job->remote_notify[i] = c->remote_notify[i];
+	}
+	job->success_count = c->success_count;
+	job->success = mem_array(c->success_count + 1, sizeof(char *));
+	job->success_orcpt = mem_array(c->success_count + 1, sizeof(char *));
+	for (size_t i = 0; i < c->success_count; i++) {
+		job->success[i] = mem_strdup(c->success[i]);
+		if (c->success_orcpt[i] != NULL)
+			job->success_orcpt[i] = mem_strdup(c->success_orcpt[i]);
+	}
+	dsn_params_copy(job, smtp_server_session_get_mail_params(s));
+	job->arrival = (int64_t)time(NULL);
 	smtp_job_submit(c, job, deliver_work, deliver_done);
 }

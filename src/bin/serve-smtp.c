@@ -5,7 +5,11 @@
  *   submission   STARTTLS, AUTH required before MAIL, relaying for the user;
  *   submissions  the same over implicit TLS.
  * This file holds the connection, TLS, AUTH, MAIL and RCPT; the message
- * itself is serve-smtp-data.c's.
+ * itself is serve-smtp-data.c's. RCPT keeps each accepted recipient's DSN
+ * parameters (RFC 3461 4.1, 4.2): NOTIFY and ORCPT of remote recipients go
+ * into the queue entry; local recipients with NOTIFY=SUCCESS are listed for
+ * the "delivered" DSN sent once the message is stored. An alias loop or
+ * explosion is refused at RCPT with 550 5.4.6 (delivery/delivery.h).
  *
  * A completed delivery whose client vanished is still durable; the client,
  * having seen no 250, sends it again (a duplicate, never a loss: RFC 5321
@@ -43,12 +47,33 @@ strv_free(char ***v, size_t *n)
 	*n = 0;
 }
 
+/* As strv_free, for an array whose count lives elsewhere (entries may be NULL). */
+static void
+strv_free_n(char ***v, size_t n)
+{
+	size_t count = n;
+
+	strv_free(v, &count);
+}
+
+/* Append s (copied; NULL stays NULL) to an array of n entries. */
+void
+smtp_strv_push(char ***v, size_t n, const char *s)
+{
+	*v = mem_realloc(*v, mem_size_mul(n + 1, sizeof(**v)));
+	(*v)[n] = s != NULL ? mem_strdup(s) : NULL;
+}
+
 void
 smtp_client_reset_tx(struct smtp_client *c)
 {
 	mem_free(&c->accounts);
 	c->account_count = 0;
+	strv_free_n(&c->remote_orcpt, c->remote_count);
 	strv_free(&c->remote, &c->remote_count);
+	mem_free(&c->remote_notify);
+	strv_free_n(&c->success_orcpt, c->success_count);
+	strv_free(&c->success, &c->success_count);
 	c->queue_id[0] = '\0';
 	c->blob_failed = false;
 	if (c->blob != NULL)
@@ -81,7 +106,13 @@ smtp_job_free(struct smtp_job *job)
 	mem_free(&job->queue_id);
 	mem_free(&job->envelope_from);
 	strv_free(&job->senders, &job->sender_count);
+	strv_free_n(&job->remote_orcpt, job->remote_count);
 	strv_free(&job->remote, &job->remote_count);
+	mem_free(&job->remote_notify);
+	strv_free_n(&job->success_orcpt, job->success_count);
+	strv_free(&job->success, &job->success_count);
+	mem_free(&job->orcpt);
+	mem_free(&job->envid);
 	mem_free(&job);
 }
 
@@ -388,6 +419,12 @@ rcpt_accept_remote(struct smtp_client *c, struct smtp_job *job)
 	char *addr = mem_alloc(len);
 
 	snprintf(addr, len, "%s@%s", job->localpart, job->domain);
+	/* RFC 3461 4.1, 4.2: NOTIFY and ORCPT go with the recipient into the
+	 * queue, which relays them or acts on them */
+	c->remote_notify = mem_realloc(c->remote_notify, mem_size_mul(c->remote_count + 1,
+									sizeof(*c->remote_notify)));
+	c->remote_notify[c->remote_count] = job->notify;
+	smtp_strv_push(&c->remote_orcpt, c->remote_count, job->orcpt);
 	c->remote = mem_realloc(c->remote, (c->remote_count + 1) * sizeof(*c->remote));
 	c->remote[c->remote_count++] = addr;
 	smtp_server_hook_done(c->session, 250, "2.1.5", "Ok");
@@ -417,6 +454,17 @@ rcpt_done(void *ctx)
 		}
 		delivery_ids_merge(&c->accounts, &c->account_count, job->accounts,
 				   job->account_count);
+		if ((job->notify & SMTP_DSN_NOTIFY_SUCCESS) != 0) {
+			/* RFC 3461 5.2.2: a "delivered" DSN once it is stored */
+			size_t len = strlen(job->localpart) + strlen(job->domain) + 2;
+			char *addr = mem_alloc(len);
+
+			snprintf(addr, len, "%s@%s", job->localpart, job->domain);
+			smtp_strv_push(&c->success_orcpt, c->success_count, job->orcpt);
+			c->success = mem_realloc(c->success, mem_size_mul(c->success_count + 1,
+									  sizeof(char *)));
+			c->success[c->success_count++] = addr;
+		}
 		smtp_server_hook_done(s, 250, "2.1.5", "Ok");
 		break;
 	case DELIVERY_UNKNOWN_USER:
@@ -451,7 +499,8 @@ rcpt_done(void *ctx)
 }
 
 static void
-hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to)
+hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to,
+	  const struct smtp_server_rcpt_params *params)
 {
 	struct smtp_client *c = ctx;
 	struct smtp_job *job = mem_zalloc(sizeof(*job));
@@ -462,6 +511,9 @@ hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *t
 	if (to->domain != NULL)
 		job->domain = mem_strdup(to->domain);
 	job->literal = to->literal;
+	job->notify = params->notify;
+	if (params->orcpt != NULL)
+		job->orcpt = mem_strdup(params->orcpt);
 	smtp_job_submit(c, job, rcpt_work, rcpt_done);
 }
 

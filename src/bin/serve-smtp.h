@@ -31,6 +31,8 @@ struct smtp_job {
 	/* rcpt */
 	char *localpart, *domain;
 	bool literal;
+	unsigned notify;    /* RCPT NOTIFY= (SMTP_DSN_NOTIFY_*, the store's values) */
+	char *orcpt;        /* RCPT ORCPT= as received, NULL = none */
 	enum delivery_status status;
 	uint64_t *accounts;
 	size_t account_count;
@@ -47,6 +49,18 @@ struct smtp_job {
 	char *envelope_from;
 	char **remote;
 	size_t remote_count;
+	/* deliver: DSN parameters (RFC 3461) and REQUIRETLS (RFC 8689) */
+	unsigned *remote_notify;
+	char **remote_orcpt;
+	char *envid;          /* NULL = none */
+	int64_t arrival;      /* when the message was complete (seconds) */
+	enum store_queue_ret dsn_ret;
+	bool requiretls;
+	char **success;       /* local recipients with NOTIFY=SUCCESS */
+	char **success_orcpt;
+	size_t success_count;
+	char dsn_id[16];      /* queue id of the "delivered" DSN, "" = none */
+	char dsn_error[128];  /* why it could not be queued, "" = no error */
 	int ret;
 	bool over_quota;    /* rcpt: a recipient's mailbox is full; data: the message does
 			       not fit a recipient's quota */
@@ -76,6 +90,11 @@ struct smtp_client {
 	size_t account_count;
 	char **remote;      /* accepted recipients outside our domains (submission) */
 	size_t remote_count;
+	unsigned *remote_notify; /* their NOTIFY= and ORCPT= (NULL = none), same index */
+	char **remote_orcpt;
+	char **success;     /* accepted local recipients with NOTIFY=SUCCESS (RFC 3461 5.2.2) */
+	char **success_orcpt;
+	size_t success_count;
 	struct store_blob *blob;  /* local copy: Return-Path + trace + message */
 	struct store_blob *qblob; /* queue copy: trace + message */
 	bool blob_failed;
@@ -98,6 +117,8 @@ void smtp_job_free(struct smtp_job *job);
 void smtp_update_reading(struct smtp_client *c);
 void smtp_client_reset_tx(struct smtp_client *c);
 bool smtp_client_is_submission(const struct smtp_client *c);
+/* Append a copy of s (NULL stays NULL) to the array *v of n entries. */
+void smtp_strv_push(char ***v, size_t n, const char *s);
 /* Check on a worker that account_id may use each address (subaddresses are
  * reduced to their base address first). */
 bool smtp_senders_allowed(struct server *srv, uint64_t account_id, char **addresses,

@@ -1,5 +1,15 @@
 /*
  * delivery.c - recipient resolution (see delivery.h for the order).
+ *
+ * Aliases and catch-alls make a graph that an administrator can get wrong:
+ * a cycle (a -> b -> a, a catch-all naming an unknown address of its own
+ * domain) or a fan-out that multiplies (each of ten aliases naming ten
+ * more). Both end in DELIVERY_LOOP (550 5.4.6, RFC 3463 "routing loop
+ * detected") within bounded work: an address met again on the path being
+ * resolved is a loop at once; an address already resolved is not resolved
+ * again (its accounts are merged already), so a diamond costs one lookup
+ * per distinct address; and the path depth (DELIVERY_MAX_DEPTH) and the
+ * distinct addresses looked up (DELIVERY_MAX_TARGETS) are capped.
  */
 #include "delivery/delivery.h"
 
@@ -17,7 +27,23 @@ struct resolve_ctx {
 	size_t count;
 	unsigned visited;
 	const char *error;
+	/* the addresses on the path being resolved, outermost first */
+	const char *path[DELIVERY_MAX_DEPTH + 2];
+	unsigned path_len;
+	/* addresses resolved to accounts already (their ids are in ids) */
+	char **done;
+	size_t done_count;
 };
+
+static bool
+strv_has_ci(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(v[i], s) == 0)
+			return true;
+	}
+	return false;
+}
 
 static enum delivery_status resolve_address(struct resolve_ctx *ctx, const char *address,
 					    unsigned depth);
@@ -85,15 +111,29 @@ resolve_parts(struct resolve_ctx *ctx, const char *localpart, const char *domain
 	char *address;
 	int ret;
 
-	if (depth > DELIVERY_MAX_DEPTH || ++ctx->visited > DELIVERY_MAX_TARGETS)
+	if (depth > DELIVERY_MAX_DEPTH || ctx->path_len >= N_ELEMENTS(ctx->path))
 		return DELIVERY_LOOP;
-	ret = store_domain_lookup(ctx->store, domain, &dom, &ctx->error);
-	if (ret < 0)
-		return DELIVERY_TEMPFAIL;
-	if (ret == 0)
-		return DELIVERY_NOT_LOCAL;
 	address = mem_alloc(len);
 	snprintf(address, len, "%s@%s", localpart, domain);
+	/* met again on its own path: a cycle; resolved before: nothing new */
+	if (strv_has_ci(ctx->path, ctx->path_len, address)) {
+		mem_free(&address);
+		return DELIVERY_LOOP;
+	}
+	if (strv_has_ci((const char *const *)ctx->done, ctx->done_count, address)) {
+		mem_free(&address);
+		return DELIVERY_OK;
+	}
+	if (++ctx->visited > DELIVERY_MAX_TARGETS) {
+		mem_free(&address);
+		return DELIVERY_LOOP;
+	}
+	ret = store_domain_lookup(ctx->store, domain, &dom, &ctx->error);
+	if (ret <= 0) {
+		mem_free(&address);
+		return ret < 0 ? DELIVERY_TEMPFAIL : DELIVERY_NOT_LOCAL;
+	}
+	ctx->path[ctx->path_len++] = address;
 	st = resolve_exact(ctx, address, depth);
 	if (st == DELIVERY_UNKNOWN_USER && ctx->set->recipient_delimiter[0] != '\0') {
 		const char *delim = strchr(localpart, ctx->set->recipient_delimiter[0]);
@@ -108,6 +148,13 @@ resolve_parts(struct resolve_ctx *ctx, const char *localpart, const char *domain
 		st = resolve_address(ctx, dom.catchall, depth + 1);
 		if (st == DELIVERY_UNKNOWN_USER || st == DELIVERY_NOT_LOCAL)
 			st = DELIVERY_REMOTE_TARGET;
+	}
+	ctx->path_len--;
+	if (st == DELIVERY_OK) {
+		ctx->done = mem_realloc(ctx->done, mem_size_mul(ctx->done_count + 1,
+								sizeof(*ctx->done)));
+		ctx->done[ctx->done_count++] = address;
+		address = NULL;
 	}
 	mem_free(&address);
 	store_domain_deinit(&dom);
@@ -184,6 +231,9 @@ delivery_resolve(struct store *store, const struct delivery_settings *set, const
 			return DELIVERY_NOT_LOCAL;
 	}
 	st = resolve_parts(&ctx, localpart, domain, 0);
+	for (size_t i = 0; i < ctx.done_count; i++)
+		mem_free(&ctx.done[i]);
+	mem_free(&ctx.done);
 	if (st == DELIVERY_OK) {
 		*accounts_r = ctx.ids;
 		*count_r = ctx.count;

@@ -8,8 +8,10 @@
  *      localpart@localhost; any other literal is not local;
  *   2. a domain that is not in the store is not local (no relay);
  *   3. an account with that address (case-insensitive);
- *   4. an alias: each target resolved again (depth and fan-out bounded, loops
- *      detected, duplicates merged);
+ *   4. an alias: each target resolved again (a cycle is DELIVERY_LOOP at
+ *      once; an address already resolved is not looked up again; path depth
+ *      DELIVERY_MAX_DEPTH and distinct addresses DELIVERY_MAX_TARGETS are
+ *      capped, beyond them DELIVERY_LOOP; accounts merged);
  *   5. subaddressing: with the recipient delimiter in the local part
  *      ("user+tag"), steps 3 and 4 for "user";
  *   6. the domain's catch-all target, resolved again;
@@ -28,8 +30,8 @@
 
 #include "store/store.h"
 
-#define DELIVERY_MAX_DEPTH 10
-#define DELIVERY_MAX_TARGETS 1000
+#define DELIVERY_MAX_DEPTH 10     /* alias/catch-all hops from the recipient */
+#define DELIVERY_MAX_TARGETS 1000 /* distinct addresses looked up for one recipient */
 
 struct delivery_settings {
 	const char *hostname;

@@ -5,9 +5,12 @@
  * Input: one byte choosing the line limit and a piece size, then a byte
  * stream. The stream is read as command lines twice, whole and in pieces;
  * the events must be identical (any split gives the same result). Each line
- * is parsed. When a line is "DATA", the bytes after it go through the DATA
- * decoder, again whole and in pieces, with identical output, and reading
- * resumes after the message end, as the engine does.
+ * is parsed, and the values of DSN parameters (RFC 3461 4: NOTIFY, RET,
+ * ENVID, ORCPT) go through their checks, whose accepted results must keep
+ * the RFC's rules (NEVER alone, lengths within the maximum). When a line is
+ * "DATA", the bytes after it go through the DATA decoder, again whole and
+ * in pieces, with identical output, and reading resumes after the message
+ * end, as the engine does.
  */
 #include "core/buf.h"
 #include "core/mem.h"
@@ -51,6 +54,43 @@ decode_data(const uint8_t *data, size_t len, size_t piece, struct buf *out)
 	return len;
 }
 
+/* The DSN value checks, with what an accepted value must satisfy. */
+static void
+describe_dsn_param(const struct smtp_param *p, struct buf *ev)
+{
+	const char *err = NULL;
+	size_t len = p->value != NULL ? strlen(p->value) : 0;
+	unsigned notify = 0;
+	enum smtp_dsn_ret rv = SMTP_DSN_RET_NONE;
+	int r;
+
+	if (strcmp(p->keyword, "NOTIFY") == 0) {
+		r = smtp_dsn_parse_notify(p->value, &notify, &err);
+		if (r > 0 && (notify == 0 || notify > 0x0f ||
+			      ((notify & SMTP_DSN_NOTIFY_NEVER) != 0 &&
+			       notify != SMTP_DSN_NOTIFY_NEVER)))
+			abort();
+		buf_printf(ev, "notify %d %u\n", r, notify);
+	} else if (strcmp(p->keyword, "RET") == 0) {
+		r = smtp_dsn_parse_ret(p->value, &rv, &err);
+		buf_printf(ev, "ret %d %d\n", r, (int)rv);
+	} else if (strcmp(p->keyword, "ENVID") == 0) {
+		r = smtp_dsn_check_envid(p->value, &err);
+		if (r > 0 && (len == 0 || len > SMTP_DSN_ENVID_MAX))
+			abort();
+		buf_printf(ev, "envid %d\n", r);
+	} else if (strcmp(p->keyword, "ORCPT") == 0) {
+		r = smtp_dsn_check_orcpt(p->value, &err);
+		if (r > 0 && (len > SMTP_DSN_ORCPT_MAX || strchr(p->value, ';') == NULL))
+			abort();
+		buf_printf(ev, "orcpt %d\n", r);
+	} else {
+		return;
+	}
+	if (r < 0 && err == NULL)
+		abort();
+}
+
 static void
 describe(const uint8_t *line, size_t len, const struct smtp_command_limits *limits,
 	 struct buf *ev)
@@ -64,6 +104,8 @@ describe(const uint8_t *line, size_t len, const struct smtp_command_limits *limi
 	buf_printf(ev, "%s %d %d\n", smtp_verb_name(cmd.verb), ret, cmd.error);
 	if (cmd.path.localpart != NULL)
 		smtp_address_format_path(&cmd.path, ev);
+	for (unsigned i = 0; ret > 0 && i < cmd.n_params; i++)
+		describe_dsn_param(&cmd.params[i], ev);
 	smtp_command_deinit(&cmd);
 }
 

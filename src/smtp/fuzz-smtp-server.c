@@ -130,16 +130,31 @@ h_mail(struct smtp_server_session *s, void *ctx, const struct smtp_address *from
        const struct smtp_server_mail_params *params)
 {
 	struct fz *f = ctx;
+	const char *error;
 
 	/* RFC 6409: no MAIL before AUTH on submission */
 	if (f->set.submission && smtp_server_session_get_auth_user(s) == NULL)
+		abort();
+	/* RFC 8689 4.1: REQUIRETLS only over TLS; RFC 3461 4.4: ENVID checked */
+	if (params->requiretls && !smtp_server_session_is_tls(s))
+		abort();
+	if (params->envid[0] != '\0' && smtp_dsn_check_envid(params->envid, &error) < 0)
 		abort();
 	decide(f, 250, NULL);
 }
 
 static void
-h_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to)
+h_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to,
+       const struct smtp_server_rcpt_params *params)
 {
+	const char *error;
+
+	/* RFC 3461 4.1: NEVER alone; 4.2: ORCPT checked */
+	if ((params->notify & SMTP_DSN_NOTIFY_NEVER) != 0 &&
+	    params->notify != SMTP_DSN_NOTIFY_NEVER)
+		abort();
+	if (params->orcpt != NULL && smtp_dsn_check_orcpt(params->orcpt, &error) < 0)
+		abort();
 	decide(ctx, 250, NULL);
 }
 
@@ -164,6 +179,14 @@ h_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
 	if (smtp_server_session_get_mail_from(s) == NULL ||
 	    smtp_server_session_get_rcpt_count(s) == 0)
 		abort();
+	for (unsigned i = 0; i < smtp_server_session_get_rcpt_count(s); i++) {
+		const struct smtp_server_rcpt_params *rp;
+
+		rp = smtp_server_session_get_rcpt_params(s, i);
+
+		if (rp == NULL || (rp->orcpt != NULL && rp->orcpt[0] == '\0'))
+			abort();
+	}
 	buf_reset(&f->scratch);
 	if (smtp_server_format_received(s, "QID", "x@y", &f->scratch) < 0)
 		abort();

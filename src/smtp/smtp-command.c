@@ -397,3 +397,134 @@ smtp_xtext_encode(const uint8_t *in, size_t len, struct buf *out)
 	}
 	return 0;
 }
+
+/* ---- DSN parameter values (RFC 3461 4) ---- */
+
+int
+smtp_dsn_parse_notify(const char *value, unsigned *notify_r, const char **error_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} elements[] = {
+		{ "NEVER", SMTP_DSN_NOTIFY_NEVER },
+		{ "SUCCESS", SMTP_DSN_NOTIFY_SUCCESS },
+		{ "FAILURE", SMTP_DSN_NOTIFY_FAILURE },
+		{ "DELAY", SMTP_DSN_NOTIFY_DELAY },
+	};
+	unsigned notify = 0;
+	const char *p = value;
+
+	*error_r = "Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY (any of them)";
+	if (value == NULL || *value == '\0')
+		return -1;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		unsigned bit = 0;
+
+		for (size_t i = 0; i < N_ELEMENTS(elements) && bit == 0; i++) {
+			if (len == strlen(elements[i].name) &&
+			    strncasecmp(p, elements[i].name, len) == 0)
+				bit = elements[i].bit;
+		}
+		if (bit == 0)
+			return -1;
+		notify |= bit;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	/* RFC 3461 4.1: NEVER must appear by itself */
+	if ((notify & SMTP_DSN_NOTIFY_NEVER) != 0 && notify != SMTP_DSN_NOTIFY_NEVER) {
+		*error_r = "NOTIFY=NEVER cannot be combined with other values";
+		return -1;
+	}
+	*notify_r = notify;
+	return 1;
+}
+
+int
+smtp_dsn_parse_ret(const char *value, enum smtp_dsn_ret *ret_r, const char **error_r)
+{
+	if (value != NULL && strcasecmp(value, "FULL") == 0) {
+		*ret_r = SMTP_DSN_RET_FULL;
+	} else if (value != NULL && strcasecmp(value, "HDRS") == 0) {
+		*ret_r = SMTP_DSN_RET_HDRS;
+	} else {
+		*error_r = "Syntax: RET=FULL or RET=HDRS";
+		return -1;
+	}
+	return 1;
+}
+
+/* Decode xtext into a bounded scratch buffer: valid, not empty, no control
+ * character (C0 or DEL) and, with ascii_only, no octet above 0x7e. */
+static bool
+xtext_decoded_ok(const char *xtext, size_t len, bool ascii_only)
+{
+	struct buf decoded;
+	const char *error;
+	bool ok;
+
+	buf_init(&decoded, SMTP_DSN_ORCPT_MAX);
+	ok = smtp_xtext_decode(xtext, len, &decoded, &error) > 0 && buf_len(&decoded) > 0;
+	for (size_t i = 0; ok && i < buf_len(&decoded); i++) {
+		uint8_t c = buf_data(&decoded)[i];
+
+		ok = c >= 0x20 && c != 0x7f && (!ascii_only || c < 0x7f);
+	}
+	buf_deinit(&decoded);
+	return ok;
+}
+
+int
+smtp_dsn_check_envid(const char *value, const char **error_r)
+{
+	size_t len = value != NULL ? strlen(value) : 0;
+
+	if (len == 0 || len > SMTP_DSN_ENVID_MAX) {
+		*error_r = "Syntax: ENVID=xtext of 1 to 100 characters";
+		return -1;
+	}
+	/* RFC 3461 4.4: printable US-ASCII before xtext encoding */
+	if (!xtext_decoded_ok(value, len, true)) {
+		*error_r = "ENVID is not valid xtext of printable US-ASCII";
+		return -1;
+	}
+	return 1;
+}
+
+/* RFC 5322 3.2.3 atext */
+static bool
+is_atext(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+int
+smtp_dsn_check_orcpt(const char *value, const char **error_r)
+{
+	size_t len = value != NULL ? strlen(value) : 0;
+	const char *semi = value != NULL ? strchr(value, ';') : NULL;
+
+	if (len == 0 || len > SMTP_DSN_ORCPT_MAX || semi == NULL || semi == value ||
+	    semi[1] == '\0') {
+		*error_r = "Syntax: ORCPT=addr-type;xtext of at most 500 characters";
+		return -1;
+	}
+	for (const char *p = value; p < semi; p++) {
+		if (!is_atext(*p)) {
+			*error_r = "ORCPT address type is not an atom";
+			return -1;
+		}
+	}
+	/* RFC 3461 4.2: the address is xtext; no control characters in it
+	 * (they would break the DSN's Original-Recipient field). UTF-8 stays
+	 * allowed for the "utf-8" address type (RFC 6533 3). */
+	if (!xtext_decoded_ok(semi + 1, len - (size_t)(semi + 1 - value), false)) {
+		*error_r = "ORCPT address is not valid xtext";
+		return -1;
+	}
+	return 1;
+}

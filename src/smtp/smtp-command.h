@@ -12,7 +12,8 @@
  *    and RCPT TO get their path parsed (smtp-address.h) and their ESMTP
  *    parameters split and checked for syntax (RFC 5321 4.1.2); BDAT gets its
  *    chunk size and LAST (RFC 3030 2).
- *  - xtext (RFC 3461 4) decoding and encoding, for DSN parameters.
+ *  - xtext (RFC 3461 4) decoding and encoding, and the syntax of the DSN
+ *    parameter values (RFC 3461 4.1-4.4: NOTIFY, ORCPT, RET, ENVID).
  *
  * What it does not do: decide whether a command is allowed now, what a
  * parameter means, or what to reply. That is the engine (smtp-server.h).
@@ -181,5 +182,44 @@ const struct smtp_param *smtp_command_find_param(const struct smtp_command *cmd,
 int smtp_xtext_decode(const char *in, size_t len, struct buf *out, const char **error_r);
 /* Encode bytes as xtext onto out. Returns 0, or -1 when out would exceed its maximum. */
 int smtp_xtext_encode(const uint8_t *in, size_t len, struct buf *out);
+
+/* ---- DSN parameter values, RFC 3461 4 ---- */
+
+/* Longest ENVID value (RFC 3461 4.4) and ORCPT value (4.2), as xtext. */
+#define SMTP_DSN_ENVID_MAX 100
+#define SMTP_DSN_ORCPT_MAX 500
+
+/* NOTIFY (RFC 3461 4.1) as a bit set; 0 = not given. NEVER comes alone. The
+ * values are those of the store's queue (STORE_QUEUE_NOTIFY_*). */
+#define SMTP_DSN_NOTIFY_NEVER 0x01u
+#define SMTP_DSN_NOTIFY_SUCCESS 0x02u
+#define SMTP_DSN_NOTIFY_FAILURE 0x04u
+#define SMTP_DSN_NOTIFY_DELAY 0x08u
+
+/* RET (RFC 3461 4.3). */
+enum smtp_dsn_ret {
+	SMTP_DSN_RET_NONE = 0,  /* not given */
+	SMTP_DSN_RET_FULL,
+	SMTP_DSN_RET_HDRS,
+};
+
+/*
+ * The value checks below take an esmtp-value as smtp_command_parse() gives it
+ * (NUL-terminated; NULL when the parameter had no "="). Each returns 1 and
+ * its result, or -1 with *error_r a static English text naming what is
+ * wrong (for a 501 5.5.4 reply). Keywords are matched case-insensitively.
+ */
+/* notify-esmtp-value = "NEVER" / 1#notify-list-element (SUCCESS, FAILURE,
+ * DELAY); repeats of an element are harmless and accepted. */
+int smtp_dsn_parse_notify(const char *value, unsigned *notify_r, const char **error_r);
+/* ret-value = "FULL" / "HDRS" */
+int smtp_dsn_parse_ret(const char *value, enum smtp_dsn_ret *ret_r, const char **error_r);
+/* ENVID=xtext: 1..SMTP_DSN_ENVID_MAX octets of valid xtext whose decoded
+ * value is printable US-ASCII (RFC 3461 4.4). */
+int smtp_dsn_check_envid(const char *value, const char **error_r);
+/* ORCPT=addr-type ";" xtext: an atom (RFC 5322 3.2.3), ";", and 1 or more
+ * octets of valid xtext whose decoded value holds no control character, all
+ * within SMTP_DSN_ORCPT_MAX octets (RFC 3461 4.2). */
+int smtp_dsn_check_orcpt(const char *value, const char **error_r);
 
 #endif

@@ -8,6 +8,12 @@
  * replies at once or stores what the hook needs (pending_*) and calls the hook;
  * smtp_server_cmd_complete() finishes the command when the glue answers.
  *
+ * MAIL and RCPT parameters: SIZE, BODY, AUTH, SMTPUTF8, the DSN parameters
+ * (RFC 3461 4: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT; their value
+ * syntax is smtp-command.c's) and REQUIRETLS (RFC 8689 4.1, over TLS only).
+ * A repeated parameter or a malformed value is 501 5.5.4 with a text that
+ * names it; an unknown parameter is 555 5.5.4 (RFC 5321 4.1.1.11).
+ *
  * STARTTLS (RFC 3207) is here too: its reply, the reset of the session and
  * the discarding of pipelined plain-text input, then the starttls hook.
  *
@@ -105,6 +111,7 @@ check_mail_param(struct smtp_server_session *s, const struct smtp_param *p,
 		 struct smtp_server_mail_params *params)
 {
 	uint64_t max = s->set.limits.max_message_size;
+	const char *error;
 
 	if (strcasecmp(p->keyword, "SIZE") == 0) {
 		/* RFC 1870 6 */
@@ -141,6 +148,31 @@ check_mail_param(struct smtp_server_session *s, const struct smtp_param *p,
 			return false;
 		}
 		params->smtputf8 = true;
+	} else if (strcasecmp(p->keyword, "RET") == 0) {
+		/* RFC 3461 4.3 */
+		if (smtp_dsn_parse_ret(p->value, &params->ret, &error) < 0) {
+			smtp_server_reply(s, 501, "5.5.4", error);
+			return false;
+		}
+	} else if (strcasecmp(p->keyword, "ENVID") == 0) {
+		/* RFC 3461 4.4: kept as received, xtext */
+		if (smtp_dsn_check_envid(p->value, &error) < 0) {
+			smtp_server_reply(s, 501, "5.5.4", error);
+			return false;
+		}
+		snprintf(params->envid, sizeof(params->envid), "%s", p->value);
+	} else if (strcasecmp(p->keyword, "REQUIRETLS") == 0) {
+		/* RFC 8689 4.1: no value, and only on a TLS session (the
+		 * extension is not offered without TLS) */
+		if (p->value != NULL) {
+			smtp_server_reply(s, 501, "5.5.4", "REQUIRETLS takes no value");
+			return false;
+		}
+		if (!s->tls) {
+			smtp_server_reply(s, 530, "5.7.10", "REQUIRETLS needs a TLS session");
+			return false;
+		}
+		params->requiretls = true;
 	} else {
 		/* RFC 5321 4.1.1.11: 555 for a parameter not recognised */
 		smtp_server_reply(s, 555, "5.5.4", "Unsupported MAIL parameter");
@@ -210,6 +242,33 @@ run_mail(struct smtp_server_session *s, struct smtp_command *cmd)
 
 /* ---- RCPT ---- */
 
+/* One RCPT parameter (RFC 3461 4.1, 4.2); replies and returns false when it
+ * is refused. */
+static bool
+check_rcpt_param(struct smtp_server_session *s, const struct smtp_param *p,
+		 struct smtp_server_rcpt_params *params)
+{
+	const char *error;
+
+	if (strcasecmp(p->keyword, "NOTIFY") == 0) {
+		if (smtp_dsn_parse_notify(p->value, &params->notify, &error) < 0) {
+			smtp_server_reply(s, 501, "5.5.4", error);
+			return false;
+		}
+	} else if (strcasecmp(p->keyword, "ORCPT") == 0) {
+		if (smtp_dsn_check_orcpt(p->value, &error) < 0) {
+			smtp_server_reply(s, 501, "5.5.4", error);
+			return false;
+		}
+		params->orcpt = mem_strdup(p->value);
+	} else {
+		/* RFC 5321 4.1.1.11 */
+		smtp_server_reply(s, 555, "5.5.4", "Unsupported RCPT parameter");
+		return false;
+	}
+	return true;
+}
+
 static bool
 check_rcpt(struct smtp_server_session *s, struct smtp_command *cmd)
 {
@@ -221,10 +280,21 @@ check_rcpt(struct smtp_server_session *s, struct smtp_command *cmd)
 		smtp_server_reply(s, 503, "5.5.1", "RCPT not allowed after BDAT");
 		return false;
 	}
-	if (cmd->n_params > 0) {
-		/* no RCPT extension (DSN) is offered yet */
-		smtp_server_reply(s, 555, "5.5.4", "Unsupported RCPT parameter");
+	mem_free(&s->pending_rcpt_params.orcpt);
+	memset(&s->pending_rcpt_params, 0, sizeof(s->pending_rcpt_params));
+	if (!s->esmtp && cmd->n_params > 0) {
+		smtp_server_reply(s, 555, "5.5.4", "RCPT parameters require EHLO");
 		return false;
+	}
+	if (has_duplicate_param(cmd)) {
+		smtp_server_reply(s, 501, "5.5.4", "Duplicate RCPT parameter");
+		return false;
+	}
+	for (unsigned i = 0; i < cmd->n_params; i++) {
+		if (!check_rcpt_param(s, &cmd->params[i], &s->pending_rcpt_params)) {
+			mem_free(&s->pending_rcpt_params.orcpt);
+			return false;
+		}
 	}
 	if (cmd->path.utf8 && !s->mail_params.smtputf8) {
 		smtp_server_reply(s, 553, "5.6.7", "Non-ASCII recipient address requires SMTPUTF8");
@@ -253,7 +323,11 @@ add_rcpt(struct smtp_server_session *s)
 	if (s->n_rcpts == s->rcpts_alloc) {
 		s->rcpts_alloc = s->rcpts_alloc == 0 ? 8 : s->rcpts_alloc * 2;
 		s->rcpts = mem_realloc(s->rcpts, mem_size_mul(s->rcpts_alloc, sizeof(*s->rcpts)));
+		s->rcpt_params = mem_realloc(s->rcpt_params,
+					     mem_size_mul(s->rcpts_alloc, sizeof(*s->rcpt_params)));
 	}
+	s->rcpt_params[s->n_rcpts] = s->pending_rcpt_params;
+	memset(&s->pending_rcpt_params, 0, sizeof(s->pending_rcpt_params));
 	s->rcpts[s->n_rcpts++] = s->pending_addr;
 	memset(&s->pending_addr, 0, sizeof(s->pending_addr));
 }
@@ -607,10 +681,12 @@ smtp_server_cmd_complete(struct smtp_server_session *s, enum smtp_pending kind, 
 		complete_mail(s, ok);
 		break;
 	case SMTP_PENDING_RCPT:
-		if (ok)
+		if (ok) {
 			add_rcpt(s);
-		else
+		} else {
 			smtp_address_deinit(&s->pending_addr);
+			mem_free(&s->pending_rcpt_params.orcpt);
+		}
 		break;
 	case SMTP_PENDING_DATA_BEGIN:
 		complete_data_begin(s, code, enh, text);

@@ -105,6 +105,7 @@ struct smtp_server_session {
 	bool pending_ehlo;
 	struct smtp_address pending_addr;
 	struct smtp_server_mail_params pending_params;
+	struct smtp_server_rcpt_params pending_rcpt_params;    /* orcpt owned */
 	bool bdat_pending;              /* DATA_BEGIN is for a BDAT chunk */
 
 	/* transaction */
@@ -112,6 +113,7 @@ struct smtp_server_session {
 	struct smtp_address mail_from;
 	struct smtp_server_mail_params mail_params;
 	struct smtp_address *rcpts;
+	struct smtp_server_rcpt_params *rcpt_params;   /* parallel to rcpts */
 	unsigned n_rcpts, rcpts_alloc;
 	bool data_begun;                /* data_begin accepted for this transaction */
 	bool bdat_used;                 /* a BDAT chunk was accepted */

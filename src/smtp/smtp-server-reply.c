@@ -179,8 +179,11 @@ smtp_server_reply_helo(struct smtp_server_session *s, bool ehlo, const char *tex
 			buf_append_str(&lines, "\nSTARTTLS");           /* RFC 3207 */
 		smtp_server_auth_ehlo(s, &lines);                      /* RFC 4954 */
 		buf_append_str(&lines, "\nENHANCEDSTATUSCODES");        /* RFC 2034 */
+		buf_append_str(&lines, "\nDSN");                        /* RFC 3461 */
 		buf_append_str(&lines, "\nSMTPUTF8");                   /* RFC 6531 */
 		buf_append_str(&lines, "\nCHUNKING");                   /* RFC 3030 */
+		if (s->tls)
+			buf_append_str(&lines, "\nREQUIRETLS");         /* RFC 8689 4.1 */
 	}
 	smtp_server_reply_write(s, 250, NULL, buf_cstr(&lines));
 	buf_deinit(&lines);

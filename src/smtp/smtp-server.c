@@ -94,9 +94,11 @@ session_destroy(struct smtp_server_session *s)
 	mem_free(&s->tls_version);
 	mem_free(&s->tls_cipher);
 	smtp_address_deinit(&s->pending_addr);
+	mem_free(&s->pending_rcpt_params.orcpt);
 	mem_free(&s->pending_helo);
 	mem_free(&s->helo);
 	mem_free(&s->rcpts);
+	mem_free(&s->rcpt_params);
 	smtp_command_reader_deinit(&s->reader);
 	buf_deinit(&s->input);
 	mem_free(&s->client_ip);
@@ -131,8 +133,10 @@ smtp_server_reset_transaction(struct smtp_server_session *s, bool notify)
 	bool was_open = s->in_transaction;
 
 	smtp_address_deinit(&s->mail_from);
-	for (unsigned i = 0; i < s->n_rcpts; i++)
+	for (unsigned i = 0; i < s->n_rcpts; i++) {
 		smtp_address_deinit(&s->rcpts[i]);
+		mem_free(&s->rcpt_params[i].orcpt);
+	}
 	s->n_rcpts = 0;
 	memset(&s->mail_params, 0, sizeof(s->mail_params));
 	s->in_transaction = false;
@@ -208,7 +212,7 @@ smtp_server_call_hook(struct smtp_server_session *s, enum smtp_pending kind)
 		break;
 	case SMTP_PENDING_RCPT:
 		if ((called = h->rcpt != NULL))
-			h->rcpt(s, ctx, &s->pending_addr);
+			h->rcpt(s, ctx, &s->pending_addr, &s->pending_rcpt_params);
 		break;
 	case SMTP_PENDING_DATA_BEGIN:
 		if ((called = h->data_begin != NULL))
@@ -393,6 +397,7 @@ complete(struct smtp_server_session *s, const struct smtp_server_completion *c)
 	if (s->destroyed || s->state == SMTP_STATE_CLOSED) {
 		/* timed out or closed meanwhile: the reply has nobody to go to */
 		smtp_address_deinit(&s->pending_addr);
+		mem_free(&s->pending_rcpt_params.orcpt);
 		mem_free(&s->pending_helo);
 		smtp_server_auth_abort(s);
 	} else if (kind == SMTP_PENDING_AUTH) {
@@ -610,6 +615,12 @@ const struct smtp_address *
 smtp_server_session_get_rcpt(const struct smtp_server_session *s, unsigned idx)
 {
 	return idx < s->n_rcpts ? &s->rcpts[idx] : NULL;
+}
+
+const struct smtp_server_rcpt_params *
+smtp_server_session_get_rcpt_params(const struct smtp_server_session *s, unsigned idx)
+{
+	return idx < s->n_rcpts ? &s->rcpt_params[idx] : NULL;
 }
 
 const struct smtp_server_mail_params *

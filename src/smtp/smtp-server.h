@@ -12,14 +12,29 @@
  * (RFC 2034 3 leaves those out; an EHLO keyword line cannot carry one) and
  * the 354 and the 334 AUTH challenges. It offers PIPELINING (RFC 2920), SIZE
  * (RFC 1870), 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034), SMTPUTF8
- * (RFC 6531) and CHUNKING (RFC 3030), and when the settings say so STARTTLS
- * (RFC 3207) and AUTH (RFC 4954, through sasl/sasl-server.h), with the
- * submission rules of RFC 6409 (no MAIL before AUTH).
+ * (RFC 6531), CHUNKING (RFC 3030) and DSN (RFC 3461: RET, ENVID, NOTIFY,
+ * ORCPT are checked and handed to the glue, which keeps them with the
+ * message), REQUIRETLS (RFC 8689) on TLS sessions only, and when the
+ * settings say so STARTTLS (RFC 3207) and AUTH (RFC 4954, through
+ * sasl/sasl-server.h), with the submission rules of RFC 6409 (no MAIL before
+ * AUTH).
  *
  * What it does not do: sockets, timers, TLS itself (the glue runs the
  * handshake when the starttls hook tells it to), DNS, storage, logging or
- * policy (who may authenticate, where mail may be relayed). DSN (RFC 3461)
- * is not offered, so RET/ENVID/NOTIFY/ORCPT parameters get 555.
+ * policy (who may authenticate, where mail may be relayed), and it does not
+ * act on DSN or REQUIRETLS parameters itself: sending notices and relaying
+ * with TLS are the glue's and the queue's.
+ *
+ * DSN (RFC 3461 4): a malformed or repeated RET, ENVID, NOTIFY or ORCPT gets
+ * 501 5.5.4 with a text saying what is wrong; a parameter we do not know
+ * gets 555 5.5.4 (RFC 5321 4.1.1.11). ENVID and ORCPT are kept as received
+ * (xtext), to be relayed unchanged (RFC 3461 4.2, 4.4).
+ *
+ * REQUIRETLS (RFC 8689 4.1): offered in EHLO only over TLS; the MAIL
+ * parameter on a session without TLS gets 530 5.7.10 (RFC 3463 "encryption
+ * needed"). A message carrying it has its "TLS-Required: No" header field
+ * ignored (RFC 8689 5): that is the queue's business, the engine only says
+ * that REQUIRETLS was given.
  *
  * STARTTLS (RFC 3207 4.2): after "220 2.0.0 Ready to start TLS" the engine
  * calls the starttls hook, throws away every input byte it still holds (a
@@ -65,6 +80,7 @@
 
 #include "core/buf.h"
 #include "smtp/smtp-address.h"
+#include "smtp/smtp-command.h"
 
 #define SMTP_SERVER_DEFAULT_MAX_RECIPIENTS 1000
 #define SMTP_SERVER_DEFAULT_MAX_MESSAGE_SIZE 52428800
@@ -134,6 +150,16 @@ struct smtp_server_mail_params {
 	uint64_t size;                  /* SIZE= (RFC 1870), 0 when absent */
 	enum smtp_server_body body;     /* BODY= */
 	bool smtputf8;                  /* SMTPUTF8 (RFC 6531 3.4) */
+	enum smtp_dsn_ret ret;          /* RET= (RFC 3461 4.3) */
+	char envid[SMTP_DSN_ENVID_MAX + 1]; /* ENVID= as received (xtext); "" = none */
+	bool requiretls;                /* REQUIRETLS (RFC 8689 4.1), only over TLS */
+};
+
+/* RCPT parameters as the engine understood them (RFC 3461 4.1, 4.2). */
+struct smtp_server_rcpt_params {
+	unsigned notify;                /* SMTP_DSN_NOTIFY_*; 0 = not given */
+	char *orcpt;                    /* ORCPT= as received ("rfc822;a+2Bb@x"), NULL = none;
+					   owned by the session */
 };
 
 /*
@@ -153,9 +179,10 @@ struct smtp_server_hooks {
 	/* ASYNC. 2xx starts the transaction with this reverse path. */
 	void (*mail)(struct smtp_server_session *s, void *ctx, const struct smtp_address *from,
 		     const struct smtp_server_mail_params *params);
-	/* ASYNC. 2xx adds the recipient; anything else leaves the list as it was.
-	 * (No RCPT parameter is offered yet, so there are none to pass.) */
-	void (*rcpt)(struct smtp_server_session *s, void *ctx, const struct smtp_address *to);
+	/* ASYNC. 2xx adds the recipient (with its params); anything else leaves
+	 * the list as it was. */
+	void (*rcpt)(struct smtp_server_session *s, void *ctx, const struct smtp_address *to,
+		     const struct smtp_server_rcpt_params *params);
 	/* ASYNC. Before 354 for DATA, before the first BDAT chunk is accepted.
 	 * 2xx: go on; anything else is the reply and the data is not accepted. */
 	void (*data_begin)(struct smtp_server_session *s, void *ctx);
@@ -298,7 +325,12 @@ const struct smtp_address *smtp_server_session_get_mail_from(const struct smtp_s
 unsigned smtp_server_session_get_rcpt_count(const struct smtp_server_session *s);
 const struct smtp_address *smtp_server_session_get_rcpt(const struct smtp_server_session *s,
 							unsigned idx);
-/* Current transaction's MAIL parameters (BODY=, SMTPUTF8, SIZE=). */
+/* The DSN parameters of accepted recipient idx (same index as get_rcpt),
+ * or NULL when there is no such recipient. Valid like get_rcpt's. */
+const struct smtp_server_rcpt_params *
+smtp_server_session_get_rcpt_params(const struct smtp_server_session *s, unsigned idx);
+/* Current transaction's MAIL parameters (BODY=, SMTPUTF8, SIZE=, RET=,
+ * ENVID=, REQUIRETLS). */
 const struct smtp_server_mail_params *
 smtp_server_session_get_mail_params(const struct smtp_server_session *s);
 enum smtp_server_body smtp_server_session_get_body(const struct smtp_server_session *s);

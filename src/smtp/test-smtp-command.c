@@ -382,12 +382,79 @@ test_xtext(void)
 	buf_deinit(&out);
 }
 
+/* RFC 3461 4.1-4.4 value checks, each accepted and refused form. */
+static void
+test_dsn_values(void)
+{
+	char long_value[SMTP_DSN_ORCPT_MAX + 2];
+	enum smtp_dsn_ret ret = SMTP_DSN_RET_NONE;
+	unsigned notify = 0;
+	const char *err = NULL;
+
+	T_INTEQ(smtp_dsn_parse_notify("NEVER", &notify, &err), 1);
+	T_INTEQ(notify, SMTP_DSN_NOTIFY_NEVER);
+	T_INTEQ(smtp_dsn_parse_notify("success,Failure,DELAY", &notify, &err), 1);
+	T_INTEQ(notify, SMTP_DSN_NOTIFY_SUCCESS | SMTP_DSN_NOTIFY_FAILURE | SMTP_DSN_NOTIFY_DELAY);
+	T_INTEQ(smtp_dsn_parse_notify("DELAY,DELAY", &notify, &err), 1);
+	T_INTEQ(notify, SMTP_DSN_NOTIFY_DELAY);
+	notify = 99;
+	T_INTEQ(smtp_dsn_parse_notify("NEVER,DELAY", &notify, &err), -1);
+	T_INTEQ(notify, 99);
+	T_STREQ(err, "NOTIFY=NEVER cannot be combined with other values");
+	T_INTEQ(smtp_dsn_parse_notify("SUCCESS,NEVER", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify(NULL, &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify("", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify(",", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify("SUCCESS,", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify(",SUCCESS", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify("SUCCES", &notify, &err), -1);
+	T_INTEQ(smtp_dsn_parse_notify("SUCCESSX", &notify, &err), -1);
+
+	T_INTEQ(smtp_dsn_parse_ret("full", &ret, &err), 1);
+	T_INTEQ(ret, SMTP_DSN_RET_FULL);
+	T_INTEQ(smtp_dsn_parse_ret("HDRS", &ret, &err), 1);
+	T_INTEQ(ret, SMTP_DSN_RET_HDRS);
+	T_INTEQ(smtp_dsn_parse_ret("HDR", &ret, &err), -1);
+	T_INTEQ(smtp_dsn_parse_ret(NULL, &ret, &err), -1);
+
+	T_INTEQ(smtp_dsn_check_envid("QQ314159+2B+20x", &err), 1);
+	T_INTEQ(smtp_dsn_check_envid(NULL, &err), -1);
+	T_INTEQ(smtp_dsn_check_envid("+7F", &err), -1);         /* DEL */
+	T_INTEQ(smtp_dsn_check_envid("+09", &err), -1);         /* TAB is not printable here */
+	T_INTEQ(smtp_dsn_check_envid("+80", &err), -1);
+	memset(long_value, 'x', SMTP_DSN_ENVID_MAX);
+	long_value[SMTP_DSN_ENVID_MAX] = '\0';
+	T_INTEQ(smtp_dsn_check_envid(long_value, &err), 1);
+	long_value[SMTP_DSN_ENVID_MAX] = 'x';
+	long_value[SMTP_DSN_ENVID_MAX + 1] = '\0';
+	T_INTEQ(smtp_dsn_check_envid(long_value, &err), -1);
+
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822;a+2Bb@x.example", &err), 1);
+	T_INTEQ(smtp_dsn_check_orcpt("utf-8;+C3+A4@x.example", &err), 1);
+	T_INTEQ(smtp_dsn_check_orcpt("x-odd!type;a", &err), 1);
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822;a;b", &err), 1);    /* ";" is xtext */
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822", &err), -1);
+	T_INTEQ(smtp_dsn_check_orcpt(";a@b", &err), -1);
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822;", &err), -1);
+	T_INTEQ(smtp_dsn_check_orcpt("rfc 822;a", &err), -1);
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822;a+00", &err), -1);
+	T_INTEQ(smtp_dsn_check_orcpt("rfc822;a+0d", &err), -1);
+	memcpy(long_value, "rfc822;", 7);
+	memset(long_value + 7, 'y', SMTP_DSN_ORCPT_MAX - 7);
+	long_value[SMTP_DSN_ORCPT_MAX] = '\0';
+	T_INTEQ(smtp_dsn_check_orcpt(long_value, &err), 1);
+	long_value[SMTP_DSN_ORCPT_MAX] = 'y';
+	long_value[SMTP_DSN_ORCPT_MAX + 1] = '\0';
+	T_INTEQ(smtp_dsn_check_orcpt(long_value, &err), -1);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_reader_lines),
 	TEST_ENTRY(test_reader_bare_newlines),
 	TEST_ENTRY(test_reader_too_long),
 	TEST_ENTRY(test_reader_parse_script),
 	TEST_ENTRY(test_parse_verbs),
+	TEST_ENTRY(test_dsn_values),
 	TEST_ENTRY(test_parse_mail_rcpt),
 	TEST_ENTRY(test_parse_utf8_flag),
 	TEST_ENTRY(test_parse_params_limit),

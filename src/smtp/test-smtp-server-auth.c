@@ -125,7 +125,8 @@ hook_mail(struct smtp_server_session *s, void *ctx, const struct smtp_address *f
 }
 
 static void
-hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to)
+hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to,
+	  const struct smtp_server_rcpt_params *params)
 {
 	struct harness *h = ctx;
 
@@ -434,7 +435,10 @@ expected_auth_line(bool plaintext, bool cb)
 
 #define GREETING "220 mx.example ESMTP\r\n"
 #define EHLO_HEAD "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n"
-#define EHLO_TAIL "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+#define EHLO_TAIL "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+/* over TLS the list ends with REQUIRETLS (RFC 8689 4.1) */
+#define EHLO_TAIL_TLS \
+	"250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 REQUIRETLS\r\n"
 #define EHLO_STARTTLS EHLO_HEAD "250-STARTTLS\r\n" EHLO_TAIL
 #define READY_TLS "220 2.0.0 Ready to start TLS\r\n"
 
@@ -488,7 +492,7 @@ test_starttls_in_transaction(void)
 	T_STREQ(r, GREETING EHLO_STARTTLS "250 2.1.0 Ok\r\n" READY_TLS
 		"503 5.5.1 Need MAIL command\r\n"
 		"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n"
-		EHLO_TAIL "250 2.1.0 Ok\r\n"
+		EHLO_TAIL_TLS "250 2.1.0 Ok\r\n"
 		"|connect\nehlo c\nmail <a@b> user=-\nrset\nstarttls tls=1 helo=- user=-\n"
 		"ehlo c2\nmail <a@b> user=-\nrset\ndisconnect\n");
 	mem_free(&r);
@@ -516,7 +520,7 @@ test_starttls_then_tls_session(void)
 	buf_init(&expect, 0);
 	buf_printf(&expect,
 		   GREETING EHLO_STARTTLS READY_TLS "503 5.5.1 Send HELO/EHLO first\r\n" EHLO_HEAD
-		   "250-%s\r\n" EHLO_TAIL "503 5.5.1 TLS already active\r\n"
+		   "250-%s\r\n" EHLO_TAIL_TLS "503 5.5.1 TLS already active\r\n"
 		   "501 5.5.4 Syntax error: No arguments allowed\r\n"
 		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
 		   "250 2.0.0 Ok: queued\r\n"
@@ -588,7 +592,8 @@ test_starttls_not_offered(void)
 	smtp_server_session_set_tls(h.s, true);
 	smtp_server_session_start(h.s);
 	feed_str(&h, "EHLO c\r\nSTARTTLS\r\n");
-	T_STREQ(buf_cstr(&h.out), GREETING EHLO_HEAD EHLO_TAIL "503 5.5.1 TLS already active\r\n");
+	T_STREQ(buf_cstr(&h.out),
+		GREETING EHLO_HEAD EHLO_TAIL_TLS "503 5.5.1 TLS already active\r\n");
 	T_ASSERT(!h.tls_switched);
 	harness_deinit(&h);
 }
@@ -1393,7 +1398,7 @@ test_auth_scram_plus(void)
 	buf_reset(&h.out);
 	feed_str(&h, "EHLO c\r\n");
 	buf_init(&expect, 0);
-	buf_printf(&expect, EHLO_HEAD "250-%s\r\n" EHLO_TAIL, auth);
+	buf_printf(&expect, EHLO_HEAD "250-%s\r\n" EHLO_TAIL_TLS, auth);
 	T_STREQ(buf_cstr(&h.out), buf_cstr(&expect));
 	T_ASSERT(strstr(auth, "SCRAM-SHA-256-PLUS") != NULL);
 	scram_start(&h, &c, "SCRAM-SHA-256-PLUS", USER, "tls-exporter");

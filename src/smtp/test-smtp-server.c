@@ -29,7 +29,7 @@ struct harness {
 	struct smtp_server_session *s;
 	struct smtp_server_settings set;
 	struct buf out, log, msg, received;
-	bool closed, deferred, free_on_close, free_in_rcpt, null_hooks;
+	bool closed, deferred, free_on_close, free_in_rcpt, null_hooks, tls;
 	bool has_pending;
 	struct answer pending;
 	struct answer answers[K_COUNT];
@@ -116,18 +116,26 @@ hook_mail(struct smtp_server_session *s, void *ctx, const struct smtp_address *f
 
 	buf_append_str(&h->log, "mail ");
 	smtp_address_format_path(from, &h->log);
-	buf_printf(&h->log, " size=%llu body=%d utf8=%d\n", (unsigned long long)params->size,
+	buf_printf(&h->log, " size=%llu body=%d utf8=%d", (unsigned long long)params->size,
 		   params->body, params->smtputf8);
+	if (params->ret != SMTP_DSN_RET_NONE || params->envid[0] != '\0' || params->requiretls)
+		buf_printf(&h->log, " ret=%d envid=%s requiretls=%d", params->ret, params->envid,
+			   params->requiretls);
+	buf_append_byte(&h->log, '\n');
 	answer(h, K_MAIL);
 }
 
 static void
-hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to)
+hook_rcpt(struct smtp_server_session *s, void *ctx, const struct smtp_address *to,
+	  const struct smtp_server_rcpt_params *params)
 {
 	struct harness *h = ctx;
 
 	buf_append_str(&h->log, "rcpt ");
 	smtp_address_format_path(to, &h->log);
+	if (params->notify != 0 || params->orcpt != NULL)
+		buf_printf(&h->log, " notify=%u orcpt=%s", params->notify,
+			   params->orcpt != NULL ? params->orcpt : "-");
 	buf_append_byte(&h->log, '\n');
 	if (h->free_in_rcpt) {
 		smtp_server_session_free(&h->s);
@@ -172,8 +180,15 @@ hook_data_end(struct smtp_server_session *s, void *ctx, uint64_t size)
 	smtp_address_format_path(from, &h->log);
 	buf_printf(&h->log, " rcpts=%u", smtp_server_session_get_rcpt_count(s));
 	for (unsigned i = 0; i < smtp_server_session_get_rcpt_count(s); i++) {
+		const struct smtp_server_rcpt_params *rp;
+
+		rp = smtp_server_session_get_rcpt_params(s, i);
+
 		buf_append_byte(&h->log, ' ');
 		smtp_address_format_path(smtp_server_session_get_rcpt(s, i), &h->log);
+		if (rp->notify != 0 || rp->orcpt != NULL)
+			buf_printf(&h->log, "[%u,%s]", rp->notify,
+				   rp->orcpt != NULL ? rp->orcpt : "-");
 	}
 	buf_printf(&h->log, " helo=%s esmtp=%d body=%d utf8=%d\n", smtp_server_session_get_helo(s),
 		   smtp_server_session_is_esmtp(s), smtp_server_session_get_body(s),
@@ -229,6 +244,8 @@ harness_start(struct harness *h)
 {
 	h->s = smtp_server_session_new(&h->set, h->null_hooks ? NULL : &hooks, h, &io, h,
 				       "192.0.2.1", "client.example");
+	if (h->tls)
+		smtp_server_session_set_tls(h->s, true);
 	smtp_server_session_start(h->s);
 	while (h->has_pending && h->s != NULL)
 		complete_pending(h);
@@ -344,7 +361,7 @@ output_of(const char *result)
 #define SHUTDOWN_421 "421 4.3.2 Server shutting down, try again later\r\n"
 #define EHLO_REPLY \
 	"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n" \
-	"250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+	"250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 
 static void
 test_server_transaction(void)
@@ -614,7 +631,7 @@ test_server_size_limits(void)
 
 	T_STREQ(out, "220 mx.example ESMTP\r\n"
 		     "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 20\r\n250-8BITMIME\r\n"
-		     "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+		     "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 		     "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
 		     "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
 		     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
@@ -744,7 +761,7 @@ test_server_mail_params(void)
 		"MAIL FROM:<a@c> BODY=BINARYMIME\r\n"
 		"MAIL FROM:<a@c> BODY=9BIT\r\n"
 		"MAIL FROM:<a@c> BODY\r\n"
-		"MAIL FROM:<a@c> RET=HDRS\r\n"
+		"MAIL FROM:<a@c> XFOO=HDRS\r\n"
 		"MAIL FROM:<a@c> SIZE=1 SIZE=2\r\n"
 		"MAIL FROM:<a@c> SIZE=1x\r\n"
 		"MAIL FROM:<a@c> SMTPUTF8=yes\r\n"
@@ -754,7 +771,7 @@ test_server_mail_params(void)
 		"RCPT TO:<x@y>\r\n"
 		"MAIL FROM:<a@c> size=100 body=7bit\r\n"
 		"RCPT TO:<\xc3\xa4@d>\r\n"
-		"RCPT TO:<b@d> NOTIFY=NEVER\r\n"
+		"RCPT TO:<b@d> XNOTIFY=NEVER\r\n"
 		"RCPT TO:<b@d\r\n"
 		"RSET\r\n"
 		"MAIL FROM:<\xc3\xa4@c> SMTPUTF8 BODY=8BITMIME\r\n"
@@ -792,6 +809,182 @@ static void
 setup_many_errors(struct harness *h)
 {
 	h->set.limits.max_errors = 100;
+}
+
+/* ---- DSN (RFC 3461) and REQUIRETLS (RFC 8689) ---- */
+
+/* Accepted DSN parameters reach the hooks and the accessors as received. */
+static void
+test_server_dsn_accepted(void)
+{
+	static const char in[] =
+		"EHLO c\r\n"
+		"MAIL FROM:<a@c> RET=FULL ENVID=QQ+2B1\r\n"
+		"RCPT TO:<b@d> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Bx@d\r\n"
+		"RCPT TO:<e@d> notify=never\r\n"
+		"RCPT TO:<f@d> NOTIFY=delay,Success,DELAY\r\n"
+		"RCPT TO:<g@d>\r\n"
+		"DATA\r\nx\r\n.\r\n"
+		"MAIL FROM:<> ret=hdrs\r\n"
+		"RCPT TO:<h@d> ORCPT=utf-8;h+C3+A4@d\r\n"
+		"RSET\r\n"
+		"MAIL FROM:<a@c>\r\n"
+		"RCPT TO:<b@d>\r\n"
+		"DATA\r\ny\r\n.\r\n";
+	char *r = check_script(S(in), NULL);
+
+	T_ASSERT(strstr(r, "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n") != NULL);
+	/* no REQUIRETLS without TLS (RFC 8689 4.1) */
+	T_ASSERT(strstr(r, "REQUIRETLS") == NULL);
+	T_ASSERT(strstr(r, "|connect\nehlo c\n"
+			   "mail <a@c> size=0 body=0 utf8=0 ret=1 envid=QQ+2B1 requiretls=0\n"
+			   "rcpt <b@d> notify=6 orcpt=rfc822;b+2Bx@d\n"
+			   "rcpt <e@d> notify=1 orcpt=-\n"
+			   "rcpt <f@d> notify=10 orcpt=-\n"
+			   "rcpt <g@d>\n"
+			   "data_begin\n"
+			   "data_end 3 from=<a@c> rcpts=4 <b@d>[6,rfc822;b+2Bx@d] <e@d>[1,-] "
+			   "<f@d>[10,-] <g@d> helo=c esmtp=1 body=0 utf8=0\n"
+			   "mail <> size=0 body=0 utf8=0 ret=2 envid= requiretls=0\n"
+			   "rcpt <h@d> notify=0 orcpt=utf-8;h+C3+A4@d\n"
+			   "rset\n"
+			   "mail <a@c> size=0 body=0 utf8=0\n"
+			   "rcpt <b@d>\n"
+			   "data_begin\n"
+			   "data_end 3 from=<a@c> rcpts=1 <b@d> helo=c esmtp=1 body=0 "
+			   "utf8=0\n") != NULL);
+	T_ASSERT(strstr(r, "250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n") != NULL);
+	mem_free(&r);
+}
+
+#define NOTIFY_501 \
+	"501 5.5.4 Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY (any of them)\r\n"
+
+/* Malformed, repeated and out-of-place DSN parameters: 501 5.5.4 with a
+ * text saying what is wrong; unknown ones keep 555 (RFC 5321 4.1.1.11). */
+static void
+test_server_dsn_refused(void)
+{
+	char envid101[101 + 1], orcpt501[501 + 1];
+	struct buf in;
+	char *r, *out;
+
+	memset(envid101, 'e', sizeof(envid101) - 1);
+	envid101[sizeof(envid101) - 1] = '\0';
+	memcpy(orcpt501, "rfc822;", 7);
+	memset(orcpt501 + 7, 'o', sizeof(orcpt501) - 8);
+	orcpt501[sizeof(orcpt501) - 1] = '\0';
+	buf_init(&in, 0);
+	buf_printf(&in,
+		   "HELO c\r\n"
+		   "MAIL FROM:<a@c>\r\n"
+		   "RCPT TO:<b@d> NOTIFY=NEVER\r\n"
+		   "EHLO c\r\n"
+		   "MAIL FROM:<a@c> RET=ALL\r\n"
+		   "MAIL FROM:<a@c> RET\r\n"
+		   "MAIL FROM:<a@c> RET=FULL RET=HDRS\r\n"
+		   "MAIL FROM:<a@c> ENVID=%s\r\n"
+		   "MAIL FROM:<a@c> ENVID=a+1\r\n"
+		   "MAIL FROM:<a@c> ENVID=a+0D\r\n"
+		   "MAIL FROM:<a@c> ENVID=a+c3\r\n"
+		   "MAIL FROM:<a@c> ENVID=a+C3+A4\r\n"
+		   "MAIL FROM:<a@c> ENVID\r\n"
+		   "MAIL FROM:<a@c> REQUIRETLS\r\n"
+		   "MAIL FROM:<a@c> REQUIRETLS=YES\r\n"
+		   "MAIL FROM:<a@c> ENVID=%.100s RET=HDRS\r\n"
+		   "RCPT TO:<b@d> NOTIFY=NEVER,SUCCESS\r\n"
+		   "RCPT TO:<b@d> NOTIFY=SOMETIMES\r\n"
+		   "RCPT TO:<b@d> NOTIFY=SUCCESS,,DELAY\r\n"
+		   "RCPT TO:<b@d> NOTIFY=SUCCESS,\r\n"
+		   "RCPT TO:<b@d> NOTIFY\r\n"
+		   "RCPT TO:<b@d> NOTIFY=DELAY notify=DELAY\r\n"
+		   "RCPT TO:<b@d> ORCPT=rfc822\r\n"
+		   "RCPT TO:<b@d> ORCPT=;b@d\r\n"
+		   "RCPT TO:<b@d> ORCPT=rfc822;\r\n"
+		   "RCPT TO:<b@d> ORCPT=rfc822;b+ZZ\r\n"
+		   "RCPT TO:<b@d> ORCPT=rfc822;b+0A\r\n"
+		   "RCPT TO:<b@d> ORCPT=rf(c;b\r\n"
+		   "RCPT TO:<b@d> ORCPT=%s\r\n"
+		   "RCPT TO:<b@d> ORCPT=rfc822;b ORCPT=rfc822;c\r\n"
+		   "RCPT TO:<b@d> XDSN=1\r\n"
+		   "RCPT TO:<b@d> ORCPT=%.500s NOTIFY=FAILURE\r\n",
+		   envid101, envid101, orcpt501, orcpt501);
+	r = check_script((const char *)buf_data(&in), buf_len(&in), setup_many_errors);
+	out = output_of(r);
+	T_STREQ(out, "220 mx.example ESMTP\r\n"
+		     "250 mx.example\r\n"
+		     "250 2.1.0 Ok\r\n"
+		     "555 5.5.4 RCPT parameters require EHLO\r\n"
+		     EHLO_REPLY
+		     "501 5.5.4 Syntax: RET=FULL or RET=HDRS\r\n"
+		     "501 5.5.4 Syntax: RET=FULL or RET=HDRS\r\n"
+		     "501 5.5.4 Duplicate MAIL parameter\r\n"
+		     "501 5.5.4 Syntax: ENVID=xtext of 1 to 100 characters\r\n"
+		     "501 5.5.4 ENVID is not valid xtext of printable US-ASCII\r\n"
+		     "501 5.5.4 ENVID is not valid xtext of printable US-ASCII\r\n"
+		     "501 5.5.4 ENVID is not valid xtext of printable US-ASCII\r\n"
+		     "501 5.5.4 ENVID is not valid xtext of printable US-ASCII\r\n"
+		     "501 5.5.4 Syntax: ENVID=xtext of 1 to 100 characters\r\n"
+		     "530 5.7.10 REQUIRETLS needs a TLS session\r\n"
+		     "501 5.5.4 REQUIRETLS takes no value\r\n"
+		     "250 2.1.0 Ok\r\n"
+		     "501 5.5.4 NOTIFY=NEVER cannot be combined with other values\r\n"
+		     NOTIFY_501
+		     NOTIFY_501
+		     NOTIFY_501
+		     NOTIFY_501
+		     "501 5.5.4 Duplicate RCPT parameter\r\n"
+		     "501 5.5.4 Syntax: ORCPT=addr-type;xtext of at most 500 characters\r\n"
+		     "501 5.5.4 Syntax: ORCPT=addr-type;xtext of at most 500 characters\r\n"
+		     "501 5.5.4 Syntax: ORCPT=addr-type;xtext of at most 500 characters\r\n"
+		     "501 5.5.4 ORCPT address is not valid xtext\r\n"
+		     "501 5.5.4 ORCPT address is not valid xtext\r\n"
+		     "501 5.5.4 ORCPT address type is not an atom\r\n"
+		     "501 5.5.4 Syntax: ORCPT=addr-type;xtext of at most 500 characters\r\n"
+		     "501 5.5.4 Duplicate RCPT parameter\r\n"
+		     "555 5.5.4 Unsupported RCPT parameter\r\n"
+		     "250 2.1.5 Ok\r\n");
+	/* nothing refused reached a hook; the accepted ones did, whole */
+	T_ASSERT(count(r, "\nmail ") == 2);
+	T_ASSERT(count(r, "\nrcpt ") == 1);
+	T_ASSERT(strstr(r, "ret=2 envid=eeeeeeeeee") != NULL);
+	T_ASSERT(strstr(r, "notify=4 orcpt=rfc822;oooo") != NULL);
+	mem_free(&out);
+	mem_free(&r);
+	buf_deinit(&in);
+}
+
+static void
+setup_tls(struct harness *h)
+{
+	h->tls = true;
+}
+
+/* RFC 8689 4.1: offered and accepted over TLS; it lasts one transaction. */
+static void
+test_server_requiretls(void)
+{
+	static const char in[] =
+		"EHLO c\r\n"
+		"MAIL FROM:<a@c> REQUIRETLS ENVID=x\r\n"
+		"RCPT TO:<b@d>\r\n"
+		"RSET\r\n"
+		"MAIL FROM:<a@c> requiretls REQUIRETLS\r\n"
+		"MAIL FROM:<a@c>\r\n";
+	char *r = check_script(S(in), setup_tls);
+	char *out = output_of(r);
+
+	T_STREQ(out, "220 mx.example ESMTP\r\n"
+		     "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n"
+		     "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+		     "250 REQUIRETLS\r\n"
+		     "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n"
+		     "501 5.5.4 Duplicate MAIL parameter\r\n"
+		     "250 2.1.0 Ok\r\n");
+	T_ASSERT(strstr(r, "mail <a@c> size=0 body=0 utf8=0 ret=0 envid=x requiretls=1\n"
+			   "rcpt <b@d>\nrset\nmail <a@c> size=0 body=0 utf8=0\n") != NULL);
+	mem_free(&out);
+	mem_free(&r);
 }
 
 static void
@@ -900,7 +1093,8 @@ test_server_reply_sanitising(void)
 
 	T_STREQ(out, "220 mx.example ESMTP\r\n"
 		     "250-mx.example hello?\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n"
-		     "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+		     "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
+		     "250-SMTPUTF8\r\n250 CHUNKING\r\n"
 		     "451-4.7.1 Greylisted?\r\n451 4.7.1 again???\r\n");
 	mem_free(&out);
 	mem_free(&r);
@@ -1211,6 +1405,9 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_server_max_errors),
 	TEST_ENTRY(test_server_sequence_errors),
 	TEST_ENTRY(test_server_mail_params),
+	TEST_ENTRY(test_server_dsn_accepted),
+	TEST_ENTRY(test_server_dsn_refused),
+	TEST_ENTRY(test_server_requiretls),
 	TEST_ENTRY(test_server_smtputf8),
 	TEST_ENTRY(test_server_misc_commands),
 	TEST_ENTRY(test_server_rset_and_helo_reset),
