@@ -5,7 +5,7 @@
 set -e
 pkgs="gcc make libc6-dev libsqlite3-dev libcrypt-dev libssl-dev libunbound-dev zlib1g-dev openssl"
 if [ "$1" = "test" ]; then
-	pkgs="$pkgs python3 python3-pytest python3-openssl strace swaks curl msmtp libnet-ssleay-perl libauthen-sasl-perl python3-dnslib dns-root-data ldnsutils postfix isync offlineimap3"
+	pkgs="$pkgs python3 python3-pytest python3-openssl strace swaks curl msmtp libnet-ssleay-perl libauthen-sasl-perl python3-dnslib dns-root-data ldnsutils postfix isync offlineimap3 libmail-imapclient-perl openssl"
 fi
 missing=""
 for p in $pkgs; do

@@ -5,9 +5,12 @@
  *
  * bounce marks every recipient that is not final BOUNCED ("5.0.0 bounced by
  * the administrator") and releases a held entry; the running server's
- * scheduler (serve-queue.c) notices the finished entry at its next sweep,
+ * scheduler (serve-queue.c) notices the finished entry at its next scan,
  * sends the one DSN (never to the null sender) and removes the entry. The
- * command does not talk to the server: it only changes the store.
+ * command does not talk to the server: it changes the store, then touches
+ * the marker file serve_queue_touch_changed names, which makes the
+ * scheduler look for finished entries at its next scan (a server on another
+ * node sharing PostgreSQL still finds them at its periodic sweep).
  *
  * flush makes the waiting recipients of one entry, or of all, due now (like
  * postqueue -f); the running server picks them up at its next queue scan
@@ -19,6 +22,7 @@
 
 #include "bin/cli-store.h"
 #include "bin/cli.h"
+#include "bin/serve-queue.h"
 #include "core/mem.h"
 #include "store/store.h"
 
@@ -37,15 +41,20 @@ queue_print_json(const struct store_queue_entry *e)
 	cli_json_string(e->queue_id);
 	printf(",\"sender\":");
 	cli_json_string(e->sender);
-	printf(",\"size\":%llu,\"arrival\":%lld,\"hold\":%s,\"recipients\":[",
-	       (unsigned long long)e->size, (long long)e->arrival, e->hold ? "true" : "false");
+	printf(",\"size\":%llu,\"arrival\":%lld,\"hold\":%s,\"requiretls\":%s,"
+	       "\"recipients\":[",
+	       (unsigned long long)e->size, (long long)e->arrival, e->hold ? "true" : "false",
+	       e->requiretls ? "true" : "false");
 	for (size_t i = 0; i < e->rcpt_count; i++) {
 		const struct store_queue_rcpt *r = &e->rcpts[i];
 
 		printf("%s{\"address\":", i > 0 ? "," : "");
 		cli_json_string(r->address);
-		printf(",\"state\":\"%s\",\"attempts\":%u,\"next_attempt\":%lld,\"status\":",
-		       rcpt_state_name(r->state), r->attempts, (long long)r->next_attempt);
+		printf(",\"state\":\"%s\",\"attempts\":%u,\"next_attempt\":%lld,"
+		       "\"delay_notice_sent\":%s,\"success_notice_owed\":%s,\"status\":",
+		       rcpt_state_name(r->state), r->attempts, (long long)r->next_attempt,
+		       (r->flags & STORE_QUEUE_RCPT_F_DELAY_SENT) != 0 ? "true" : "false",
+		       (r->flags & STORE_QUEUE_RCPT_F_SUCCESS_OWED) != 0 ? "true" : "false");
 		if (r->status != NULL)
 			cli_json_string(r->status);
 		else
@@ -66,14 +75,16 @@ queue_print_text(const struct store_queue_entry *e)
 
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
-	printf("%-14s%s %8llu %s  %s\n", e->queue_id, e->hold ? "!" : " ",
-	       (unsigned long long)e->size, when, e->sender[0] == '\0' ? "MAILER-DAEMON" : e->sender);
+	printf("%-14s%s %8llu %s  %s%s\n", e->queue_id, e->hold ? "!" : " ",
+	       (unsigned long long)e->size, when, e->sender[0] == '\0' ? "MAILER-DAEMON" : e->sender,
+	       e->requiretls ? " (REQUIRETLS)" : "");
 	for (size_t i = 0; i < e->rcpt_count; i++) {
 		const struct store_queue_rcpt *r = &e->rcpts[i];
 
 		if (r->status != NULL)
 			printf("%47s(%s)\n", "", r->status);
-		printf("%47s%s [%s]\n", "", r->address, rcpt_state_name(r->state));
+		printf("%47s%s [%s%s]\n", "", r->address, rcpt_state_name(r->state),
+		       (r->flags & STORE_QUEUE_RCPT_F_DELAY_SENT) != 0 ? ", delay notice sent" : "");
 	}
 	putchar('\n');
 }
@@ -223,6 +234,15 @@ cmd_queue(int argc, char **argv)
 		ret = r == 1 ? CLI_OK : r == 0 ? CLI_NOT_FOUND : CLI_FAILURE;
 		if (r <= 0)
 			fprintf(stderr, "posthorn: %s\n", r == 0 ? "no such queue entry" : error);
+	}
+	if (ret == CLI_OK && strcmp(verb, "list") != 0 && strcmp(verb, "show") != 0) {
+		char *dir = conf_resolve_data_dir(&conf);
+
+		/* tell a running scheduler (best effort: its sweep finds it anyway) */
+		if (serve_queue_touch_changed(dir) < 0)
+			fprintf(stderr, "posthorn: warning: cannot touch the queue marker in %s\n",
+				dir);
+		mem_free(&dir);
 	}
 	store_close(&store);
 	conf_deinit(&conf);

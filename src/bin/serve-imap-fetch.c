@@ -18,6 +18,14 @@
  * per request), decide on \Seen (the engine's set_seen), or run on the
  * loop.
  *
+ * \Recent (RFC 3501 2.3.2): the engine names the session's recent UIDs;
+ * the glue sets IMAP_FLAG_RECENT in their flags and the renderer shows it.
+ *
+ * Keywords: the keywords of every message rendered are handed to the
+ * engine (imap_server_fetch_keywords) before the responses, so that a
+ * keyword another session just created is announced in FLAGS before a
+ * FETCH shows it (RFC 9051 7.3.5).
+ *
  * Invariants: the job holds a reference to the engine's items, so a client
  * that goes away while the worker renders leaves nothing dangling.
  */
@@ -29,6 +37,7 @@
 #include "imap/imap-seqset.h"
 
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -42,7 +51,10 @@ struct fetch_job {
 	bool vanished;                  /* items->vanished when the hook ran */
 	uint64_t changedsince;
 	unsigned render_flags;
+	struct imap_recent_range *recent; /* the session's \Recent UIDs */
+	size_t recent_count;
 	/* answer */
+	struct buf keywords;            /* of the messages rendered, "" none */
 	struct imap_message_change *seen; /* \Seen set here and reported in FLAGS */
 	size_t n_seen;
 	struct buf out;
@@ -155,6 +167,34 @@ fetch_list(struct fetch_job *job, struct store *store, bool uids_only,
 	return store_message_list(store, job->mailbox_id, &q, msgs_r, n_r, NULL);
 }
 
+/* Add the keywords of kw not in *set yet (ASCII case-insensitive). */
+static void
+fetch_keywords_add(struct buf *set, const char *kw)
+{
+	for (const char *p = kw; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		const char *q = buf_cstr(set);
+		bool found = false;
+
+		while (n > 0 && *q != '\0' && !found) {
+			size_t m = strcspn(q, " ");
+
+			found = m == n && strncasecmp(q, p, n) == 0;
+			q += m;
+			while (*q == ' ')
+				q++;
+		}
+		if (n > 0 && !found) {
+			if (buf_len(set) > 0)
+				(void)buf_append_byte(set, ' ');
+			(void)buf_append(set, p, n);
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 /* Render the messages; false on an error that ends the request. */
 static bool
 fetch_render_all(struct fetch_job *job, struct store *store, const struct store_message *msgs,
@@ -217,7 +257,11 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 			msg.data = data != NULL ? data : (const uint8_t *)"";
 			msg.size = len;
 		}
+		if (imap_server_recent_contains(job->recent, job->recent_count, msg.uid))
+			msg.flags |= IMAP_FLAG_RECENT;
 		r = imap_fetch_render(job->items, &msg, flags, &job->out);
+		if (r == IMAP_FETCH_RENDER_OK)
+			fetch_keywords_add(&job->keywords, msg.keywords);
 		imap_message_deinit(&msg);
 		if (data != NULL)
 			munmap((void *)data, len);
@@ -273,6 +317,8 @@ fetch_done(struct serve_imap_job *base)
 	struct fetch_job *job = (struct fetch_job *)base;
 
 	if (base->client != NULL) {
+		if (buf_len(&job->keywords) > 0)
+			imap_server_fetch_keywords(base->client->session, buf_cstr(&job->keywords));
 		if (job->n_seen > 0 && job->result == IMAP_MAILBOX_OK)
 			imap_server_fetch_known(base->client->session, job->seen, job->n_seen);
 		imap_server_fetch_done(base->client->session, buf_data(&job->out),
@@ -282,7 +328,9 @@ fetch_done(struct serve_imap_job *base)
 	imap_fetch_items_free(&job->items);
 	mem_free(&job->uids);
 	mem_free(&job->seqs);
+	mem_free(&job->recent);
 	buf_deinit(&job->out);
+	buf_deinit(&job->keywords);
 	mem_free(&job);
 }
 
@@ -315,7 +363,13 @@ serve_imap_hook_fetch(void *ctx, struct imap_server_session *s,
 	job->changedsince = req->changedsince;
 	job->render_flags = (req->utf8 ? IMAP_FETCH_RENDER_UTF8 : 0) |
 			    (req->rev2 ? IMAP_FETCH_RENDER_REV2 : 0);
+	if (req->recent_count > 0) {
+		job->recent = mem_memdup(req->recent,
+					 mem_size_mul(req->recent_count, sizeof(*req->recent)));
+		job->recent_count = req->recent_count;
+	}
 	/* the output is the process's own (bounded by the engine's chunks) */
 	buf_init(&job->out, 0);
+	buf_init(&job->keywords, 0);
 	serve_imap_job_start(c, &job->base);
 }

@@ -9,10 +9,17 @@
  * answered exactly like one that does not exist (RFC 4314 4: no way to
  * probe for names without "l").
  *
+ * LIST/LSUB (serve_imap_hook_list): the account's mailboxes, the shared
+ * ones it may see, and its subscriptions; every subscription goes to the
+ * engine as a name of its own (exists = false), which the engine merges
+ * with the mailbox of that name, so that subscribed names whose mailbox is
+ * gone are listed as \NonExistent (RFC 5258 3.1) and by LSUB.
+ *
  * Does not: enforce rights of message commands (the engine enforces the
  * rights string per command, the other glue files check the right their
- * hook needs), list mailboxes (serve-imap.c), negative rights (the store
- * refuses them).
+ * hook needs), negative rights (the store refuses them), refuse names in
+ * the shared namespace for CREATE/RENAME (the engine does, it owns the
+ * prefix).
  *
  * Invariants: the resolve functions and the job work run on worker threads
  * and touch only the store; completions run on the loop and touch only the
@@ -22,6 +29,7 @@
 #include <strings.h>
 
 #include "bin/serve-imap.h"
+#include "core/buf.h"
 #include "core/mem.h"
 
 /* ---- names ---- */
@@ -100,6 +108,110 @@ serve_imap_mailbox_deinit(struct serve_imap_mailbox *mb)
 {
 	store_mailbox_deinit(&mb->box);
 	memset(mb, 0, sizeof(*mb));
+}
+
+/* ---- LIST hook (RFC 9051 6.3.9, RFC 5258, LSUB of RFC 3501 6.3.9) ---- */
+
+struct list_job {
+	struct serve_imap_job base;
+	/* results */
+	enum imap_mailbox_result result;
+	struct store_mailbox *boxes;
+	size_t box_count;
+	struct store_acl_shared *shared; /* other accounts' mailboxes we may see */
+	size_t shared_count;
+	char **subs;                     /* subscribed names, mailbox or not */
+	size_t sub_count;
+};
+
+static void
+list_work(struct serve_imap_job *base)
+{
+	struct list_job *job = (struct list_job *)base;
+	struct store *store = base->srv->store;
+	int ret = store_mailbox_list(store, base->account_id, &job->boxes, &job->box_count, NULL);
+
+	if (ret == 1)
+		ret = store_subscription_list(store, base->account_id, &job->subs, &job->sub_count,
+					      NULL);
+	/* the shared namespace "Shared/<owner>/<name>" (RFC 4314 "l") */
+	if (ret == 1)
+		ret = store_acl_shared_mailboxes(store, base->account_id, &job->shared,
+						 &job->shared_count, NULL);
+	job->result = ret == 1 ? IMAP_MAILBOX_OK : IMAP_MAILBOX_TEMPFAIL;
+}
+
+static void
+list_job_free(struct list_job *job)
+{
+	if (job->boxes != NULL)
+		store_mailbox_list_free(&job->boxes, job->box_count);
+	if (job->shared != NULL)
+		store_acl_shared_free(&job->shared, job->shared_count);
+	store_subscription_list_free(&job->subs, job->sub_count);
+	mem_free(&job);
+}
+
+static void
+list_done(struct serve_imap_job *base)
+{
+	struct list_job *job = (struct list_job *)base;
+	size_t total = mem_size_add(mem_size_add(job->box_count, job->shared_count),
+				    job->sub_count);
+	struct imap_mailbox_info *info = mem_array(total + 1, sizeof(*info));
+	const char **rights = mem_array(total + 1, sizeof(*rights));
+	char **shared_names = mem_array(job->shared_count + 1, sizeof(*shared_names));
+	size_t n = 0;
+	struct buf name;
+
+	if (base->client == NULL)
+		goto out;
+	for (size_t i = 0; i < job->box_count; i++, n++) {
+		info[n].name = job->boxes[i].name;
+		info[n].special_use = job->boxes[i].special_use;
+		info[n].subscribed = job->boxes[i].subscribed;
+		info[n].exists = true;
+		/* RFC 8440: the owner has every right (serve_imap_mailbox_resolve) */
+		rights[n] = STORE_ACL_RIGHTS_ALL;
+	}
+	/* other accounts' mailboxes as "Shared/<owner>/<name>"; names the
+	 * engine refuses (too long) it skips itself */
+	for (size_t i = 0; i < job->shared_count; i++, n++) {
+		buf_init(&name, 0);
+		(void)buf_printf(&name, SHARED_PREFIX "%s/%s", job->shared[i].owner,
+				 job->shared[i].name);
+		shared_names[i] = buf_steal_str(&name);
+		info[n].name = shared_names[i];
+		info[n].exists = true;
+		rights[n] = job->shared[i].rights;
+	}
+	/* subscriptions as names of their own: the engine merges them with
+	 * the mailbox of the same name, the rest are gone (\NonExistent) */
+	for (size_t i = 0; i < job->sub_count; i++, n++) {
+		info[n].name = job->subs[i];
+		info[n].subscribed = true;
+		info[n].exists = false;
+		rights[n] = NULL;
+	}
+	imap_server_list_done_rights(base->client->session, info, rights, (unsigned)n,
+				     job->result);
+out:
+	for (size_t i = 0; i < job->shared_count; i++)
+		mem_free(&shared_names[i]);
+	mem_free(&shared_names);
+	mem_free(&info);
+	mem_free(&rights);
+	list_job_free(job);
+}
+
+void
+serve_imap_hook_list(void *ctx, struct imap_server_session *s)
+{
+	struct list_job *job = mem_zalloc(sizeof(*job));
+
+	job->base.work = list_work;
+	job->base.done = list_done;
+	serve_imap_job_start(ctx, &job->base);
 }
 
 /* ---- ACL hook (RFC 4314 3, 4) ---- */

@@ -22,6 +22,17 @@
  * all or nothing, also across a crash (one index transaction). Over quota
  * answers NO [OVERQUOTA] (RFC 9208 4.3).
  *
+ * CATENATE (RFC 4469): the hook copies the parts (imap/imap-catenate.h);
+ * the worker, after the destination checks (so a missing destination still
+ * answers [TRYCREATE]), assembles each such message into a blob: TEXT parts
+ * as sent, URL parts (imap/imap-url.h) read from the source message, which
+ * must be in a mailbox the user may see (own or shared, through
+ * serve_imap_mailbox_resolve) with the read right "r" (RFC 4314 4) and the
+ * UIDVALIDITY the URL gives. A URL that names nothing readable answers NO
+ * [BADURL url], a result over the engine's message limit NO [TOOBIG] (RFC
+ * 4469 6); nothing is appended then. The assembled sizes count for the
+ * quota like any APPEND.
+ *
  * Store errors are logged (they may name files); the client gets the
  * engine's generic text.
  *
@@ -32,9 +43,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "imap/imap-catenate.h"
 
 #define MESSAGE_ERROR_MAX 200
 
@@ -349,11 +364,23 @@ serve_imap_hook_copy(void *ctx, struct imap_server_session *s, const uint32_t *u
 
 /* ---- APPEND ---- */
 
+/* A CATENATE part, copied out of the engine's command. */
+struct append_part {
+	enum imap_catenate_part_type type;
+	uint8_t *data;             /* TEXT */
+	size_t len;
+	char *url_text;            /* URL */
+	struct imap_url url;
+};
+
 struct append_item {
-	struct store_blob *blob;
+	struct store_blob *blob;   /* NULL for CATENATE until assembled */
 	unsigned flags;
 	char *keywords;
 	int64_t internaldate;
+	struct append_part *parts; /* CATENATE (RFC 4469), else NULL */
+	size_t part_count;
+	uint64_t max_size;
 };
 
 struct append_job {
@@ -368,16 +395,27 @@ struct append_job {
 	const char *text;                /* for the client, NULL: the engine's */
 	uint32_t uidvalidity;
 	uint32_t *uids;
+	char *badurl;                    /* NO [BADURL badurl] */
+	bool toobig;                     /* NO [TOOBIG] */
 };
 
 static void
 append_job_free(struct append_job *job)
 {
 	for (size_t i = 0; i < job->count; i++) {
-		if (job->items[i].blob != NULL)
-			store_blob_abort(&job->items[i].blob);
-		mem_free(&job->items[i].keywords);
+		struct append_item *item = &job->items[i];
+
+		if (item->blob != NULL)
+			store_blob_abort(&item->blob);
+		mem_free(&item->keywords);
+		for (size_t k = 0; k < item->part_count; k++) {
+			mem_free(&item->parts[k].data);
+			mem_free(&item->parts[k].url_text);
+			imap_url_deinit(&item->parts[k].url);
+		}
+		mem_free(&item->parts);
 	}
+	mem_free(&job->badurl);
 	mem_free(&job->items);
 	mem_free(&job->uids);
 	mem_free(&job->name);
@@ -399,6 +437,134 @@ append_rights(struct append_item *item, const char *rights)
 	}
 }
 
+/* The outcome of assembling one CATENATE message. */
+enum catenate_result {
+	CATENATE_OK = 1,
+	CATENATE_BADURL = 0,       /* job->badurl, job->text */
+	CATENATE_TOOBIG = -2,
+	CATENATE_ERROR = -1,       /* store error: job->error */
+};
+
+/* Worker: append the octets the URL part names to blob, which may grow to
+ * max_size octets; *why_r says why when the result is not CATENATE_OK. */
+static enum catenate_result
+catenate_url(struct store *store, uint64_t account_id, const struct append_part *part,
+	     struct store_blob *blob, uint64_t max_size, const char **why_r)
+{
+	const struct imap_url *url = &part->url;
+	struct serve_imap_mailbox mb;
+	char *name = mem_strdup(url->mailbox);
+	const uint8_t *data = NULL, *piece;
+	uint64_t size = 0;
+	size_t len;
+	struct buf scratch;
+	int fd = -1, ret;
+	enum catenate_result res = CATENATE_BADURL;
+
+	/* RFC 9051 5.1: INBOX in any case, also as a parent */
+	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == '/'))
+		memcpy(name, "INBOX", 5);
+	ret = serve_imap_mailbox_resolve(store, account_id, name, &mb);
+	mem_free(&name);
+	if (ret != 1) {
+		*why_r = "URL names no mailbox of yours";
+		return ret < 0 ? CATENATE_ERROR : CATENATE_BADURL;
+	}
+	if (strchr(mb.rights, 'r') == NULL) {
+		/* RFC 4314 4: reading a message needs "r" on its mailbox */
+		*why_r = "No right to read the mailbox of the URL";
+	} else if (url->uidvalidity != 0 && url->uidvalidity != mb.box.uidvalidity) {
+		*why_r = "URL's UIDVALIDITY is not the mailbox's";
+	} else if ((ret = store_message_open(store, mb.box.id, url->uid, &fd, &size, NULL)) != 1) {
+		*why_r = "URL names no message";
+		res = ret < 0 ? CATENATE_ERROR : CATENATE_BADURL;
+	} else if (size > 0 && size <= SIZE_MAX &&
+		   (data = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		data = NULL;
+		res = CATENATE_ERROR;
+		*why_r = "Cannot read the message of the URL";
+	} else if (size > SIZE_MAX) {
+		res = CATENATE_TOOBIG;
+	} else {
+		buf_init(&scratch, (size_t)max_size);
+		if (imap_url_section(url, data != NULL ? data : (const uint8_t *)"", (size_t)size,
+				     &scratch, &piece, &len, why_r) < 0)
+			res = CATENATE_BADURL;
+		else if (store_blob_size(blob) + len > max_size)
+			res = CATENATE_TOOBIG;
+		else if (store_blob_write(blob, piece, len) < 0)
+			res = CATENATE_ERROR;
+		else
+			res = CATENATE_OK;
+		buf_deinit(&scratch);
+	}
+	if (data != NULL)
+		munmap((void *)data, (size_t)size);
+	if (fd >= 0)
+		close(fd);
+	serve_imap_mailbox_deinit(&mb);
+	return res;
+}
+
+/* Worker: assemble the CATENATE message item into a new blob (RFC 4469 5). */
+static enum catenate_result
+catenate_assemble(struct append_job *job, struct store *store, struct append_item *item)
+{
+	const char *error = NULL, *why = NULL;
+	enum catenate_result res = CATENATE_OK;
+
+	if (store_blob_begin(store, &item->blob, &error) != 1) {
+		message_error(job->error, error);
+		return CATENATE_ERROR;
+	}
+	for (size_t k = 0; k < item->part_count && res == CATENATE_OK; k++) {
+		const struct append_part *part = &item->parts[k];
+
+		if (part->type == IMAP_CATENATE_URL) {
+			res = catenate_url(store, job->base.account_id, part, item->blob,
+					   item->max_size, &why);
+			if (res == CATENATE_BADURL) {
+				job->badurl = mem_strdup(part->url_text);
+				job->text = why;
+			}
+		} else if (store_blob_size(item->blob) + part->len > item->max_size) {
+			res = CATENATE_TOOBIG;
+		} else if (store_blob_write(item->blob, part->data, part->len) < 0) {
+			res = CATENATE_ERROR;
+		}
+	}
+	if (res == CATENATE_ERROR)
+		message_error(job->error, why != NULL ? why : "cannot write the message");
+	if (res == CATENATE_OK && store_blob_size(item->blob) == 0) {
+		job->text = "Empty messages cannot be appended";
+		res = CATENATE_BADURL;
+	}
+	if (res == CATENATE_OK)
+		job->total += store_blob_size(item->blob);
+	return res;
+}
+
+/* Worker: every CATENATE message of the job; false with job->result set. */
+static bool
+append_catenate_all(struct append_job *job, struct store *store)
+{
+	for (size_t i = 0; i < job->count; i++) {
+		enum catenate_result res;
+
+		if (job->items[i].parts == NULL)
+			continue;
+		res = catenate_assemble(job, store, &job->items[i]);
+		if (res == CATENATE_OK)
+			continue;
+		job->toobig = res == CATENATE_TOOBIG;
+		job->result = res == CATENATE_ERROR ? IMAP_MAILBOX_TEMPFAIL : IMAP_MAILBOX_CANNOT;
+		if (res == CATENATE_ERROR)
+			job->text = NULL;
+		return false;
+	}
+	return true;
+}
+
 static void
 append_work(struct serve_imap_job *base)
 {
@@ -417,6 +583,10 @@ append_work(struct serve_imap_job *base)
 	}
 	if (strchr(mb.rights, 'i') == NULL) {
 		job->result = IMAP_MAILBOX_NOPERM;
+		serve_imap_mailbox_deinit(&mb);
+		return;
+	}
+	if (!append_catenate_all(job, store)) {
 		serve_imap_mailbox_deinit(&mb);
 		return;
 	}
@@ -466,7 +636,18 @@ append_done(struct serve_imap_job *base)
 {
 	struct append_job *job = (struct append_job *)base;
 
-	if (base->client != NULL) {
+	if (base->client != NULL && (job->badurl != NULL || job->toobig)) {
+		struct buf code;
+
+		/* RFC 4469 6: NO [BADURL url] / NO [TOOBIG] */
+		buf_init(&code, 0);
+		if (job->badurl != NULL)
+			(void)buf_printf(&code, "BADURL %s", job->badurl);
+		else
+			(void)buf_append_str(&code, "TOOBIG");
+		imap_server_append_refused(base->client->session, buf_cstr(&code), job->text);
+		buf_deinit(&code);
+	} else if (base->client != NULL) {
 		message_log_error(base, "APPEND", job->error);
 		imap_server_append_done(base->client->session, job->uidvalidity, job->uids,
 					job->result == IMAP_MAILBOX_OK ? job->count : 0,
@@ -491,10 +672,32 @@ serve_imap_hook_append(void *ctx, struct imap_server_session *s, const char *nam
 	/* the literals live as long as the command: into blobs now */
 	for (size_t i = 0; i < count; i++) {
 		struct append_item *item = &job->items[i];
+		const struct imap_catenate_part *parts;
+		size_t n;
 
 		item->flags = msgs[i].flags & STORE_FLAG_MASK;
 		item->keywords = msgs[i].keywords != NULL ? mem_strdup(msgs[i].keywords) : NULL;
 		item->internaldate = msgs[i].internaldate;
+		if (imap_server_append_catenate(s, i, &parts, &n, &item->max_size)) {
+			/* assembled by the worker; copy the parts out of the command */
+			item->parts = mem_array(n, sizeof(*item->parts));
+			item->part_count = n;
+			for (size_t k = 0; k < n; k++) {
+				struct append_part *part = &item->parts[k];
+
+				part->type = parts[k].type;
+				if (parts[k].type == IMAP_CATENATE_TEXT) {
+					/* + 1: the parser's NUL after every item
+					 * (imap-parser.h), so that len 0 copies too */
+					part->data = mem_memdup(parts[k].data, parts[k].len + 1);
+					part->len = parts[k].len;
+				} else {
+					part->url_text = mem_strdup(parts[k].url_text);
+					imap_url_copy(parts[k].url, &part->url);
+				}
+			}
+			continue;
+		}
 		job->total += msgs[i].len;
 		if (store_blob_begin(store, &item->blob, NULL) != 1 ||
 		    store_blob_write(item->blob, msgs[i].data, msgs[i].len) < 0) {

@@ -31,9 +31,12 @@ struct search_job {
 	uint64_t mailbox_id;
 	bool uid;
 	int64_t now;
+	struct imap_recent_range *recent; /* the session's \Recent UIDs */
+	size_t recent_count;
 	/* answer */
 	enum imap_mailbox_result result;
 	uint32_t *uids;
+	uint64_t *modseqs; /* of uids[i] */
 	size_t count;
 	char *thread;
 	uint64_t highest_modseq;
@@ -86,6 +89,7 @@ search_work(struct serve_imap_job *base)
 		return;
 	}
 	job->uids = mem_array(job->view_count + 1, sizeof(uint32_t));
+	job->modseqs = mem_array(job->view_count + 1, sizeof(uint64_t));
 	if (kind != IMAP_SEARCH_KIND_SEARCH)
 		items = mem_array(job->view_count + 1, sizeof(*items));
 	job->result = IMAP_MAILBOX_OK;
@@ -104,6 +108,9 @@ search_work(struct serve_imap_job *base)
 		msg.seq = (uint32_t)(i + 1);
 		msg.uid = msgs[m].uid;
 		msg.flags = msgs[m].flags & STORE_FLAG_MASK;
+		/* RFC 3501 6.4.4: RECENT, NEW and OLD test it */
+		if (imap_server_recent_contains(job->recent, job->recent_count, msg.uid))
+			msg.flags |= IMAP_FLAG_RECENT;
 		msg.keywords = msgs[m].keywords;
 		msg.modseq = msgs[m].modseq;
 		msg.internaldate = msgs[m].internaldate;
@@ -129,6 +136,7 @@ search_work(struct serve_imap_job *base)
 			msg.size = len;
 		}
 		if (imap_search_match(prog, &msg, job->now)) {
+			job->modseqs[job->count] = msg.modseq;
 			job->uids[job->count++] = msg.uid;
 			if (msg.modseq > job->highest_modseq)
 				job->highest_modseq = msg.modseq;
@@ -170,6 +178,9 @@ search_done(struct serve_imap_job *base)
 		res.count = job->count;
 		res.thread = job->thread;
 		res.highest_modseq = job->highest_modseq;
+		/* SORT reorders uids only */
+		if (imap_search_program_kind(job->prog) == IMAP_SEARCH_KIND_SEARCH)
+			res.modseqs = job->modseqs;
 		imap_server_search_done(
 		        base->client->session, job->result == IMAP_MAILBOX_OK ? &res : NULL,
 		        job->result,
@@ -177,7 +188,9 @@ search_done(struct serve_imap_job *base)
 	}
 	imap_search_program_free(&job->prog);
 	mem_free(&job->view);
+	mem_free(&job->recent);
 	mem_free(&job->uids);
+	mem_free(&job->modseqs);
 	mem_free(&job->thread);
 	mem_free(&job);
 }
@@ -203,6 +216,11 @@ serve_imap_hook_search(void *ctx, struct imap_server_session *s,
 	if (req->count > 0)
 		memcpy(job->view, req->uids, req->count * sizeof(uint32_t));
 	job->view_count = req->count;
+	if (req->recent_count > 0) {
+		job->recent = mem_memdup(req->recent,
+					 mem_size_mul(req->recent_count, sizeof(*req->recent)));
+		job->recent_count = req->recent_count;
+	}
 	job->mailbox_id = mailbox_id;
 	job->uid = req->uid;
 	job->now = (int64_t)time(NULL);

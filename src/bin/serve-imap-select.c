@@ -20,6 +20,12 @@
  * the client's c->sel; a watch is freed only after store_notify_unsubscribe
  * returned (no callback running or to come) and it was taken off the list.
  * A select job owns its watch until its done callback installs or frees it.
+ *
+ * \Recent (RFC 3501 2.3.2): an IMAP4rev1 SELECT claims the messages no
+ * session has claimed (store_mailbox_claim_recent) and each sync that finds
+ * messages new to the session claims those that are still unclaimed; an
+ * EXAMINE only looks (store_mailbox_recent) and claims nothing; an
+ * IMAP4rev2 session does neither (RFC 9051 appendix E).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,8 +40,17 @@
 #include "core/mem.h"
 #include "imap/imap-seqset.h"
 
+/* What a session does with \Recent. */
+enum select_recent {
+	SELECT_RECENT_NONE,   /* IMAP4rev2 */
+	SELECT_RECENT_PEEK,   /* EXAMINE: shows the unclaimed ones */
+	SELECT_RECENT_CLAIM,  /* SELECT */
+};
+
 struct serve_imap_selected {
 	struct imap_client *client;   /* loop thread; NULL until installed */
+	enum select_recent recent;
+	uint32_t seen_uidnext;        /* loop thread: the view's UIDNEXT so far */
 	uint64_t mailbox_id;
 	uint64_t owner_id;
 	char *name;                   /* as the engine named it */
@@ -219,6 +234,38 @@ select_result(int ret)
 						    : IMAP_MAILBOX_TEMPFAIL;
 }
 
+/* ---- \Recent ---- */
+
+/* Worker: the messages [from, upto) are new to the session: claim them or,
+ * read-only, find those nobody claimed (RFC 3501 2.3.2). Sets the view's
+ * recent range; a store failure leaves it empty (nothing is recent, which
+ * only costs the flag). */
+static void
+select_recent(struct store *store, enum select_recent mode, uint64_t mailbox_id, uint32_t from,
+	      uint32_t upto, struct imap_mailbox_view *view)
+{
+	uint32_t first = 0, end = 0, count;
+
+	view->recent_first = 0;
+	view->recent_end = 0;
+	if (mode == SELECT_RECENT_NONE || upto <= from)
+		return;
+	if (mode == SELECT_RECENT_CLAIM) {
+		if (store_mailbox_claim_recent(store, mailbox_id, upto, &first, &end, NULL) != 1)
+			return;
+	} else {
+		if (store_mailbox_recent(store, mailbox_id, &first, &count, NULL) != 1)
+			return;
+		end = upto;
+	}
+	if (first < from)
+		first = from;
+	if (first < end) {
+		view->recent_first = first;
+		view->recent_end = end;
+	}
+}
+
 /* ---- SELECT / EXAMINE ---- */
 
 struct select_job {
@@ -341,6 +388,8 @@ select_work(struct serve_imap_job *base)
 	job->view.count = job->msg_count;
 	if (job->params.qresync && job->params.qr_uidvalidity == job->view.uidvalidity)
 		select_qresync(job, store);
+	select_recent(store, job->w->recent, job->w->mailbox_id, 0, job->view.uidnext,
+		      &job->view);
 }
 
 static void
@@ -380,6 +429,7 @@ select_done(struct serve_imap_job *base)
 		select_keywords_merge(&w->keywords, job->msgs[i].keywords);
 	job->view.keywords = w->keywords;
 	job->view.rights = job->rights;
+	w->seen_uidnext = job->view.uidnext;
 	imap_server_select_done(c->session, &job->view, IMAP_MAILBOX_OK, NULL);
 	/* a change between the list and now was notified to nobody */
 	if (c->session != NULL && select_watch_notified(w) > highest)
@@ -398,6 +448,9 @@ serve_imap_hook_select(void *ctx, struct imap_server_session *s, const char *nam
 	/* the engine left the old mailbox before asking */
 	select_watch_free(&c->sel);
 	job->w = select_watch_new(name);
+	job->w->recent = params->rev2	   ? SELECT_RECENT_NONE
+			 : params->readonly ? SELECT_RECENT_PEEK
+					    : SELECT_RECENT_CLAIM;
 	job->params = *params;
 	if (params->qr_known_uids != NULL)
 		job->known_uids = mem_strdup(params->qr_known_uids);
@@ -423,6 +476,8 @@ struct sync_job {
 	char *name;
 	uint64_t since;
 	uint64_t notified;
+	enum select_recent recent;
+	uint32_t seen_uidnext;
 	/* results */
 	enum imap_mailbox_result result;
 	struct imap_mailbox_view view;
@@ -489,6 +544,10 @@ sync_work(struct serve_imap_job *base)
 	job->view.vanished_count = vcount;
 	job->view.changes = job->changes;
 	job->view.change_count = job->msg_count;
+	/* every UID below uidnext is in the list or expunged: the new ones
+	 * the list shows are the ones to claim */
+	select_recent(store, job->recent, job->mailbox_id, job->seen_uidnext, job->view.uidnext,
+		      &job->view);
 }
 
 static void
@@ -518,6 +577,8 @@ sync_done(struct serve_imap_job *base)
 		job->view.keywords = c->sel->keywords;
 		if (job->view.uidvalidity == 0)
 			job->view.uidvalidity = c->sel->uidvalidity;
+		if (job->view.uidnext > c->sel->seen_uidnext)
+			c->sel->seen_uidnext = job->view.uidnext;
 	}
 	job->view.rights = job->have_rights ? job->rights : NULL;
 	imap_server_sync_done(c->session, job->result == IMAP_MAILBOX_OK ? &job->view : NULL,
@@ -540,6 +601,8 @@ serve_imap_hook_sync(void *ctx, struct imap_server_session *s, uint64_t since_mo
 	job->name = mem_strdup(c->sel->name);
 	job->since = since_modseq;
 	job->notified = select_watch_notified(c->sel);
+	job->recent = c->sel->recent;
+	job->seen_uidnext = c->sel->seen_uidnext;
 	job->base.work = sync_work;
 	job->base.done = sync_done;
 	serve_imap_job_start(c, &job->base);

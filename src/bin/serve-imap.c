@@ -5,10 +5,10 @@
  * (imaps, RFC 8314) through serve_tls_start().
  *
  * This file: the connection, the session, authentication and the mailbox
- * commands of the authenticated state (LIST/LSUB with the shared namespace,
- * STATUS, CREATE, DELETE, RENAME, SUBSCRIBE). The selected state lives in
- * serve-imap-select.c, -fetch.c, -search.c and -message.c, names and ACLs in
- * serve-imap-mailbox.c (see serve-imap.h).
+ * commands of the authenticated state (STATUS, CREATE, DELETE, RENAME,
+ * SUBSCRIBE). The selected state lives in serve-imap-select.c, -fetch.c,
+ * -search.c and -message.c; names, LIST/LSUB (with the shared namespace and
+ * subscriptions) and ACLs in serve-imap-mailbox.c (see serve-imap.h).
  *
  * Mailbox names reach this file as UTF-8 with '/' as separator; the engine
  * did the modified UTF-7 and the name checks.
@@ -41,7 +41,6 @@
 /* "F", 16 + 8 hex digits, NUL */
 
 enum imap_job_kind {
-	IMAP_JOB_LIST,
 	IMAP_JOB_STATUS,
 	IMAP_JOB_CREATE,
 	IMAP_JOB_DELETE,
@@ -63,11 +62,8 @@ struct imap_job {
 	/* results */
 	int ret;
 	enum imap_mailbox_result result;
-	struct store_mailbox *boxes;
-	size_t box_count;
-	struct store_acl_shared *shared; /* LIST: other accounts' mailboxes we may see */
-	size_t shared_count;
 	struct imap_status_info status;
+	uint32_t status_recent; /* STATUS RECENT (RFC 3501 6.3.10) */
 	char mailboxid[SERVE_IMAP_MAILBOXID_SIZE]; /* STATUS, CREATE; "" none */
 };
 
@@ -90,10 +86,6 @@ imap_job_free(struct imap_job *job)
 {
 	mem_free(&job->name);
 	mem_free(&job->name2);
-	if (job->boxes != NULL)
-		store_mailbox_list_free(&job->boxes, job->box_count);
-	if (job->shared != NULL)
-		store_acl_shared_free(&job->shared, job->shared_count);
 	mem_free(&job);
 }
 
@@ -184,8 +176,18 @@ status_work(struct imap_job *job)
 	job->status.uidnext = mbox.uidnext;
 	job->status.uidvalidity = mbox.uidvalidity;
 	job->status.size = mbox.size;
-	job->status.highest_modseq = mbox.highest_modseq;
+	/* RFC 7162 3.1: mod-sequences start at 1 (a mailbox that never
+	 * changed has 0 in the store) */
+	job->status.highest_modseq = mbox.highest_modseq > 0 ? mbox.highest_modseq : 1;
 	serve_imap_mailboxid(&mbox, job->mailboxid);
+	if ((job->items & IMAP_STATUS_RECENT) != 0) {
+		uint32_t recent_uid;
+
+		/* RFC 3501 2.3.2: what no session has claimed yet */
+		if (store_mailbox_recent(store, mbox.id, &recent_uid, &job->status_recent,
+					 NULL) != 1)
+			job->status_recent = 0;
+	}
 	if ((job->items & (IMAP_STATUS_UNSEEN | IMAP_STATUS_DELETED)) != 0 &&
 	    store_message_list(store, mbox.id, NULL, &msgs, &n, NULL) == 1) {
 		for (size_t i = 0; i < n; i++) {
@@ -228,14 +230,6 @@ imap_job_work(void *ctx)
 	int ret;
 
 	switch (job->kind) {
-	case IMAP_JOB_LIST:
-		ret = store_mailbox_list(store, job->account_id, &job->boxes, &job->box_count, NULL);
-		/* the shared namespace "Shared/<owner>/<name>" (RFC 4314 "l") */
-		if (ret == 1)
-			ret = store_acl_shared_mailboxes(store, job->account_id, &job->shared,
-							 &job->shared_count, NULL);
-		job->result = store_result(ret, IMAP_MAILBOX_TEMPFAIL);
-		break;
 	case IMAP_JOB_STATUS:
 		status_work(job);
 		break;
@@ -267,44 +261,6 @@ imap_job_work(void *ctx)
 /* ---- completions on the loop ---- */
 
 static void
-list_complete(struct imap_client *c, struct imap_job *job)
-{
-	size_t n = job->box_count;
-	struct imap_mailbox_info *info = mem_array(mem_size_add(n, job->shared_count) + 1,
-						   sizeof(*info));
-	const char **rights = mem_array(mem_size_add(n, job->shared_count) + 1, sizeof(*rights));
-	char **shared_names = mem_array(job->shared_count + 1, sizeof(*shared_names));
-	struct buf name;
-
-	for (size_t i = 0; i < job->box_count; i++) {
-		info[i].name = job->boxes[i].name;
-		info[i].special_use = job->boxes[i].special_use;
-		info[i].subscribed = job->boxes[i].subscribed;
-		info[i].exists = true;
-		/* RFC 8440: the owner has every right (serve_imap_mailbox_resolve) */
-		rights[i] = STORE_ACL_RIGHTS_ALL;
-	}
-	/* other accounts' mailboxes as "Shared/<owner>/<name>"; names the
-	 * engine refuses (too long) it skips itself */
-	for (size_t i = 0; i < job->shared_count; i++) {
-		buf_init(&name, 0);
-		(void)buf_printf(&name, "Shared/%s/%s", job->shared[i].owner,
-				 job->shared[i].name);
-		shared_names[i] = buf_steal_str(&name);
-		info[n].name = shared_names[i];
-		info[n].exists = true;
-		rights[n] = job->shared[i].rights;
-		n++;
-	}
-	imap_server_list_done_rights(c->session, info, rights, (unsigned)n, job->result);
-	for (size_t i = 0; i < job->shared_count; i++)
-		mem_free(&shared_names[i]);
-	mem_free(&shared_names);
-	mem_free(&info);
-	mem_free(&rights);
-}
-
-static void
 imap_job_done(void *ctx)
 {
 	struct imap_job *job = ctx;
@@ -316,10 +272,8 @@ imap_job_done(void *ctx)
 	}
 	c->job = NULL;
 	switch (job->kind) {
-	case IMAP_JOB_LIST:
-		list_complete(c, job);
-		break;
 	case IMAP_JOB_STATUS:
+		imap_server_status_set_recent(c->session, job->status_recent);
 		imap_server_status_done_id(c->session, &job->status,
 					   job->mailboxid[0] != '\0' ? job->mailboxid : NULL,
 					   job->result);
@@ -415,12 +369,6 @@ hook_compress(void *ctx, struct imap_server_session *s, const uint8_t *pending,
 }
 
 static void
-hook_mailbox_list(void *ctx, struct imap_server_session *s)
-{
-	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_LIST, NULL, NULL));
-}
-
-static void
 hook_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, unsigned items)
 {
 	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_STATUS, name, NULL);
@@ -429,27 +377,12 @@ hook_mailbox_status(void *ctx, struct imap_server_session *s, const char *name, 
 	imap_job_start(ctx, job);
 }
 
-/* "Shared" or below it (case-insensitive, as clients spell it either way). */
-static bool
-in_shared_namespace(const char *name)
-{
-	return strncasecmp(name, "Shared", 6) == 0 && (name[6] == '\0' || name[6] == '/');
-}
-
 static void
 hook_mailbox_create(void *ctx, struct imap_server_session *s, const char *name,
 		    unsigned special_use)
 {
-	struct imap_job *job;
+	struct imap_job *job = imap_job_new(ctx, IMAP_JOB_CREATE, name, NULL);
 
-	/* names under the shared namespace are other users' mailboxes: an own
-	 * mailbox there could never be reached again (RFC 2342 5) */
-	if (in_shared_namespace(name)) {
-		imap_server_mailbox_op_done(s, IMAP_MAILBOX_CANNOT,
-					    "Mailboxes cannot be created in the shared namespace");
-		return;
-	}
-	job = imap_job_new(ctx, IMAP_JOB_CREATE, name, NULL);
 	/* the engine's special-use bits are the store's (imap-server.h) */
 	job->special_use = special_use;
 	imap_job_start(ctx, job);
@@ -465,11 +398,6 @@ static void
 hook_mailbox_rename(void *ctx, struct imap_server_session *s, const char *old_name,
 		    const char *new_name)
 {
-	if (in_shared_namespace(old_name) || in_shared_namespace(new_name)) {
-		imap_server_mailbox_op_done(s, IMAP_MAILBOX_CANNOT,
-					    "Shared mailboxes cannot be renamed");
-		return;
-	}
 	imap_job_start(ctx, imap_job_new(ctx, IMAP_JOB_RENAME, old_name, new_name));
 }
 
@@ -488,7 +416,7 @@ static const struct imap_server_hooks imap_hooks = {
 	.authenticated = hook_authenticated,
 	.starttls = hook_starttls,
 	.auth_result = hook_auth_result,
-	.mailbox_list = hook_mailbox_list,
+	.mailbox_list = serve_imap_hook_list, /* serve-imap-mailbox.c */
 	.mailbox_status = hook_mailbox_status,
 	.mailbox_create = hook_mailbox_create,
 	.mailbox_delete = hook_mailbox_delete,

@@ -98,6 +98,8 @@ void serve_imap_hook_append(void *ctx, struct imap_server_session *s, const char
 			    const struct imap_append_message *msgs, size_t count);
 void serve_imap_hook_acl(void *ctx, struct imap_server_session *s, enum imap_acl_op op,
 			 const char *name, const char *identifier, const char *rights);
+/* serve-imap-mailbox.c: LIST and LSUB (mailboxes, shared ones, subscriptions). */
+void serve_imap_hook_list(void *ctx, struct imap_server_session *s);
 void serve_imap_hook_quota(void *ctx, struct imap_server_session *s, const char *root,
 			   const char *name);
 

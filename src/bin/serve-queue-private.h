@@ -42,6 +42,8 @@ struct queue_outcome_rec {
 	bool set;
 	bool remote_dsn;  /* SENT to a next hop that offered DSN (RFC 3461 5.2.2: it reports
 			     success from now on, so no "relayed" notice is owed) */
+	bool local;       /* SENT into a local mailbox by load_local_rcpt (a success
+			     notice says "delivered", RFC 3464 2.3.3) */
 	enum store_queue_rcpt_state state;
 	char dsn[16];
 	char *status;
@@ -55,6 +57,7 @@ struct queue_hop {
 };
 
 struct delivery;
+struct queue_tls_route;
 
 /* The TLS the current host must get (serve-queue-tls.c decides it before
  * connecting): MAY = opportunistic (RFC 7435, plain retry after a failed
@@ -75,8 +78,27 @@ struct queue_tls_need {
 	void *policy; /* serve-queue-tls.c's data for the host (TLSA records, names); owned */
 };
 
+/* serve-queue-conn.c: one connection to a next hop. It belongs to a
+ * delivery while a message goes over it, and waits idle in the runner's
+ * cache (connection_cache_ms) for the next delivery to the same host, port,
+ * TLS level and AUTH between messages. */
+struct queue_conn;
+
+/* One transport_map item: recipient domain (".dom" = its subdomains) -> relay. */
+struct queue_transport {
+	char *domain;
+	char *relay;
+};
+
 struct queue_runner {
 	struct server *srv;
+	struct queue_conn *conns;       /* every connection, in use or idle (serve-queue-conn.c) */
+	uint64_t wait_seq;              /* order of deliveries waiting for a connection slot */
+	struct queue_transport *transports; /* transport_map, parsed */
+	size_t ntransports;
+	char *auth_user, *auth_password; /* relayhost_auth_file; NULL = no AUTH */
+	char *changed_path;             /* serve_queue_changed_path(data_dir) */
+	struct timespec changed_mtime;  /* its mtime at the last sweep */
 	struct loop_timer *timer;
 	struct dns_resolver *dns;
 	struct tls_client_ctx *tls;
@@ -116,17 +138,20 @@ struct delivery {
 	unsigned port;
 	char last_error[512];
 	/* the connection */
-	int fd;
-	struct loop_io *cio;
-	struct loop_timer *ctimer;
-	struct conn *conn;
-	struct smtp_client *client;
+	struct queue_conn *qc;         /* in use by this delivery, or NULL */
+	struct conn *conn;             /* qc's, borrowed (NULL without qc) */
+	struct smtp_client *client;    /* qc's, borrowed (NULL while connecting) */
+	bool via_relay;                /* the hop goes to a relay host (AUTH when configured) */
+	bool waiting;                  /* waits for a connection slot to host:port */
+	uint64_t wait_seq;
+	bool reused;                   /* qc came from the cache */
 	uint64_t body_off;
 	bool sent, got_results;
 	bool tls_failed;               /* this connection's STARTTLS or handshake failed */
 	bool retry_plain;              /* connect to the same address again without TLS */
 	bool tls_plain;                /* the connection in progress does not try STARTTLS */
 	struct queue_tls_need tls_need; /* the current host's (serve-queue-tls.c) */
+	struct queue_tls_route *tls_route; /* hop/host DNSSEC and TLSA (serve-queue-tls.h) */
 	struct tls_conn *tlsc;         /* the TLS of d->conn (the conn owns it), or NULL */
 	/* finish job */
 	bool done_all;
@@ -163,6 +188,12 @@ void delivery_outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_st
 /* Length of the longest prefix of s within max octets that ends on a UTF-8 character boundary. */
 size_t queue_utf8_prefix_len(const char *s, size_t max);
 void queue_scan(struct queue_runner *q);
+/* The relay the current hop goes to (transport_map for its domain, else
+ * relayhost), or NULL for MX / literal routing; sets d->via_relay. The
+ * string lives as long as the runner. */
+const char *queue_relay_for_hop(struct delivery *d);
+/* serve-queue-conn.c: close every connection (stopping). */
+void queue_conns_close_all(struct queue_runner *q);
 
 /* serve-queue-tls.c: the TLS policy of a next hop. */
 /* The policy for host d->host of the current hop; sets d->tls_need (the

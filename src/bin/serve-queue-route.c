@@ -4,8 +4,17 @@
  * when there is none, null MX bounced, RFC 5321 5.1, RFC 7505) and their
  * addresses, through dns/. Hosts are tried in order by
  * serve-queue-conn.c. Does not connect or talk SMTP.
+ *
+ * DANE (RFC 7672 2.2): the DNSSEC state of the MX RRset and of each host's
+ * addresses is noted (serve-queue-tls.h); when both are secure and
+ * smtp_dane is on, the host's TLSA RRset (_PORT._tcp.HOST) is looked up
+ * after its addresses, before the first connection. A TLSA lookup that
+ * fails or comes back bogus makes the host unusable (RFC 7672 2.1.1: the
+ * next host is tried, the hop deferred when none is left); an insecure or
+ * negative answer means no DANE. serve-queue-tls.c decides the level.
  */
 #include "bin/serve-queue-private.h"
+#include "bin/serve-queue-tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,11 +30,98 @@
 
 /* ---- routing ---- */
 
+/* The host's addresses (and TLSA records) are known: connect, unless
+ * REQUIRETLS rules the host out (RFC 8689 4.2.1: then the next host). */
+static void
+host_go(struct delivery *d)
+{
+	const char *why = NULL;
+
+	if (!queue_tls_requiretls_ok(d, &why)) {
+		snprintf(d->last_error, sizeof(d->last_error), "%.255s: %s", d->host, why);
+		log_info("queue", "%s: %s", d->queue_id, d->last_error);
+		queue_tls_route_get(d)->requiretls_refused++;
+		d->naddrs = d->addr_i = 0;
+		delivery_try_next_host(d);
+		return;
+	}
+	delivery_try_next_addr(d);
+}
+
+
+static void
+tlsa_done(void *ctx, struct dns_result *res)
+{
+	struct delivery *d = ctx;
+
+	d->dnsq = NULL;
+	if (res->status == DNS_TEMPFAIL || res->status == DNS_TIMEOUT ||
+	    res->security == DNS_SEC_BOGUS) {
+		/* RFC 7672 2.1.1: a host whose TLSA records cannot be known
+		 * gets no mail (neither in plain text nor with unauthenticated
+		 * TLS): try the next host, defer when none is left */
+		snprintf(d->last_error, sizeof(d->last_error),
+			 "TLSA lookup for _%u._tcp.%.255s failed (%s, %s): host skipped (RFC 7672 "
+			 "2.1.1)",
+			 d->port, d->host, dns_status_name(res->status),
+			 dns_security_name(res->security));
+		log_info("queue", "%s: %s", d->queue_id, d->last_error);
+		d->naddrs = d->addr_i = 0;
+		dns_result_free(&res);
+		delivery_try_next_host(d);
+		return;
+	}
+	queue_tls_route_set_tlsa(d, res);
+	if (d->tls_route->ntlsa > 0)
+		log_debug("queue", "%s: %s: %zu usable TLSA record(s): DANE", d->queue_id, d->host,
+			  d->tls_route->ntlsa);
+	dns_result_free(&res);
+	host_go(d);
+}
+
+/* The addresses' DNSSEC state (RFC 7672 2.2.2): every half that found
+ * records must be secure (a negative half of a signed zone may come back
+ * bogus from a server without NSEC proofs; it holds no data we use). */
+static bool
+addrs_secure(const struct dns_result *res)
+{
+	bool any = false;
+
+	if (res->type != DNS_TYPE_ADDRESSES)
+		return res->status == DNS_OK && res->security == DNS_SEC_SECURE;
+	if (res->status_a == DNS_OK) {
+		if (res->security_a != DNS_SEC_SECURE)
+			return false;
+		any = true;
+	}
+	if (res->status_aaaa == DNS_OK) {
+		if (res->security_aaaa != DNS_SEC_SECURE)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+/* Start the TLSA lookup of the current host when DANE applies to it (1),
+ * else 0. */
+static int
+host_tlsa_start(struct delivery *d, bool secure)
+{
+	struct queue_tls_route *r = d->tls_route;
+	const char *error = NULL;
+
+	if (!d->q->set.dane || r == NULL || !r->mx_secure || !secure || d->hosts_are_literal ||
+	    !dns_resolver_validates(d->q->dns))
+		return 0;
+	d->dnsq = dns_lookup_tlsa(d->q->dns, d->host, (uint16_t)d->port, tlsa_done, d, &error);
+	return d->dnsq != NULL ? 1 : 0;
+}
 
 static void
 addrs_done(void *ctx, struct dns_result *res)
 {
 	struct delivery *d = ctx;
+	bool secure = addrs_secure(res);
 
 	d->dnsq = NULL;
 	d->naddrs = d->addr_i = 0;
@@ -37,7 +133,9 @@ addrs_done(void *ctx, struct dns_result *res)
 			 res->error != NULL ? res->error : "no address");
 	}
 	dns_result_free(&res);
-	delivery_try_next_addr(d);
+	if (d->naddrs > 0 && host_tlsa_start(d, secure) == 1)
+		return;
+	host_go(d);
 }
 
 /* The next host of the hop: look up its addresses (or take the literal). */
@@ -46,6 +144,14 @@ delivery_try_next_host(struct delivery *d)
 {
 	const char *error = NULL;
 
+	if (d->host_i >= d->nhosts && d->nhosts > 0 && d->tls_route != NULL &&
+	    d->tls_route->requiretls_refused >= d->nhosts) {
+		/* RFC 8689 4.2.1: no host can take it with the TLS it requires;
+		 * waiting does not change that: 5.7.10 */
+		delivery_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED, "5.7.10", d->last_error);
+		delivery_hop_done(d);
+		return;
+	}
 	if (d->host_i >= d->nhosts) {
 		/* nothing reachable: temporary (RFC 5321 4.5.4.1) */
 		delivery_outcome_all(d, STORE_QUEUE_RCPT_DEFERRED, "4.4.1",
@@ -55,6 +161,7 @@ delivery_try_next_host(struct delivery *d)
 	}
 	snprintf(d->host, sizeof(d->host), "%s", d->hosts[d->host_i++]);
 	d->naddrs = d->addr_i = 0;
+	queue_tls_route_host_reset(d);
 	if (d->hosts_are_literal) {
 		struct dns_address *a = &d->addrs[0];
 
@@ -64,7 +171,7 @@ delivery_try_next_host(struct delivery *d)
 		else if (inet_pton(AF_INET6, d->host, &a->u.v6) == 1)
 			a->family = AF_INET6;
 		d->naddrs = a->family != 0 ? 1 : 0;
-		delivery_try_next_addr(d);
+		host_go(d);
 		return;
 	}
 	d->dnsq = dns_lookup_addresses(d->q->dns, d->host, 0, addrs_done, d, &error);
@@ -73,6 +180,44 @@ delivery_try_next_host(struct delivery *d)
 			 error);
 		delivery_try_next_host(d);
 	}
+}
+
+/* The MX hosts to try (RFC 8461 4.1): with an MTA-STS policy in enforce
+ * mode only those matching one of its mx patterns (none: the hop is
+ * deferred, 5.1: "MUST NOT deliver"); in testing mode every host, the
+ * mismatches logged. 1 hosts set, -1 outcomes set (deferred). */
+static int
+mx_sts_filter(struct delivery *d, const struct queue_route *route)
+{
+	const struct queue_sts_policy *sts = d->tls_route != NULL ? d->tls_route->sts : NULL;
+	struct queue_hop *h = &d->hops[d->hop];
+	size_t max = route->count < QUEUE_MAX_HOSTS ? route->count : QUEUE_MAX_HOSTS;
+
+	d->hosts = mem_array(max > 0 ? max : 1, sizeof(*d->hosts));
+	d->nhosts = 0;
+	for (size_t i = 0; i < route->count && d->nhosts < max; i++) {
+		bool match = sts == NULL || sts->mode == QUEUE_STS_MODE_NONE ||
+			     queue_sts_mx_match(sts, route->hosts[i]);
+
+		if (!match && sts->mode == QUEUE_STS_MODE_ENFORCE) {
+			log_info("queue", "%s: MX %s of %s is not in its MTA-STS policy: not used",
+				 d->queue_id, route->hosts[i], h->nh.domain);
+			continue;
+		}
+		if (!match)
+			log_info("queue", "%s: MX %s of %s is not in its MTA-STS policy (testing "
+				 "mode: used)", d->queue_id, route->hosts[i], h->nh.domain);
+		d->hosts[d->nhosts++] = mem_strdup(route->hosts[i]);
+	}
+	if (d->nhosts == 0) {
+		char text[400];
+
+		snprintf(text, sizeof(text), "Domain %s: no MX host matches its MTA-STS policy "
+			 "(RFC 8461 5.1)", h->nh.domain);
+		delivery_outcome_all(d, STORE_QUEUE_RCPT_DEFERRED, "4.7.5", text);
+		return -1;
+	}
+	return 1;
 }
 
 static void
@@ -84,12 +229,18 @@ mx_done(void *ctx, struct dns_result *res)
 
 	d->dnsq = NULL;
 	queue_route_from_mx(res, &route);
+	/* RFC 7672 2.2.1: DANE only under a secure MX RRset (or a secure
+	 * denial of one, for the implicit MX) */
+	queue_tls_route_get(d)->mx_secure = res->security == DNS_SEC_SECURE;
+	d->tls_route->implicit = route.verdict == QUEUE_ROUTE_IMPLICIT;
 	switch (route.verdict) {
 	case QUEUE_ROUTE_HOSTS:
-		d->nhosts = route.count < QUEUE_MAX_HOSTS ? route.count : QUEUE_MAX_HOSTS;
-		d->hosts = mem_array(d->nhosts, sizeof(*d->hosts));
-		for (size_t i = 0; i < d->nhosts; i++)
-			d->hosts[i] = mem_strdup(route.hosts[i]);
+		if (mx_sts_filter(d, &route) < 0) {
+			queue_route_deinit(&route);
+			dns_result_free(&res);
+			delivery_hop_done(d);
+			return;
+		}
 		break;
 	case QUEUE_ROUTE_IMPLICIT:
 		d->nhosts = 1;
@@ -148,7 +299,6 @@ delivery_next_hop(struct delivery *d)
 {
 	struct queue_runner *q = d->q;
 	struct queue_hop *h;
-	const char *error = NULL;
 
 	if (d->hop >= d->nhops) {
 		delivery_finish(d);
@@ -156,13 +306,17 @@ delivery_next_hop(struct delivery *d)
 	}
 	h = &d->hops[d->hop];
 	delivery_hop_free(d);
+	queue_tls_route_free(d);
 	d->last_error[0] = '\0';
 	d->port = q->set.port;
 	d->hosts_are_literal = false;
-	if (q->set.relayhost != NULL && q->set.relayhost[0] != '\0') {
+	/* transport_map, then relayhost (serve-queue.c); sets d->via_relay */
+	const char *relay = queue_relay_for_hop(d);
+
+	if (relay != NULL) {
 		char host[DNS_NAME_TEXT_MAX];
 
-		relay_parse(q->set.relayhost, host, sizeof(host), &d->port, &d->hosts_are_literal);
+		relay_parse(relay, host, sizeof(host), &d->port, &d->hosts_are_literal);
 		d->nhosts = 1;
 		d->hosts = mem_array(1, sizeof(*d->hosts));
 		d->hosts[0] = mem_strdup(host);
@@ -180,7 +334,17 @@ delivery_next_hop(struct delivery *d)
 		delivery_try_next_host(d);
 		return;
 	}
-	d->dnsq = dns_lookup_mx(q->dns, h->nh.domain, mx_done, d, &error);
+	/* MTA-STS first (serve-queue-sts.c), which then calls delivery_lookup_mx */
+	queue_sts_hop_start(d);
+}
+
+void
+delivery_lookup_mx(struct delivery *d)
+{
+	struct queue_hop *h = &d->hops[d->hop];
+	const char *error = NULL;
+
+	d->dnsq = dns_lookup_mx(d->q->dns, h->nh.domain, mx_done, d, &error);
 	if (d->dnsq == NULL) {
 		char text[400];
 

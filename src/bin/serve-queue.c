@@ -29,6 +29,15 @@
  * there (a crash between recording and removal, or `posthorn queue bounce`)
  * is found by a sweep over the whole queue (store_queue_list) at start-up
  * and every QUEUE_SWEEP_SCANS scan intervals, and finished like any other.
+ * `posthorn queue` touches a marker file in the data directory after each
+ * change (serve_queue_touch_changed); a scan that sees its mtime move
+ * sweeps at once, so a bounce from another process takes effect within one
+ * scan interval while an unchanged queue is never read whole.
+ *
+ * Next hops: transport_map ("DOMAIN=RELAY,...", ".DOMAIN" for subdomains)
+ * overrides relayhost for a recipient domain, and relayhost overrides MX.
+ * At relay hosts (never at MX hosts) the scheduler logs in with the
+ * relayhost_auth_file credentials (serve-queue-conn.c).
  *
  * Crash safety (DESIGN.md 3): an outcome is recorded only after the next hop
  * replied; a crash before that leaves the recipient due, so it is sent again
@@ -36,9 +45,11 @@
  * RFC 5321 6.1 accepts). A crash after the DSN was queued but before the
  * entry was removed sends the DSN twice.
  *
- * What it does not do yet: reuse a connection for several entries, limit
- * concurrency per destination, DANE, MTA-STS, REQUIRETLS, delay notices
- * and success DSNs (NOTIFY=SUCCESS,DELAY), SMTP AUTH to a relay host.
+ * Connections are reused for several entries to the same host and limited
+ * per host (serve-queue-conn.c).
+ *
+ * What it does not do yet: DANE, MTA-STS, REQUIRETLS, delay notices and
+ * success DSNs (NOTIFY=SUCCESS,DELAY).
  * Reading the body: it is mapped by a worker and read on the loop, so a
  * page fault on a cold body can stall the loop briefly.
  *
@@ -56,23 +67,12 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- delivery lifetime ---- */
-
-void
-delivery_conn_free(struct delivery *d)
-{
-	smtp_client_free(&d->client);
-	conn_free(&d->conn);
-	loop_io_remove(&d->cio);
-	if (d->fd >= 0) {
-		close(d->fd);
-		d->fd = -1;
-	}
-	loop_timer_remove(&d->ctimer);
-}
 
 void
 delivery_hop_free(struct delivery *d)
@@ -247,10 +247,11 @@ load_local_rcpt(struct delivery *d, struct server *srv, size_t i)
 			ret = store_deliver(srv->store, &blob, t, n, r, &error);
 		else if (blob != NULL)
 			store_blob_abort(&blob);
-		if (ret == 1)
+		if (ret == 1) {
 			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_SENT, "2.0.0", "delivered to mailbox",
 				    "local");
-		else
+			d->out[i].local = true;
+		} else
 			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
 				    error != NULL ? error : "local delivery failed", "local");
 		mem_free(&t);
@@ -408,6 +409,22 @@ scan_sweep(struct scan_job *job)
 	store_queue_list_free(&entries, n);
 }
 
+/* Did `posthorn queue` change the queue since the last look (worker
+ * thread; scan jobs never overlap)? */
+static bool
+queue_changed_since_sweep(struct queue_runner *q)
+{
+	struct stat st;
+
+	if (q->changed_path == NULL || stat(q->changed_path, &st) < 0)
+		return false;
+	if (st.st_mtim.tv_sec == q->changed_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == q->changed_mtime.tv_nsec)
+		return false;
+	q->changed_mtime = st.st_mtim;
+	return true;
+}
+
 static void
 scan_work(void *ctx)
 {
@@ -426,6 +443,8 @@ scan_work(void *ctx)
 		memcpy(job->ids[i], entries[i].queue_id, sizeof(job->ids[i]));
 	job->count = n;
 	store_queue_list_free(&entries, n);
+	if (!job->sweep && queue_changed_since_sweep(job->q))
+		job->sweep = true;
 	if (job->sweep)
 		scan_sweep(job);
 }
@@ -456,7 +475,6 @@ scan_done(void *ctx)
 			continue;
 		d = mem_zalloc(sizeof(*d));
 		d->q = q;
-		d->fd = -1;
 		memcpy(d->queue_id, job->ids[i], sizeof(d->queue_id));
 		d->started = now_secs();
 		d->next = q->active;
@@ -506,6 +524,188 @@ queue_timer(void *ctx)
 	loop_timer_reset(q->timer, q->set.scan_interval_ms);
 }
 
+/* ---- next hops, credentials ---- */
+
+const char *
+queue_relay_for_hop(struct delivery *d)
+{
+	struct queue_runner *q = d->q;
+	const struct queue_nexthop *nh = &d->hops[d->hop].nh;
+
+	d->via_relay = false;
+	if (q == NULL)
+		return NULL;
+	if (!nh->literal) {
+		size_t dl = strlen(nh->domain);
+
+		for (size_t i = 0; i < q->ntransports; i++) {
+			const char *key = q->transports[i].domain;
+			size_t kl = strlen(key);
+
+			/* "dom" matches the domain, ".dom" its subdomains */
+			if ((key[0] != '.' && strcasecmp(key, nh->domain) == 0) ||
+			    (key[0] == '.' && dl > kl &&
+			     strcasecmp(nh->domain + dl - kl, key) == 0)) {
+				d->via_relay = true;
+				return q->transports[i].relay;
+			}
+		}
+	}
+	if (q->set.relayhost != NULL && q->set.relayhost[0] != '\0') {
+		d->via_relay = true;
+		return q->set.relayhost;
+	}
+	return NULL;
+}
+
+static void
+transports_free(struct queue_runner *q)
+{
+	for (size_t i = 0; i < q->ntransports; i++) {
+		mem_free(&q->transports[i].domain);
+		mem_free(&q->transports[i].relay);
+	}
+	mem_free(&q->transports);
+	q->ntransports = 0;
+}
+
+static char *
+dup_trimmed(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return mem_strndup(p, n);
+}
+
+/* "DOMAIN=RELAY,DOMAIN2=RELAY2" (the config check, conf-keys.c, has
+ * refused bad syntax already; items without '=' are skipped here). */
+static void
+transports_parse(struct queue_runner *q, const char *map)
+{
+	const char *p = map;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+
+		if (eq != NULL && eq > p && (size_t)(eq - p) + 1 < n) {
+			char *dom = dup_trimmed(p, (size_t)(eq - p));
+			char *relay = dup_trimmed(eq + 1, n - (size_t)(eq - p) - 1);
+
+			if (dom[0] != '\0' && relay[0] != '\0') {
+				size_t sz = mem_size_mul(q->ntransports + 1,
+							 sizeof(*q->transports));
+
+				q->transports = mem_realloc(q->transports, sz);
+				q->transports[q->ntransports].domain = dom;
+				q->transports[q->ntransports].relay = relay;
+				q->ntransports++;
+			} else {
+				mem_free(&dom);
+				mem_free(&relay);
+			}
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+}
+
+static void
+auth_free(struct queue_runner *q)
+{
+	if (q->auth_password != NULL) {
+		explicit_bzero(q->auth_password, strlen(q->auth_password));
+		mem_free(&q->auth_password);
+	}
+	mem_free(&q->auth_user);
+}
+
+/* relayhost_auth_file: one line "USER PASSWORD". A file others may read is
+ * refused (the password would not be secret). 0 ok (or none), -1 logged. */
+static int
+auth_load(struct queue_runner *q)
+{
+	const char *name = q->set.relayhost_auth_file;
+	char path[4096], line[1024];
+	struct stat st;
+	ssize_t n;
+	int fd, ret = -1;
+	char *sp, *end;
+
+	if (name == NULL || name[0] == '\0')
+		return 0;
+	if (name[0] == '/' || q->set.config_dir == NULL || q->set.config_dir[0] == '\0')
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", q->set.config_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		log_error("queue", "relayhost_auth_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_error("queue", "relayhost_auth_file %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		log_error("queue", "relayhost_auth_file %s: refused: readable by group or others "
+				   "(mode %03o; chmod 600)", path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 0) {
+		log_error("queue", "relayhost_auth_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	line[n] = '\0';
+	end = line + strcspn(line, "\r\n");
+	*end = '\0';
+	sp = strchr(line, ' ');
+	if (sp == NULL || sp == line || sp[1] == '\0') {
+		log_error("queue", "relayhost_auth_file %s: expected one line \"USER PASSWORD\"",
+			  path);
+	} else {
+		*sp = '\0';
+		q->auth_user = mem_strdup(line);
+		q->auth_password = mem_strdup(sp + 1);
+		ret = 0;
+	}
+	explicit_bzero(line, sizeof(line));
+	return ret;
+}
+
+char *
+serve_queue_changed_path(const char *data_dir)
+{
+	size_t n = strlen(data_dir) + sizeof("/queue-changed");
+	char *p = mem_alloc(n);
+
+	snprintf(p, n, "%s/queue-changed", data_dir);
+	return p;
+}
+
+int
+serve_queue_touch_changed(const char *data_dir)
+{
+	char *path = serve_queue_changed_path(data_dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret = -1;
+
+	if (fd >= 0) {
+		ret = futimens(fd, NULL);
+		close(fd);
+	}
+	mem_free(&path);
+	return ret < 0 ? -1 : 0;
+}
+
 /* ---- public ---- */
 
 /* Free the strings serve_queue_start copied. */
@@ -538,12 +738,28 @@ serve_queue_start(struct server *srv, const struct queue_settings *set)
 		mem_strdup(set->relayhost_auth_file != NULL ? set->relayhost_auth_file : "");
 	q->set.transport_map = mem_strdup(set->transport_map != NULL ? set->transport_map : "");
 	q->set.ca_file = mem_strdup(set->ca_file != NULL ? set->ca_file : "");
+	transports_parse(q, q->set.transport_map);
+	if (auth_load(q) < 0) {
+		transports_free(q);
+		queue_settings_free_copies(&q->set);
+		mem_free(&q);
+		return -1;
+	}
+	{
+		char *dir = conf_resolve_data_dir(&srv->conf);
+
+		q->changed_path = serve_queue_changed_path(dir);
+		mem_free(&dir);
+	}
 	memset(&ds, 0, sizeof(ds));
 	ds.resolver = set->dns_resolver;
 	ds.trust_anchor = set->dns_trust_anchor;
 	q->dns = dns_resolver_new(srv->loop, &ds, &error);
 	if (q->dns == NULL) {
 		log_error("queue", "cannot start the DNS resolver: %s", error);
+		transports_free(q);
+		auth_free(q);
+		mem_free(&q->changed_path);
 		queue_settings_free_copies(&q->set);
 		mem_free(&q);
 		return -1;
@@ -581,6 +797,7 @@ serve_queue_stop(struct server *srv)
 		delivery_conn_free(d);
 		delivery_hop_free(d);
 	}
+	queue_conns_close_all(q);
 }
 
 void
@@ -598,7 +815,11 @@ serve_queue_free(struct server *srv)
 		delivery_unlink(d);
 		delivery_free(d);
 	}
+	queue_conns_close_all(q);
 	dns_resolver_free(&q->dns);
+	transports_free(q);
+	auth_free(q);
+	mem_free(&q->changed_path);
 	queue_settings_free_copies(&q->set);
 	if (q->tls != NULL)
 		tls_client_ctx_unref(&q->tls);

@@ -30,8 +30,16 @@ struct queue_settings {
 	char *ca_file;          /* PEM CAs for verified TLS; NULL/"" = system */
 };
 
+/* The marker file `posthorn queue` touches after changing the queue, so
+ * that the running scheduler looks for finished entries at its next scan:
+ * DATA_DIR/queue-changed. Allocated (mem_free). */
+char *serve_queue_changed_path(const char *data_dir);
+/* Create the marker or set its mtime to now. 0 ok, -1 (errno). */
+int serve_queue_touch_changed(const char *data_dir);
+
 /* Start the scheduler on srv's loop (after the worker pool exists); set is
- * copied (strings too). 0 ok, -1 (logged). */
+ * copied (strings too). 0 ok, -1 (logged; also when relayhost_auth_file is
+ * set but unreadable, malformed, or readable by group or others). */
 int serve_queue_start(struct server *srv, const struct queue_settings *set);
 /* Something was queued: look at the queue now. */
 void serve_queue_kick(struct server *srv);

@@ -55,6 +55,115 @@ check_hostname(const char *value)
 	return NULL;
 }
 
+/* One next hop in relayhost syntax: host, host:port, [ip], [ip]:port. */
+static const char *
+check_relay(const char *value, size_t len)
+{
+	char host[256];
+	const char *colon = NULL;
+	size_t hl;
+
+	if (len == 0)
+		return "empty relay";
+	if (value[0] == '[') {
+		const char *end = memchr(value, ']', len);
+		struct in6_addr a6;
+		struct in_addr a4;
+
+		if (end == NULL || (size_t)(end - value) - 1 >= sizeof(host))
+			return "relay \"[\" without \"]\"";
+		hl = (size_t)(end - value) - 1;
+		memcpy(host, value + 1, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1)
+			return "not an IP address between [ ]";
+		if ((size_t)(end - value) + 1 < len) {
+			if (end[1] != ':')
+				return "text after \"]\" (expected :PORT)";
+			colon = end + 1;
+		}
+	} else {
+		colon = memchr(value, ':', len);
+		hl = colon != NULL ? (size_t)(colon - value) : len;
+		if (hl == 0 || hl >= sizeof(host))
+			return "bad relay host";
+		memcpy(host, value, hl);
+		host[hl] = '\0';
+		if (check_hostname(host) != NULL)
+			return "relay is not a host name";
+	}
+	if (colon != NULL) {
+		size_t pl = len - (size_t)(colon + 1 - value);
+		unsigned long port = 0;
+
+		if (pl == 0 || pl > 5)
+			return "bad port";
+		for (size_t k = 0; k < pl; k++) {
+			if (colon[1 + k] < '0' || colon[1 + k] > '9')
+				return "bad port";
+			port = port * 10 + (unsigned long)(colon[1 + k] - '0');
+		}
+		if (port == 0 || port > 65535)
+			return "port out of range (1-65535)";
+	}
+	return NULL;
+}
+
+/* transport_map: "DOMAIN=RELAY" items separated by commas (blanks around
+ * them allowed); DOMAIN a host name, ".DOMAIN" for its subdomains; RELAY
+ * as relayhost. */
+static const char *
+check_transport_map(const char *value)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *eq;
+		char dom[256];
+		size_t dl, rl;
+		const char *relay, *err;
+
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			return "empty item (expected DOMAIN=RELAY)";
+		eq = memchr(p, '=', n);
+		if (eq == NULL)
+			return "item without '=' (expected DOMAIN=RELAY)";
+		relay = eq + 1;
+		rl = n - (size_t)(relay - p);
+		while (rl > 0 && (*relay == ' ' || *relay == '\t')) {
+			relay++;
+			rl--;
+		}
+		dl = (size_t)(eq - p);
+		while (dl > 0 && (p[dl - 1] == ' ' || p[dl - 1] == '\t'))
+			dl--;
+		if (dl > 0 && p[0] == '.') {
+			p++;
+			dl--;
+		}
+		if (dl == 0 || dl >= sizeof(dom))
+			return "bad domain";
+		memcpy(dom, p, dl);
+		dom[dl] = '\0';
+		if (check_hostname(dom) != NULL)
+			return "domain is not a host name";
+		if ((err = check_relay(relay, rl)) != NULL)
+			return err;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return NULL;
+}
+
 /* A portable user name (POSIX 3.437 portable filename characters, no
  * leading '-'), as useradd accepts it. */
 static const char *
@@ -205,7 +314,7 @@ const struct conf_key conf_keys[] = {
 		   "empty = MX lookup"),
 	KEY_STRING(relayhost_auth_file, "", 0, 4096, NULL, 0,
 		   "File with USER PASSWORD for AUTH at relay hosts; empty = no AUTH"),
-	KEY_STRING(transport_map, "", 0, 65536, NULL, 0,
+	KEY_STRING(transport_map, "", 0, 65536, check_transport_map, 0,
 		   "Next hop per recipient domain: DOMAIN=RELAY, comma-separated; beats relayhost"),
 	KEY_UINT(smtp_outbound_port, "25", 1, 65535,
 		 "TCP port of MX hosts and address literals for outbound mail (tests change it)"),

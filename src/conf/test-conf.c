@@ -358,6 +358,42 @@ test_strings(void)
 	value_ok("data_dir", "relative/dir with space", "relative/dir with space");
 }
 
+/* transport_map: DOMAIN=RELAY items, RELAY in relayhost syntax. */
+static void
+test_transport_map(void)
+{
+	value_ok("transport_map", "", "");
+	value_ok("transport_map", "example.org=relay.example.net",
+		 "example.org=relay.example.net");
+	value_ok("transport_map", "a.example=[192.0.2.1]:2525, .b.example = mx.b.example:25",
+		 "a.example=[192.0.2.1]:2525, .b.example = mx.b.example:25");
+	value_ok("transport_map", "c.example=[2001:db8::1]", "c.example=[2001:db8::1]");
+	value_bad("transport_map", "example.org",
+		  "'example.org': item without '=' (expected DOMAIN=RELAY)");
+	value_bad("transport_map", "a.example=r.example,,b.example=r.example",
+		  "'a.example=r.example,,b.example=r.example': empty item "
+		  "(expected DOMAIN=RELAY)");
+	value_bad("transport_map", "=relay.example",
+		  "'=relay.example': bad domain");
+	value_bad("transport_map", "a b.example=relay.example",
+		  "'a b.example=relay.example': domain is not a host name");
+	value_bad("transport_map", "a.example=", "'a.example=': empty relay");
+	value_bad("transport_map", "a.example=relay.example:0",
+		  "'a.example=relay.example:0': port out of range (1-65535)");
+	value_bad("transport_map", "a.example=relay.example:99999",
+		  "'a.example=relay.example:99999': port out of range (1-65535)");
+	value_bad("transport_map", "a.example=relay.example:2x",
+		  "'a.example=relay.example:2x': bad port");
+	value_bad("transport_map", "a.example=[192.0.2.300]",
+		  "'a.example=[192.0.2.300]': not an IP address between [ ]");
+	value_bad("transport_map", "a.example=[192.0.2.1",
+		  "'a.example=[192.0.2.1': relay \"[\" without \"]\"");
+	value_bad("transport_map", "a.example=[192.0.2.1]x",
+		  "'a.example=[192.0.2.1]x': text after \"]\" (expected :PORT)");
+	value_bad("transport_map", "a.example=bad_host",
+		  "'a.example=bad_host': relay is not a host name");
+}
+
 static void
 test_listen(void)
 {
@@ -859,6 +895,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_uints),
 	TEST_ENTRY(test_bools_enums),
 	TEST_ENTRY(test_strings),
+	TEST_ENTRY(test_transport_map),
 	TEST_ENTRY(test_listen),
 	TEST_ENTRY(test_listen_limits),
 	TEST_ENTRY(test_tls_listen),

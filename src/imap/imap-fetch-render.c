@@ -100,7 +100,7 @@ put_flags(struct render *r)
 	} names[] = {
 		{ IMAP_FLAG_ANSWERED, "\\Answered" }, { IMAP_FLAG_FLAGGED, "\\Flagged" },
 		{ IMAP_FLAG_DELETED, "\\Deleted" },   { IMAP_FLAG_SEEN, "\\Seen" },
-		{ IMAP_FLAG_DRAFT, "\\Draft" },
+		{ IMAP_FLAG_DRAFT, "\\Draft" },     { IMAP_FLAG_RECENT, "\\Recent" },
 	};
 	bool first = true;
 

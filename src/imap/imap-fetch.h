@@ -144,7 +144,8 @@ enum imap_fetch_render_flags {
 	IMAP_FETCH_RENDER_UTF8 = 0x01,      /* UTF8=ACCEPT: 8-bit in quoted strings */
 	/* IMAP4rev2 enabled. The responses are the same today: RFC 9051
 	 * appendix E deprecates the RFC822.* items but a server offering both
-	 * revisions keeps them, and \Recent is never sent. */
+	 * revisions keeps them. \Recent is shown when the message's flags
+	 * have IMAP_FLAG_RECENT, which the glue sets only for rev1 sessions. */
 	IMAP_FETCH_RENDER_REV2 = 0x02,
 	/* \Seen was just set: add FLAGS if not asked for (RFC 9051 6.4.5) */
 	IMAP_FETCH_RENDER_ADD_FLAGS = 0x04,

@@ -616,10 +616,35 @@ step_item(struct imap_parser *p, uint8_t c)
 	}
 }
 
+/*
+ * Does the atom so far name a FETCH item that takes a section? "[" is an
+ * ATOM-CHAR (RFC 9051 9 atom-specials do not hold it), so a section opens
+ * only after fetch-att names with one: BODY, BODY.PEEK, BINARY, BINARY.PEEK
+ * and BINARY.SIZE (RFC 9051 9 fetch-att, RFC 3516 4.1). Anywhere else
+ * ("SELECT a[b") it is an ordinary character of the atom.
+ */
+static bool
+atom_opens_section(const struct imap_parser *p)
+{
+	static const char *const names[] = { "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
+					     "BINARY.SIZE" };
+	const struct token *t = &p->tokens[p->n_tokens - 1];
+	const char *atom = (const char *)buf_data(&p->data) + t->off;
+	size_t len = buf_len(&p->data) - t->off;
+
+	if ((t->flags & IMAP_ARG_FLAG_BRACKET) != 0)
+		return false;
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if (strlen(names[i]) == len && strncasecmp(atom, names[i], len) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int
 step_atom(struct imap_parser *p, uint8_t c)
 {
-	if (c == '[') {
+	if (c == '[' && atom_opens_section(p)) {
 		/* a section (RFC 9051 9 section): the atom goes on to "]" */
 		data_byte(p, c);
 		cur_token(p)->flags |= IMAP_ARG_FLAG_BRACKET;

@@ -8,7 +8,9 @@
  *    synchronizing literal, an error, or, in line mode, one plain line;
  *  - arguments: atoms (including flags "\Seen", sequence sets, "*", "$" and
  *    FETCH items with a bracketed section such as
- *    "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>", kept as one atom), NIL,
+ *    "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>", kept as one atom; a
+ *    section opens only after BODY, BODY.PEEK, BINARY, BINARY.PEEK and
+ *    BINARY.SIZE, elsewhere "[" is an ordinary ATOM-CHAR), NIL,
  *    quoted strings (escapes removed; 8-bit only in UTF-8 mode, RFC 6855 3),
  *    literals {n}, non-synchronizing literals {n+} (RFC 7888), literal8
  *    ~{n} (RFC 3516 4.2), and parenthesized lists;

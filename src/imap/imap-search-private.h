@@ -19,7 +19,7 @@
 /* Search keys (RFC 9051 6.4.4 and the extensions of imap-search.h). */
 enum search_key {
 	SK_ALL = 1,
-	SK_NONE,       /* matches nothing (RECENT, NEW: no \Recent in IMAP4rev2) */
+	SK_NONE,       /* matches nothing */
 	SK_AND,        /* children: all */
 	SK_OR,         /* two children */
 	SK_NOT,        /* one child */

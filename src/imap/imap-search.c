@@ -10,9 +10,13 @@
  * field in its own zone, both "disregarding time and timezone" (RFC 9051
  * 6.4.4). A message without a usable Date: uses its INTERNALDATE.
  *
- * Does not: know \Recent (IMAP4rev2 dropped it: RECENT and NEW match
- * nothing, OLD everything), or reject sequence numbers beyond the view
- * (they match nothing).
+ * \Recent (RFC 3501 2.3.2) is the IMAP_FLAG_RECENT bit of the message's
+ * flags, which the glue sets for the session's recent messages: RECENT,
+ * NEW (RECENT UNSEEN) and OLD test it; for an IMAP4rev2 session the bit is
+ * never set, so RECENT and NEW match nothing and OLD everything (RFC 9051
+ * appendix E).
+ *
+ * Does not: reject sequence numbers beyond the view (they match nothing).
  *
  * Invariants: the tree is at most max_depth deep and holds at most
  * max_keys keys; the program is read-only after parsing.
@@ -227,7 +231,7 @@ system_flag(const char *name)
 	} flags[] = {
 	        {"\\Seen", IMAP_FLAG_SEEN},       {"\\Answered", IMAP_FLAG_ANSWERED},
 	        {"\\Flagged", IMAP_FLAG_FLAGGED}, {"\\Deleted", IMAP_FLAG_DELETED},
-	        {"\\Draft", IMAP_FLAG_DRAFT},
+	        {"\\Draft", IMAP_FLAG_DRAFT},    {"\\Recent", IMAP_FLAG_RECENT},
 	};
 
 	for (size_t i = 0; i < N_ELEMENTS(flags); i++) {
@@ -297,10 +301,11 @@ static const struct key_def {
         {"FROM", SK_HEADER, A_STRING, 0, "from"},
         {"KEYWORD", SK_KEYWORD, A_ATOM, 0, NULL},
         {"LARGER", SK_LARGER, A_NUMBER64, 0, NULL},
-        {"NEW", SK_NONE, A_NONE, 0, NULL},
-        {"OLD", SK_ALL, A_NONE, 0, NULL},
+        /* RFC 3501 6.4.4: NEW is RECENT UNSEEN (below) */
+        {"NEW", SK_FLAG_SET, A_NONE, IMAP_FLAG_RECENT, NULL},
+        {"OLD", SK_FLAG_UNSET, A_NONE, IMAP_FLAG_RECENT, NULL},
         {"ON", SK_ON, A_DATE, 0, NULL},
-        {"RECENT", SK_NONE, A_NONE, 0, NULL},
+        {"RECENT", SK_FLAG_SET, A_NONE, IMAP_FLAG_RECENT, NULL},
         {"SEEN", SK_FLAG_SET, A_NONE, IMAP_FLAG_SEEN, NULL},
         {"SENTBEFORE", SK_SENTBEFORE, A_DATE, 0, NULL},
         {"SENTON", SK_SENTON, A_DATE, 0, NULL},
@@ -452,6 +457,19 @@ parse_key(struct parse_ctx *ctx, const struct imap_arg *args, unsigned count, un
 			continue;
 		node->key = def->key;
 		node->num = def->flag;
+		if (strcasecmp(name, "NEW") == 0) {
+			/* RFC 3501 6.4.4: RECENT and UNSEEN; a flag set and a flag
+			 * unset: a node of two */
+			node->key = SK_AND;
+			node->children = mem_zalloc(2 * sizeof(*node->children));
+			node->n_children = 2;
+			node->children[0].key = SK_FLAG_SET;
+			node->children[0].num = IMAP_FLAG_RECENT;
+			node->children[1].key = SK_FLAG_UNSET;
+			node->children[1].num = IMAP_FLAG_SEEN;
+			node->num = 0;
+			return 1;
+		}
 		if (def->header != NULL)
 			node->name = mem_strdup(def->header);
 		if (def->key == SK_HEADER || def->key == SK_BODY || def->key == SK_TEXT ||

@@ -57,7 +57,6 @@ struct imap_server_fetch {
 	bool failed;
 	enum imap_mailbox_result result;
 	bool unknown_cte;
-	bool condstore_new;     /* CHANGEDSINCE enabled CONDSTORE */
 	char text[FETCH_MAX_TEXT + 1];
 };
 
@@ -77,11 +76,8 @@ imap_server_fetch_free(struct imap_server_session *s)
 static void
 fetch_ok(struct imap_server_session *s)
 {
-	/* RFC 7162 3.1.8: CONDSTORE just enabled (by CHANGEDSINCE) with a
-	 * mailbox selected announces its HIGHESTMODSEQ, as ENABLE does */
-	if (s->fetch != NULL && s->fetch->condstore_new && s->sel != NULL)
-		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
-				     s->sel->highest_modseq);
+	/* (a HIGHESTMODSEQ for CONDSTORE just enabled went out in
+	 * imap_server_finish, RFC 7162 3.1) */
 	imap_server_fetch_free(s);
 	imap_server_ok(s, NULL, s->cmd_uid ? "UID FETCH completed" : "FETCH completed");
 }
@@ -137,6 +133,8 @@ fetch_continue(struct imap_server_session *s)
 		req.changedsince = f->changedsince;
 		req.utf8 = s->utf8_enabled;
 		req.rev2 = s->rev2_enabled;
+		req.recent = s->sel->recent;
+		req.recent_count = s->sel->recent_count;
 		f->next += n;
 		f->started = true;
 		f->completed = false;
@@ -239,8 +237,7 @@ fetch_parse_modifiers(struct imap_server_session *s, struct imap_server_fetch *f
 	if (changedsince) {
 		/* RFC 7162 3.1: CHANGEDSINCE is a CONDSTORE-enabling command;
 		 * 3.1.4.1: the responses then include MODSEQ */
-		f->condstore_new = !s->condstore_enabled;
-		s->condstore_enabled = true;
+		imap_server_condstore_enable(s);
 		imap_fetch_items_add(f->items, IMAP_FETCH_MODSEQ);
 	}
 	return 1;
@@ -267,6 +264,9 @@ imap_server_fetch_run(struct imap_server_session *s, const struct imap_arg *args
 	}
 	if (uid)
 		imap_fetch_items_add(f->items, IMAP_FETCH_UID);
+	/* RFC 7162 3.1: FETCH of MODSEQ is a CONDSTORE-enabling command */
+	if (imap_fetch_items_has(f->items, IMAP_FETCH_MODSEQ))
+		imap_server_condstore_enable(s);
 	f->items->condstore = s->condstore_enabled;
 	if (vanished) {
 		struct imap_seqset set;
@@ -306,6 +306,13 @@ void
 imap_server_cmd_fetch(struct imap_server_session *s, const struct imap_command *cmd)
 {
 	imap_server_fetch_run(s, cmd->args, cmd->n_args, false);
+}
+
+void
+imap_server_fetch_keywords(struct imap_server_session *s, const char *keywords)
+{
+	if (s->sel != NULL && s->pending == IMAP_PENDING_FETCH)
+		imap_server_view_keywords(s, keywords);
 }
 
 void

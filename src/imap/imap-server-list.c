@@ -9,7 +9,11 @@
  * rest: reference + pattern (concatenated, RFC 9051 6.3.9), '*' and '%'
  * matching, implied parents of names whose parents do not exist, children
  * (\HasChildren / \HasNoChildren, always sent as IMAP4rev2 wants), the
- * selection, \NonExistent for subscribed names that are gone, special-use
+ * selection, \NonExistent for subscribed names that are gone (the glue
+ * passes subscriptions without a mailbox as exists = false; LSUB shows them
+ * as \Noselect), with RECURSIVEMATCH the CHILDINFO item (RFC 5258 3.5) on a
+ * name with a subscribed descendant that the command does not list itself
+ * (a listed descendant speaks for itself), special-use
  * attributes (always sent for existing mailboxes, RFC 6154 2 allows it),
  * and for LIST-STATUS one mailbox_status hook per selectable mailbox, its
  * STATUS line right after its LIST line (RFC 5819 2). With MYRIGHTS each
@@ -55,6 +59,7 @@ struct imap_server_list_node {
 	char *rights;           /* the glue's, for MYRIGHTS; NULL unknown */
 	bool exists, subscribed;
 	bool child_exists, child_subscribed; /* some descendant is / exists */
+	bool child_sub_unlisted; /* some subscribed descendant matches no pattern */
 };
 
 struct imap_server_list_entry {
@@ -306,10 +311,11 @@ imap_server_list_parse(struct imap_server_session *s, const struct imap_command 
 			imap_server_list_free(s);
 			return false;
 		}
-		l->patterns[j] = imap_server_list_pattern(s, ref, ref_len, pat, pat_len);
-		if (l->patterns[j] == NULL)
-			goto bad;
-		l->n_patterns++;
+		/* a pattern that is not valid modified UTF-7 names no mailbox:
+		 * it matches nothing (as in Dovecot), the command is not BAD */
+		l->patterns[l->n_patterns] = imap_server_list_pattern(s, ref, ref_len, pat, pat_len);
+		if (l->patterns[l->n_patterns] != NULL)
+			l->n_patterns++;
 	}
 	return true;
 bad:
@@ -515,7 +521,8 @@ imap_server_list_line(struct imap_server_session *s, const struct imap_server_li
 	bool childinfo = false, noselect = false;
 
 	if (l->lsub) {
-		/* RFC 3501 6.3.9: a level above subscribed names for "%" */
+		/* RFC 3501 6.3.9: a level above subscribed names for "%";
+		 * subscribed names that are gone are \Noselect too */
 		if (node->subscribed && imap_server_list_matches(l, node->name, false))
 			noselect = !node->exists;
 		else if (node->child_subscribed && imap_server_list_matches(l, node->name, true))
@@ -526,7 +533,11 @@ imap_server_list_line(struct imap_server_session *s, const struct imap_server_li
 		bool take = true;
 
 		if (sub_sel) {
-			childinfo = recursive && node->child_subscribed;
+			/* RFC 5258 3.1, 3.5: RECURSIVEMATCH returns a name for a
+			 * subscribed descendant that is not returned itself
+			 * (the pattern does not match it); one that is listed
+			 * speaks for itself */
+			childinfo = recursive && node->child_sub_unlisted;
 			take = node->subscribed || childinfo;
 		}
 		if ((l->sel & IMAP_LIST_SEL_SPECIAL_USE) != 0 &&
@@ -555,7 +566,8 @@ imap_server_list_line(struct imap_server_session *s, const struct imap_server_li
 	if (!l->lsub && node->subscribed &&
 	    (sub_sel || (l->ret & IMAP_LIST_RET_SUBSCRIBED) != 0))
 		imap_server_attr(b, "\\Subscribed");
-	for (size_t i = 0; !l->lsub && node->exists && i < N_ELEMENTS(imap_server_special_use_attrs); i++) {
+	for (size_t i = 0; !l->lsub && node->exists && i < N_ELEMENTS(imap_server_special_use_attrs);
+	     i++) {
 		if ((node->special_use & (1u << i)) != 0)
 			imap_server_attr(b, imap_server_special_use_attrs[i]);
 	}
@@ -572,6 +584,31 @@ imap_server_list_line(struct imap_server_session *s, const struct imap_server_li
 	    !noselect && node->rights != NULL)
 		imap_server_list_myrights(s, b, node->name, node->rights);
 	return true;
+}
+
+/* Mark the ancestors of every subscribed name that no pattern matches
+ * (child_sub_unlisted), for CHILDINFO. */
+static void
+imap_server_list_mark_unlisted(const struct imap_server_list *l, struct imap_server_list_nodes *n)
+{
+	for (size_t i = 0; i < n->count; i++) {
+		char *name;
+
+		if (!n->v[i].subscribed || imap_server_list_matches(l, n->v[i].name, false))
+			continue;
+		name = mem_strdup(n->v[i].name);
+		for (size_t j = strlen(name); j > 0; j--) {
+			struct imap_server_list_node *parent;
+
+			if (name[j - 1] != IMAP_SERVER_SEP)
+				continue;
+			name[j - 1] = '\0';
+			parent = imap_server_nodes_find(n, name);
+			ASSERT(parent != NULL);
+			parent->child_sub_unlisted = true;
+		}
+		mem_free(&name);
+	}
 }
 
 /* Send LIST lines and run status hooks until one is deferred or all is
@@ -682,6 +719,8 @@ imap_server_list_done_rights(struct imap_server_session *s, const struct imap_ma
 		imap_server_list_free(s);
 	} else {
 		imap_server_nodes_build(s, boxes, rights, count, &nodes);
+		if ((l->sel & IMAP_LIST_SEL_RECURSIVE) != 0)
+			imap_server_list_mark_unlisted(l, &nodes);
 		l->entries = mem_zalloc(mem_size_mul(nodes.count, sizeof(*l->entries)));
 		for (size_t i = 0; i < nodes.count; i++) {
 			struct imap_server_list_entry *e = &l->entries[l->n_entries];

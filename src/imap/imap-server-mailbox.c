@@ -14,6 +14,11 @@
  * wildcards, a leading separator, an empty, "." or ".." level) is refused
  * with "NO [CANNOT]" (RFC 5530 3) without asking the glue.
  *
+ * The shared namespace (RFC 2342 5, announced when the settings ask for it)
+ * holds other users' mailboxes, which the glue maps: CREATE and RENAME of a
+ * name at or below its root ("Shared", in any case) are refused here with
+ * "NO [CANNOT]", as an own mailbox there could never be reached again.
+ *
  * Does not: decide whether a mailbox exists or may be changed (the glue
  * does), INBOX rename semantics (the glue's), SELECT.
  *
@@ -127,8 +132,10 @@ imap_server_mailbox_name(const struct imap_server_session *s, const char *wire, 
 		(void)buf_append(&b, wire, len);
 	} else if (imap_utf7_to_utf8(wire, len, &b, &why) < 0) {
 		buf_deinit(&b);
+		/* no mailbox has such a name: NO, like a name that breaks a rule
+		 * below (imaptest "atoms"; Dovecot answers the same) */
 		*error_r = "Invalid modified UTF-7 mailbox name";
-		return -1;
+		return 0;
 	}
 	why = imap_server_mailbox_name_check(s, (const char *)buf_data(&b), buf_len(&b));
 	if (why != NULL) {
@@ -249,6 +256,17 @@ imap_server_cmd_namespace(struct imap_server_session *s, const struct imap_comma
 
 /* ---- CREATE, DELETE, RENAME, (UN)SUBSCRIBE ---- */
 
+/* The shared namespace's root or a name below it (any case: clients spell
+ * it either way), when that namespace is announced. */
+static bool
+imap_server_in_shared_namespace(const struct imap_server_session *s, const char *name)
+{
+	size_t n = strlen(IMAP_SERVER_SHARED_PREFIX) - 1; /* without the separator */
+
+	return s->namespace_shared && strncasecmp(name, IMAP_SERVER_SHARED_PREFIX, n) == 0 &&
+	       (name[n] == '\0' || name[n] == IMAP_SERVER_SEP);
+}
+
 static const char imap_server_create_ok[] = "CREATE completed";
 
 /* Set up the pending op; false when the session died flushing. */
@@ -316,6 +334,9 @@ imap_server_cmd_create(struct imap_server_session *s, const struct imap_command 
 	if (strcmp(name, "INBOX") == 0) {
 		/* RFC 9051 6.3.4: INBOX always exists */
 		imap_server_no(s, "ALREADYEXISTS", "Mailbox already exists");
+	} else if (imap_server_in_shared_namespace(s, name)) {
+		/* RFC 2342 5: other users' names, not the user's to make */
+		imap_server_no(s, "CANNOT", "Mailboxes cannot be created in the shared namespace");
 	} else if (imap_server_op_begin(s, imap_server_create_ok)) {
 		s->hooks.mailbox_create(s->hook_ctx, s, name, special_use);
 	}
@@ -354,6 +375,9 @@ imap_server_cmd_rename(struct imap_server_session *s, const struct imap_command 
 	if (strcmp(new_name, "INBOX") == 0) {
 		/* RFC 9051 6.3.6: the new name must not exist; INBOX always does */
 		imap_server_no(s, "ALREADYEXISTS", "Mailbox already exists");
+	} else if (imap_server_in_shared_namespace(s, old_name) ||
+		   imap_server_in_shared_namespace(s, new_name)) {
+		imap_server_no(s, "CANNOT", "Shared mailboxes cannot be renamed");
 	} else if (imap_server_op_begin(s, "RENAME completed")) {
 		s->hooks.mailbox_rename(s->hook_ctx, s, old_name, new_name);
 	}
@@ -452,7 +476,8 @@ imap_server_status_items(const struct imap_server_session *s, const struct imap_
 			if (strcasecmp(atom, imap_server_status_names[j].name) == 0)
 				bit = imap_server_status_names[j].bit;
 		}
-		/* RFC 9051 removed RECENT (appendix E); rev1 clients get 0 */
+		/* RFC 9051 removed RECENT (appendix E); rev1 clients get the
+		 * glue's count (imap_server_status_set_recent) */
 		if (bit == 0 || (bit == IMAP_STATUS_RECENT && s->rev2_enabled))
 			return 0;
 		items |= bit;
@@ -490,7 +515,7 @@ imap_server_status_line_id(const struct imap_server_session *s, struct buf *out,
 	ITEM(IMAP_STATUS_DELETED, "DELETED %" PRIu32, info->deleted);
 	ITEM(IMAP_STATUS_SIZE, "SIZE %" PRIu64, info->size);
 	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %" PRIu64, info->highest_modseq);
-	ITEM(IMAP_STATUS_RECENT, "RECENT %d", 0);
+	ITEM(IMAP_STATUS_RECENT, "RECENT %" PRIu32, s->status_recent);
 	/* RFC 8474 4.2; an id the glue does not know (or got wrong) is left
 	 * out rather than sent malformed */
 	if ((items & IMAP_STATUS_MAILBOXID) != 0 && imap_server_objectid_valid(mailboxid)) {

@@ -2,9 +2,11 @@
  * imap-server-message.c - the commands that change messages: STORE (RFC
  * 9051 6.4.6, CONDSTORE's UNCHANGEDSINCE of RFC 7162 3.1.3), COPY (6.4.7)
  * with UIDPLUS's COPYUID (RFC 4315), MOVE (RFC 6851), APPEND (6.3.12) with
- * MULTIAPPEND (RFC 3502), literal8 (RFC 3516 4.4) and APPENDUID, their UID
- * forms, flag lists, and the completions store_done / copy_done /
- * append_done.
+ * MULTIAPPEND (RFC 3502), literal8 (RFC 3516 4.4: NUL octets are stored
+ * as they are), CATENATE (RFC 4469: parts and URLs parsed here, the message
+ * assembled by the glue, imap-catenate.h) and APPENDUID, their UID forms,
+ * flag lists (the keyword NIL included), and the completions store_done /
+ * copy_done / append_done / append_refused.
  *
  * Does: parse and check the arguments (syntax errors are BAD before any NO),
  * apply the ACL rights of RFC 4314 4 to STORE (\Seen needs "s", \Deleted
@@ -43,12 +45,23 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "imap/imap-catenate.h"
 
 #define IMAP_SERVER_KEYWORD_MAX 100
 #define IMAP_SERVER_KEYWORDS_MAX 64
 #define IMAP_SERVER_APPEND_MAX 1000
 /* Longest failure text taken from the glue. */
 #define IMAP_SERVER_MESSAGE_GLUE_TEXT 200
+/* Longest URL repeated in a [BADURL url] code. */
+#define IMAP_SERVER_BADURL_MAX 1024
+
+/* One APPEND message given as CATENATE parts (RFC 4469 5). */
+struct imap_server_catenate {
+	struct imap_catenate_part *parts;  /* views into the parser's command */
+	struct imap_url *urls;             /* parts[i].url points here */
+	size_t count;
+	const char *bad_url, *bad_why;     /* the first URL that does not parse */
+};
 
 enum imap_server_message_kind {
 	IMAP_MESSAGE_STORE,
@@ -75,6 +88,7 @@ struct imap_server_message {
 	/* APPEND: the messages (data point into the parser's command) */
 	struct imap_append_message *msgs;
 	char **msg_keywords;
+	struct imap_server_catenate *cats;  /* count 0: an ordinary literal */
 	size_t msg_count;
 };
 
@@ -100,6 +114,13 @@ imap_server_message_deinit(struct imap_server_message *m)
 	for (size_t i = 0; i < m->msg_count; i++)
 		mem_free(&m->msg_keywords[i]);
 	mem_free(&m->msg_keywords);
+	for (size_t i = 0; m->cats != NULL && i <= m->msg_count; i++) {
+		for (size_t k = 0; k < m->cats[i].count; k++)
+			imap_url_deinit(&m->cats[i].urls[k]);
+		mem_free(&m->cats[i].urls);
+		mem_free(&m->cats[i].parts);
+	}
+	mem_free(&m->cats);
 	mem_free(&m->msgs);
 	mem_free(&m->name);
 	mem_free(&m->code);
@@ -240,10 +261,13 @@ imap_server_flag_add(const struct imap_arg *arg, unsigned *flags, struct buf *kw
 	const char *atom, *p;
 	size_t len;
 
-	if (arg->type != IMAP_ARG_ATOM || !imap_arg_get_atom(arg, &atom)) {
+	/* RFC 9051 9: flag-keyword = atom, and "NIL" is an atom like any
+	 * other here (the parser types it NIL for nstring's sake) */
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL) {
 		*error_r = "Invalid flag";
 		return 0;
 	}
+	atom = arg->str;
 	len = arg->str_len;
 	if (atom[0] == '\\') {
 		for (size_t i = 0; i < N_ELEMENTS(imap_server_flag_names); i++) {
@@ -883,13 +907,82 @@ imap_server_parse_datetime(const char *str, size_t len, int64_t *time_r)
 	return true;
 }
 
+/* RFC 6855 4: "UTF8" SP "(" literal8 ")" at args[i]; NULL when not that. */
+static const struct imap_arg *
+imap_server_utf8_literal(const struct imap_arg *args, unsigned n_args, unsigned i)
+{
+	const struct imap_arg *list;
+	unsigned count;
+
+	if (i + 1 >= n_args || !imap_arg_atom_equals(&args[i], "UTF8") ||
+	    !imap_arg_get_list(&args[i + 1], &list, &count) || count != 1 ||
+	    list[0].type != IMAP_ARG_LITERAL8)
+		return NULL;
+	return &list[0];
+}
+
 /*
- * One message of an APPEND from args[*i]: [flag-list] [date-time] literal.
- * 1 ok (*i past it), 0 BAD (*error_r).
+ * RFC 4469 5: "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP literal
+ * / "URL" SP astring; a TEXT literal may be a literal8 (RFC 4469 6, with
+ * BINARY) and "UTF8 (literal8)" is a part too (RFC 6855 4). A URL that does
+ * not parse is not a syntax error: it answers NO [BADURL] (RFC 4469 6), so
+ * it is recorded in cat->bad_url. 1 ok, 0 BAD (*error_r).
+ */
+static int
+imap_server_catenate_parse(const struct imap_arg *arg, struct imap_server_catenate *cat,
+			   const char **error_r)
+{
+	const struct imap_arg *list, *lit;
+	unsigned count, k = 0;
+
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "Invalid CATENATE arguments: (parts) expected";
+		return 0;
+	}
+	cat->parts = mem_array(count, sizeof(*cat->parts));
+	cat->urls = mem_array(count, sizeof(*cat->urls));
+	while (k < count) {
+		struct imap_catenate_part *part = &cat->parts[cat->count];
+		const char *why, *str;
+		size_t len;
+
+		if ((lit = imap_server_utf8_literal(list, count, k)) != NULL) {
+			part->type = IMAP_CATENATE_TEXT;
+			(void)imap_arg_get_bytes(lit, &part->data, &part->len);
+		} else if (k + 1 < count && imap_arg_atom_equals(&list[k], "TEXT") &&
+			   (list[k + 1].type == IMAP_ARG_LITERAL ||
+			    list[k + 1].type == IMAP_ARG_LITERAL8)) {
+			part->type = IMAP_CATENATE_TEXT;
+			(void)imap_arg_get_bytes(&list[k + 1], &part->data, &part->len);
+		} else if (k + 1 < count && imap_arg_atom_equals(&list[k], "URL") &&
+			   imap_arg_get_astring(&list[k + 1], &str, &len)) {
+			part->type = IMAP_CATENATE_URL;
+			part->url_text = str;
+			part->url = &cat->urls[cat->count];
+			if (imap_url_parse(str, len, &cat->urls[cat->count], &why) < 0 &&
+			    cat->bad_url == NULL) {
+				cat->bad_url = str;
+				cat->bad_why = why;
+			}
+		} else {
+			*error_r = "Invalid CATENATE part: TEXT literal or URL url expected";
+			return 0;
+		}
+		cat->count++;
+		k += 2;
+	}
+	return 1;
+}
+
+/*
+ * One message of an APPEND from args[*i]: [flag-list] [date-time] and a
+ * literal, or CATENATE (parts) into *cat. 1 ok (*i past it), 0 BAD
+ * (*error_r).
  */
 static int
 imap_server_append_one(const struct imap_arg *args, unsigned n_args, unsigned *i,
-		       struct imap_append_message *msg, char **keywords_r, const char **error_r)
+		       struct imap_append_message *msg, struct imap_server_catenate *cat,
+		       char **keywords_r, const char **error_r)
 {
 	const uint8_t *data;
 	size_t len;
@@ -909,13 +1002,19 @@ imap_server_append_one(const struct imap_arg *args, unsigned n_args, unsigned *i
 		}
 		(*i)++;
 	}
+	/* RFC 4469 5: append-data =/ "CATENATE" SP "(" cat-part ... ")"; the
+	 * glue assembles the message (data NULL here) */
+	if (*i + 1 < n_args && imap_arg_atom_equals(&args[*i], "CATENATE")) {
+		if (imap_server_catenate_parse(&args[*i + 1], cat, error_r) == 0)
+			return 0;
+		*i += 2;
+		return 1;
+	}
 	/* RFC 6855 4: append-data =/ "UTF8" SP "(" literal8 ")" */
 	if (*i + 1 < n_args && imap_arg_atom_equals(&args[*i], "UTF8")) {
-		const struct imap_arg *list;
-		unsigned count;
+		const struct imap_arg *lit = imap_server_utf8_literal(args, n_args, *i);
 
-		if (!imap_arg_get_list(&args[*i + 1], &list, &count) || count != 1 ||
-		    list[0].type != IMAP_ARG_LITERAL8 || !imap_arg_get_bytes(&list[0], &data, &len)) {
+		if (lit == NULL || !imap_arg_get_bytes(lit, &data, &len)) {
 			*error_r = "Invalid APPEND arguments: UTF8 (literal8) expected";
 			return 0;
 		}
@@ -939,16 +1038,69 @@ imap_server_append_one(const struct imap_arg *args, unsigned n_args, unsigned *i
 
 /* RFC 3516 4.4 / the store: a message the server cannot keep; NULL ok. */
 static const char *
-imap_server_append_refuse(const struct imap_append_message *msg, const char **code_r)
+imap_server_append_refuse(const struct imap_append_message *msg,
+			  const struct imap_server_catenate *cat, const char **code_r)
 {
+	if (cat->count > 0)
+		return NULL; /* the glue checks what it assembles */
 	if (msg->len == 0) {
 		*code_r = "CANNOT";
 		return "Empty messages cannot be appended";
 	}
-	if (memchr(msg->data, '\0', msg->len) != NULL) {
-		/* RFC 3516 4.4: binary content this server cannot store */
-		*code_r = "UNKNOWN-CTE";
-		return "Messages with NUL octets cannot be stored";
+	/* NUL octets (a literal8, RFC 3516 4.4) are stored as they are: bodies
+	 * are byte-exact blobs, and FETCH BINARY gives them back */
+	return NULL;
+}
+
+/* Set the reply NO [BADURL url] why (RFC 4469 6): url-resp-text is TEXT-CHARs
+ * without "]". */
+static void
+imap_server_append_badurl(struct imap_server_session *s, const char *url, const char *why)
+{
+	struct buf code;
+
+	buf_init(&code, 0);
+	(void)buf_append_str(&code, "BADURL ");
+	for (size_t n = 0; url[n] != '\0' && n < IMAP_SERVER_BADURL_MAX; n++) {
+		unsigned char c = (unsigned char)url[n];
+
+		if (c >= 0x20 && c < 0x7f && c != ']')
+			(void)buf_append_byte(&code, c);
+	}
+	imap_server_message_set_reply(s, "NO", buf_cstr(&code),
+				      why != NULL ? why : "Invalid URL");
+	buf_deinit(&code);
+}
+
+/*
+ * The URLs of every CATENATE message: each must parse and a full URL must
+ * name the logged-in user (RFC 4469 5: URLs refer to this server and the
+ * user's own access; we have no URLAUTH). NULL when all are fine, else the
+ * reason with *url_r the URL.
+ */
+static const char *
+imap_server_catenate_check(const struct imap_server_session *s, const char **url_r)
+{
+	const struct imap_server_message *m = s->message;
+
+	for (size_t k = 0; k < m->msg_count; k++) {
+		const struct imap_server_catenate *cat = &m->cats[k];
+
+		if (cat->bad_url != NULL) {
+			*url_r = cat->bad_url;
+			return cat->bad_why;
+		}
+		for (size_t j = 0; j < cat->count; j++) {
+			const struct imap_url *url = cat->parts[j].url;
+
+			if (url == NULL || !url->full)
+				continue;
+			if (url->user == NULL || s->user == NULL ||
+			    strcasecmp(url->user, s->user) != 0) {
+				*url_r = cat->parts[j].url_text;
+				return "URL does not name the logged-in user";
+			}
+		}
 	}
 	return NULL;
 }
@@ -957,14 +1109,15 @@ void
 imap_server_cmd_append(struct imap_server_session *s, const struct imap_command *cmd)
 {
 	struct imap_server_message *m;
-	const char *error, *code = NULL, *why = NULL;
+	const char *error, *code = NULL, *why = NULL, *badurl = NULL;
 	unsigned i = 1;
 	char *name;
 	bool bad;
 
 	m = imap_server_message_new(s, IMAP_MESSAGE_APPEND, false);
-	m->msgs = mem_array(cmd->n_args, sizeof(*m->msgs));
-	m->msg_keywords = mem_array(cmd->n_args, sizeof(*m->msg_keywords));
+	m->msgs = mem_array(cmd->n_args + 1, sizeof(*m->msgs));
+	m->msg_keywords = mem_array(cmd->n_args + 1, sizeof(*m->msg_keywords));
+	m->cats = mem_array(cmd->n_args + 1, sizeof(*m->cats));
 	while (i < cmd->n_args) {
 		if (m->msg_count >= IMAP_SERVER_APPEND_MAX) {
 			imap_server_message_free(s);
@@ -972,7 +1125,8 @@ imap_server_cmd_append(struct imap_server_session *s, const struct imap_command 
 			return;
 		}
 		if (imap_server_append_one(cmd->args, cmd->n_args, &i, &m->msgs[m->msg_count],
-					   &m->msg_keywords[m->msg_count], &error) == 0) {
+					   &m->cats[m->msg_count], &m->msg_keywords[m->msg_count],
+					   &error) == 0) {
 			mem_free(&m->msg_keywords[m->msg_count]);
 			imap_server_message_free(s);
 			imap_server_bad_command(s, s->cmd_tag, error);
@@ -994,13 +1148,63 @@ imap_server_cmd_append(struct imap_server_session *s, const struct imap_command 
 	m->name = name;
 	/* RFC 3502 6: all or nothing, so one refused message refuses all */
 	for (size_t k = 0; k < m->msg_count && why == NULL; k++)
-		why = imap_server_append_refuse(&m->msgs[k], &code);
-	if (why != NULL) {
+		why = imap_server_append_refuse(&m->msgs[k], &m->cats[k], &code);
+	if (why == NULL)
+		why = imap_server_catenate_check(s, &badurl);
+	if (badurl != NULL) {
+		imap_server_append_badurl(s, badurl, why);
+		imap_server_message_end(s, IMAP_SYNC_FULL, false);
+	} else if (why != NULL) {
 		imap_server_message_set_reply(s, "NO", code, why);
 		imap_server_message_end(s, IMAP_SYNC_FULL, false);
 	} else if (imap_server_message_begin(s, IMAP_PENDING_APPEND)) {
 		s->shooks.message_append(s->hook_ctx, s, name, m->msgs, m->msg_count);
 	}
+}
+
+bool
+imap_server_append_catenate(const struct imap_server_session *s, size_t index,
+			    const struct imap_catenate_part **parts_r, size_t *count_r,
+			    uint64_t *max_size_r)
+{
+	const struct imap_server_message *m = s->message;
+
+	if (m == NULL || m->kind != IMAP_MESSAGE_APPEND || s->pending != IMAP_PENDING_APPEND ||
+	    m->cats == NULL || index >= m->msg_count || m->cats[index].count == 0)
+		return false;
+	*parts_r = m->cats[index].parts;
+	*count_r = m->cats[index].count;
+	/* the largest message an ordinary APPEND literal may carry */
+	*max_size_r = s->limits.max_literal;
+	return true;
+}
+
+void
+imap_server_append_refused(struct imap_server_session *s, const char *code, const char *text)
+{
+	struct imap_server_message *m;
+	bool was_held;
+
+	if (imap_server_dead(s))
+		return;
+	if (s->pending != IMAP_PENDING_APPEND || s->message == NULL)
+		PANIC("imap_server_append_refused without an append hook in progress");
+	imap_server_ref(s);
+	s->pending = IMAP_PENDING_NONE;
+	was_held = imap_server_hold(s);
+	m = s->message;
+	if (strncmp(code, "BADURL ", 7) == 0) {
+		imap_server_append_badurl(s, code + 7, NULL);
+		mem_free(&m->text);
+		m->text = imap_server_glue_text(text, "Invalid URL");
+	} else {
+		imap_server_message_set_reply(s, "NO", "TOOBIG", "Message too big");
+		mem_free(&m->text);
+		m->text = imap_server_glue_text(text, "Message too big");
+	}
+	imap_server_message_end(s, IMAP_SYNC_FULL, false);
+	imap_server_release(s, was_held);
+	imap_server_unref(s);
 }
 
 void

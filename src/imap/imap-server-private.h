@@ -88,6 +88,9 @@ enum imap_server_pending {
  * sync (noise, never a lost update).
  */
 #define IMAP_SERVER_KNOWN_MAX 128
+/* Disjoint \Recent ranges a view keeps (a new range per sync that claimed
+ * messages another session did not take first). */
+#define IMAP_SERVER_RECENT_MAX 16
 struct imap_server_known {
 	uint32_t uid;
 	uint64_t modseq;
@@ -121,6 +124,15 @@ struct imap_server_selected {
 	 * that the view owns no more heap than above. */
 	struct imap_server_known known[IMAP_SERVER_KNOWN_MAX];
 	size_t known_count;
+	/* \Recent in this session (RFC 3501 2.3.2, IMAP4rev1 only): UID
+	 * ranges, ascending and disjoint, adjacent ones merged; a session
+	 * that got more disjoint ranges than fit forgets the oldest */
+	struct imap_recent_range recent[IMAP_SERVER_RECENT_MAX];
+	size_t recent_count;
+	uint32_t recent_reported;  /* the last "* n RECENT" count sent */
+	/* the client has this mailbox's HIGHESTMODSEQ (SELECT, ENABLE, or the
+	 * first CONDSTORE-enabling command, RFC 7162 3.1) */
+	bool modseq_announced;
 };
 
 /* Why a sync runs (imap-server-select.c): which updates it may send. */
@@ -175,6 +187,7 @@ struct imap_server_session {
 	struct imap_server_list *list; /* LIST/LSUB in progress, else NULL */
 	char *status_name;      /* STATUS: the name as the client wrote it */
 	unsigned status_items;  /* STATUS / LIST-STATUS: IMAP_STATUS_* */
+	uint32_t status_recent; /* RECENT of the status completing (glue's) */
 	const char *op_ok_text; /* tagged OK text of the mailbox op running */
 	unsigned bad_commands;
 	unsigned auth_failures;
@@ -188,6 +201,9 @@ struct imap_server_session {
 	bool compress_active;     /* COMPRESS=DEFLATE (RFC 4978) switched on */
 	/* the command whose reply waits for a sync, and how to finish it */
 	void (*after_sync)(struct imap_server_session *s);
+	/* imap_server_finish()'s done, called after the end-of-command
+	 * updates (imap-server-view.c) */
+	void (*finish_done)(struct imap_server_session *s);
 	enum imap_server_sync_mode sync_mode; /* of the sync outstanding */
 	bool in_sync_hook;        /* inside shooks.mailbox_sync (synchronous completion) */
 	bool cmd_uid;             /* the command running came as "UID <command>" */
@@ -266,8 +282,8 @@ void imap_server_tls_free(struct imap_server_session *s);
 /* imap-server-mailbox.c */
 /* A client's mailbox name (mUTF-7 unless UTF8=ACCEPT) to the checked
  * UTF-8 name the hooks see, "INBOX" in any case normalised. Returns 1 ok
- * (*name_r allocated), 0 refused by policy (*error_r: NO [CANNOT] text),
- * -1 not valid mUTF-7 / UTF-8 (*error_r: BAD text). */
+ * (*name_r allocated), 0 refused (*error_r: NO [CANNOT] text), also for
+ * a name that is not valid mUTF-7: no mailbox can have it. */
 int imap_server_mailbox_name(const struct imap_server_session *s, const char *wire, size_t len,
 			     char **name_r, const char **error_r);
 /* NULL when utf8 (a UTF-8 name from the glue) is one the engine accepts,
@@ -361,6 +377,20 @@ void imap_server_view_set_rights(struct imap_server_selected *sel, const char *r
 void imap_server_view_flags(struct buf *b, unsigned flags, const char *keywords);
 /* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" of the selected mailbox */
 void imap_server_view_write_flag_lists(struct imap_server_session *s);
+/* Add the keywords (space-separated; NULL none) the view does not list
+ * yet to its FLAGS and send "* FLAGS" / PERMANENTFLAGS when any were new
+ * (RFC 9051 7.3.5): before any response that shows one. */
+void imap_server_view_keywords(struct imap_server_session *s, const char *keywords);
+/* \Recent: add [first, end) to the view's ranges. */
+void imap_server_view_recent_add(struct imap_server_selected *sel, uint32_t first, uint32_t end);
+/* How many messages of the view are \Recent. */
+uint32_t imap_server_view_recent_count(const struct imap_server_selected *sel);
+/* RFC 7162 3.1: a mod-sequence the client sees is at least 1; a mailbox
+ * that never changed (store modseq 0) is announced as 1. */
+uint64_t imap_server_modseq_out(uint64_t modseq);
+/* A CONDSTORE-enabling command (RFC 7162 3.1) ran: enable CONDSTORE; the
+ * HIGHESTMODSEQ goes out once, at the command's end (imap_server_finish). */
+void imap_server_condstore_enable(struct imap_server_session *s);
 /* While IDLE: sync now if the mailbox changed, and write the updates. */
 void imap_server_idle_sync(struct imap_server_session *s);
 /* A command of this session (STORE) reports changes to the client: the

@@ -166,7 +166,7 @@ imap_server_capabilities(const struct imap_server_session *s, struct buf *out)
 			imap_server_cap(out, "IDLE UNSELECT UIDPLUS MOVE CONDSTORE QRESYNC "
 					     "ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 					     "THREAD=REFERENCES WITHIN MULTIAPPEND BINARY PREVIEW "
-					     "SAVEDATE");
+					     "SAVEDATE CATENATE");
 			/* RFC 8474: EMAILID/THREADID come from the glue (NIL when
 			 * it has none), MAILBOXID through STATUS and CREATE */
 			imap_server_cap(out, "OBJECTID");

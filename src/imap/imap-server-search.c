@@ -45,6 +45,7 @@ struct imap_server_search {
 	size_t count;
 	char *thread;
 	uint64_t highest_modseq;
+	uint64_t *modseqs; /* of uids[i]; NULL when the glue gave none */
 };
 
 void
@@ -54,6 +55,7 @@ imap_server_search_free(struct imap_server_session *s)
 		return;
 	imap_search_program_free(&s->search->prog);
 	mem_free(&s->search->uids);
+	mem_free(&s->search->modseqs);
 	mem_free(&s->search->thread);
 	mem_free(&s->search);
 }
@@ -157,7 +159,7 @@ imap_server_search_run(struct imap_server_session *s, const char *kind, const st
 	}
 	/* RFC 7162 3.1: a SEARCH with MODSEQ is a CONDSTORE-enabling command */
 	if (imap_search_uses_modseq(prog))
-		s->condstore_enabled = true;
+		imap_server_condstore_enable(s);
 	imap_server_search_free(s);
 	search = mem_zalloc(sizeof(*search));
 	search->prog = prog;
@@ -173,6 +175,8 @@ imap_server_search_run(struct imap_server_session *s, const char *kind, const st
 	req.uids = sel->uids;
 	req.count = sel->count;
 	req.uid = uid;
+	req.recent = sel->recent;
+	req.recent_count = sel->recent_count;
 	s->pending = IMAP_PENDING_SEARCH;
 	imap_server_flush(s);
 	if (!imap_server_dead(s))
@@ -272,8 +276,22 @@ write_esearch(struct imap_server_session *s, const struct imap_server_search *se
 		(void)buf_append_str(&line, " ALL ");
 		append_set(&line, nums, count);
 	}
-	if (search->highest_modseq != 0 && count > 0)
-		(void)buf_printf(&line, " MODSEQ %llu", (unsigned long long)search->highest_modseq);
+	if (search->highest_modseq != 0 && count > 0) {
+		uint64_t modseq = search->highest_modseq;
+
+		/* RFC 7162 3.1.5: with MIN and/or MAX only, the highest
+		 * modseq of the messages returned */
+		if ((search->ret & (RET_ALL | RET_COUNT)) == 0 && search->modseqs != NULL &&
+		    search->count > 0) {
+			modseq = 0;
+			if ((search->ret & RET_MIN) != 0)
+				modseq = search->modseqs[0];
+			if ((search->ret & RET_MAX) != 0 &&
+			    search->modseqs[search->count - 1] > modseq)
+				modseq = search->modseqs[search->count - 1];
+		}
+		(void)buf_printf(&line, " MODSEQ %llu", (unsigned long long)modseq);
+	}
 	imap_server_untagged(s, "%s", buf_cstr(&line));
 	buf_deinit(&line);
 }
@@ -376,11 +394,16 @@ imap_server_search_done(struct imap_server_session *s, const struct imap_search_
 	}
 	/* keep what is still in the view and not gone (RFC 9051 7.5.1) */
 	search->uids = mem_array(res->count + 1, sizeof(uint32_t));
+	if (res->modseqs != NULL)
+		search->modseqs = mem_array(res->count + 1, sizeof(uint64_t));
 	for (size_t i = 0; i < res->count; i++) {
 		uint32_t seq = imap_server_seq_of(s, res->uids[i]);
 
-		if (seq != 0 && !view_gone(s->sel, seq - 1))
+		if (seq != 0 && !view_gone(s->sel, seq - 1)) {
+			if (search->modseqs != NULL)
+				search->modseqs[search->count] = res->modseqs[i];
 			search->uids[search->count++] = res->uids[i];
+		}
 	}
 	if (res->thread != NULL)
 		search->thread = mem_strdup(res->thread);

@@ -250,6 +250,7 @@ select_start(struct imap_server_session *s, const struct imap_command *cmd, bool
 	}
 	op->name = name;
 	op->params.condstore = op->params.condstore || op->params.qresync || s->condstore_enabled;
+	op->params.rev2 = s->rev2_enabled;
 	s->pending = IMAP_PENDING_SELECT;
 	imap_server_flush(s);
 	if (imap_server_dead(s))
@@ -322,21 +323,29 @@ select_enter(struct imap_server_session *s, const struct imap_mailbox_view *v)
 	/* RFC 7162 3.1.8: SELECT (CONDSTORE) enables CONDSTORE */
 	if (op->params.condstore)
 		s->condstore_enabled = true;
+	/* RFC 3501 2.3.2: what the glue claimed (SELECT) or found unclaimed
+	 * (EXAMINE) is \Recent in this session */
+	if (!s->rev2_enabled)
+		imap_server_view_recent_add(sel, v->recent_first, v->recent_end);
 
 	/* RFC 9051 6.3.2 responses; RECENT and UNSEEN only for IMAP4rev1
 	 * clients (RFC 3501 6.3.1) */
 	imap_server_untagged(s, "%zu EXISTS", sel->count);
-	if (!s->rev2_enabled)
-		imap_server_untagged(s, "0 RECENT");
+	if (!s->rev2_enabled) {
+		sel->recent_reported = imap_server_view_recent_count(sel);
+		imap_server_untagged(s, "%" PRIu32 " RECENT", sel->recent_reported);
+	}
 	imap_server_view_write_flag_lists(s);
 	imap_server_untagged(s, "OK [UIDVALIDITY %" PRIu32 "] UIDs valid", sel->uidvalidity);
 	imap_server_untagged(s, "OK [UIDNEXT %" PRIu32 "] Predicted next UID", sel->uidnext);
 	unseen = imap_server_seq_of(s, v->first_unseen_uid);
 	if (!s->rev2_enabled && unseen != 0)
 		imap_server_untagged(s, "OK [UNSEEN %" PRIu32 "] First unseen", unseen);
-	if (s->condstore_enabled)
+	if (s->condstore_enabled) {
+		sel->modseq_announced = true;
 		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
-				     sel->highest_modseq);
+				     imap_server_modseq_out(sel->highest_modseq));
+	}
 	/* RFC 8474 4.2: the mailbox's object id */
 	if (v->mailboxid != NULL && imap_server_objectid_valid(v->mailboxid))
 		imap_server_untagged(s, "OK [MAILBOXID (%s)] Ok", v->mailboxid);
@@ -610,6 +619,12 @@ const char *
 imap_server_session_selected(const struct imap_server_session *s)
 {
 	return s->sel != NULL ? s->sel->name : NULL;
+}
+
+void
+imap_server_status_set_recent(struct imap_server_session *s, uint32_t recent)
+{
+	s->status_recent = recent;
 }
 
 bool

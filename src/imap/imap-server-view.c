@@ -29,7 +29,22 @@
  * change of such a uid with a modseq not above the known one, so neither a
  * change notification that comes before the STORE's tagged OK nor one that
  * comes after echoes the client's own change, while another session's later
- * change (a higher modseq) is still reported.
+ * change (a higher modseq) is still reported. A change a sync reports goes
+ * into sel->known too, so that a reply of the session's own that read the
+ * message earlier (a STORE whose sync ran before its reply) does not follow
+ * it with a lower MODSEQ (RFC 7162 3.1: a message's modseq never goes down).
+ *
+ * \Recent (RFC 3501 2.3.2, IMAP4rev1 only): the glue claims messages for
+ * the session and reports the UID range with the select or sync; the view
+ * keeps at most IMAP_SERVER_RECENT_MAX disjoint ranges inline (no
+ * per-message memory), shows \Recent in the flag updates it writes and
+ * sends "* n RECENT" with EXISTS (RFC 3501 7.3.2).
+ *
+ * Keywords: the view's FLAGS list only grows; a keyword a response is about
+ * to show that the list lacks goes out in "* FLAGS" first (RFC 9051 7.3.5).
+ * CONDSTORE enabled by a command (RFC 7162 3.1) sends one "OK
+ * [HIGHESTMODSEQ]" when that command ends (imap_server_finish); a
+ * HIGHESTMODSEQ of 0 (a mailbox that never changed) goes out as 1.
  */
 #include "imap/imap-server-private.h"
 
@@ -294,8 +309,14 @@ imap_server_write_flags(struct imap_server_session *s, const struct imap_message
 
 	if (seq == 0 || view_is_gone(s->sel, seq - 1))
 		return;
+	/* RFC 9051 7.3.5: a keyword goes out in FLAGS before any message
+	 * shows it (a STORE reply can come before the sync that would) */
+	imap_server_view_keywords(s, c->keywords);
 	buf_init(&flags, 0);
 	buf_init(&line, 0);
+	/* RFC 3501 2.3.2: \Recent first, as IMAP4rev1 servers list it */
+	if (imap_server_recent_contains(s->sel->recent, s->sel->recent_count, c->uid))
+		view_append_flag(&flags, "\\Recent");
 	imap_server_view_flags(&flags, c->flags & IMAP_FLAG_MASK, c->keywords);
 	(void)buf_printf(&line, "%" PRIu32 " FETCH (", seq);
 	if (with_uid)
@@ -473,6 +494,170 @@ imap_server_view_write_flag_lists(struct imap_server_session *s)
 	buf_deinit(&b);
 }
 
+/* Is the keyword p[0..n) in the space-separated list (ASCII
+ * case-insensitive, as keywords compare)? */
+static bool
+view_keyword_listed(const char *list, const char *p, size_t n)
+{
+	while (*list != '\0') {
+		size_t m = strcspn(list, " ");
+
+		if (m == n && strncasecmp(list, p, n) == 0)
+			return true;
+		list += m;
+		while (*list == ' ')
+			list++;
+	}
+	return false;
+}
+
+void
+imap_server_view_keywords(struct imap_server_session *s, const char *keywords)
+{
+	struct imap_server_selected *sel = s->sel;
+	struct buf b;
+	bool added = false;
+
+	if (sel == NULL || keywords == NULL)
+		return;
+	buf_init(&b, 0);
+	(void)buf_append_str(&b, sel->keywords);
+	for (const char *p = keywords; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !view_keyword_listed(buf_cstr(&b), p, n)) {
+			if (buf_len(&b) > 0)
+				(void)buf_append_byte(&b, ' ');
+			(void)buf_append(&b, p, n);
+			added = true;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	if (added) {
+		mem_free(&sel->keywords);
+		sel->keywords = buf_steal_str(&b);
+		imap_server_view_write_flag_lists(s);
+	}
+	buf_deinit(&b);
+}
+
+/* ---- \Recent (RFC 3501 2.3.2) ---- */
+
+bool
+imap_server_recent_contains(const struct imap_recent_range *ranges, size_t count, uint32_t uid)
+{
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uid < ranges[mid].first)
+			hi = mid;
+		else if (uid >= ranges[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+void
+imap_server_view_recent_add(struct imap_server_selected *sel, uint32_t first, uint32_t end)
+{
+	struct imap_recent_range *r = sel->recent;
+	size_t n = sel->recent_count, at = 0, k;
+
+	if (first >= end)
+		return;
+	/* the ranges after first's place and those it swallows */
+	while (at < n && r[at].end < first)
+		at++;
+	k = at;
+	while (k < n && r[k].first <= end) {
+		if (r[k].first < first)
+			first = r[k].first;
+		if (r[k].end > end)
+			end = r[k].end;
+		k++;
+	}
+	if (k > at) {
+		/* merged into r[at]; drop r[at + 1 .. k) */
+		r[at].first = first;
+		r[at].end = end;
+		memmove(&r[at + 1], &r[k], (n - k) * sizeof(*r));
+		sel->recent_count = n - (k - at - 1);
+		return;
+	}
+	if (n == IMAP_SERVER_RECENT_MAX) {
+		/* full: the oldest (lowest) range stops being recent */
+		if (at == 0)
+			return;
+		memmove(&r[0], &r[1], (at - 1) * sizeof(*r));
+		at--;
+		n--;
+	}
+	memmove(&r[at + 1], &r[at], (n - at) * sizeof(*r));
+	r[at].first = first;
+	r[at].end = end;
+	sel->recent_count = n + 1;
+}
+
+/* Index of the first UID of the view >= uid. */
+static size_t
+view_lower_bound(const struct imap_server_selected *sel, uint32_t uid)
+{
+	size_t lo = 0, hi = sel->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sel->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t
+imap_server_view_recent_count(const struct imap_server_selected *sel)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sel->recent_count; i++)
+		n += view_lower_bound(sel, sel->recent[i].end) -
+		     view_lower_bound(sel, sel->recent[i].first);
+	return (uint32_t)n;
+}
+
+/* ---- CONDSTORE (RFC 7162 3.1) ---- */
+
+uint64_t
+imap_server_modseq_out(uint64_t modseq)
+{
+	return modseq > 0 ? modseq : 1;
+}
+
+void
+imap_server_condstore_enable(struct imap_server_session *s)
+{
+	s->condstore_enabled = true;
+}
+
+/* RFC 7162 3.1: the first CONDSTORE-enabling command with a mailbox
+ * selected tells the client its HIGHESTMODSEQ, once. */
+static void
+view_announce_modseq(struct imap_server_session *s)
+{
+	if (s->sel == NULL || !s->condstore_enabled || s->sel->modseq_announced)
+		return;
+	s->sel->modseq_announced = true;
+	imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
+			     imap_server_modseq_out(s->sel->highest_modseq));
+}
+
 /* ---- what the client knows from its own commands ---- */
 
 /* Index of uid in sel->known (ascending by uid), or where it would go. */
@@ -592,21 +777,35 @@ view_apply(struct imap_server_session *s, const struct imap_mailbox_view *v,
 	fresh = view_merge(sel, v);
 	if (mode == IMAP_SYNC_FULL)
 		view_report_gone(s);
-	if (fresh > 0)
+	if (v->recent_end > v->recent_first && !s->rev2_enabled)
+		imap_server_view_recent_add(sel, v->recent_first, v->recent_end);
+	if (fresh > 0) {
 		imap_server_untagged(s, "%zu EXISTS", sel->count);
+		/* RFC 3501 7.3.2: the recent count with the new size, when
+		 * there are recent messages or their number changed */
+		uint32_t recent = imap_server_view_recent_count(sel);
+
+		if (!s->rev2_enabled && (recent > 0 || recent != sel->recent_reported)) {
+			sel->recent_reported = recent;
+			imap_server_untagged(s, "%" PRIu32 " RECENT", recent);
+		}
+	}
 	if (v->rights != NULL)
 		imap_server_view_set_rights(sel, v->rights);
-	if (strcmp(kw, sel->keywords) != 0) {
-		/* RFC 9051 7.3.5: a new keyword changes FLAGS */
-		mem_free(&sel->keywords);
-		sel->keywords = mem_strdup(kw);
-		imap_server_view_write_flag_lists(s);
-	}
+	/* RFC 9051 7.3.5: a new keyword changes FLAGS */
+	imap_server_view_keywords(s, kw);
 	for (size_t i = 0; i < v->change_count; i++) {
 		/* new messages are the client's to FETCH; changes of known ones
 		 * are news (RFC 9051 7.5.2) */
-		if (v->changes[i].uid <= last && !view_known_skip(sel, &v->changes[i]))
+		if (v->changes[i].uid <= last && !view_known_skip(sel, &v->changes[i])) {
 			imap_server_write_flags(s, &v->changes[i], with_uid);
+			/* a reply of this session's own still to come (a STORE
+			 * whose read-back predates this change) must not follow
+			 * it with the older state (RFC 7162 3.1: a message's
+			 * mod-sequence never goes down) */
+			if (v->changes[i].modseq > sel->highest_modseq)
+				view_known_set(sel, v->changes[i].uid, v->changes[i].modseq);
+		}
 	}
 	if (v->uidnext > sel->uidnext)
 		sel->uidnext = v->uidnext;
@@ -638,6 +837,18 @@ view_start_sync(struct imap_server_session *s, enum imap_server_sync_mode mode,
 	s->processing = was_held;
 }
 
+/* The command's own done, after what every command's end sends. */
+static void
+view_finish_done(struct imap_server_session *s)
+{
+	void (*done)(struct imap_server_session *s) = s->finish_done;
+
+	s->finish_done = NULL;
+	view_announce_modseq(s);
+	if (done != NULL)
+		done(s);
+}
+
 void
 imap_server_finish(struct imap_server_session *s, enum imap_server_sync_mode mode, bool force,
 		   void (*done)(struct imap_server_session *s))
@@ -646,13 +857,14 @@ imap_server_finish(struct imap_server_session *s, enum imap_server_sync_mode mod
 		done(s);
 		return;
 	}
+	s->finish_done = done;
 	if (!force && !s->sel->changed) {
 		if (mode == IMAP_SYNC_FULL)
 			view_report_gone(s);
-		done(s);
+		view_finish_done(s);
 		return;
 	}
-	view_start_sync(s, mode, done);
+	view_start_sync(s, mode, view_finish_done);
 }
 
 /* Updates while idling go out at once. */

@@ -140,7 +140,7 @@ struct imap_mailbox_info {
 #define IMAP_STATUS_DELETED 0x10u
 #define IMAP_STATUS_SIZE 0x20u
 #define IMAP_STATUS_HIGHESTMODSEQ 0x40u
-#define IMAP_STATUS_RECENT 0x80u  /* IMAP4rev1 only; always answered 0 */
+#define IMAP_STATUS_RECENT 0x80u  /* IMAP4rev1 only (RFC 3501 6.3.10) */
 #define IMAP_STATUS_MAILBOXID 0x100u /* RFC 8474 4.2; imap_server_status_done_id */
 
 /* The answer to hooks->mailbox_status: fill at least the requested items. */
@@ -374,6 +374,10 @@ void imap_server_list_done_rights(struct imap_server_session *s,
  * a failure only omits that mailbox's STATUS line (RFC 5819 2). */
 void imap_server_status_done(struct imap_server_session *s, const struct imap_status_info *info,
 			     enum imap_mailbox_result result);
+/* Right before imap_server_status_done(_id) of a request with
+ * IMAP_STATUS_RECENT: the mailbox's messages no session has claimed as
+ * \Recent (RFC 3501 6.3.10, store_mailbox_recent); 0 when not called. */
+void imap_server_status_set_recent(struct imap_server_session *s, uint32_t recent);
 /* The same with the mailbox's MAILBOXID for the STATUS item (RFC 8474
  * 4.2): an objectid (1-255 of ALPHA, DIGIT, "_", "-"), read during the
  * call; NULL or invalid = the item is left out. */
@@ -417,6 +421,19 @@ bool imap_server_session_utf8_enabled(const struct imap_server_session *s);
 #define IMAP_FLAG_DELETED 0x08u
 #define IMAP_FLAG_DRAFT 0x10u
 #define IMAP_FLAG_MASK 0x1fu
+/* \Recent (RFC 3501 2.3.2), IMAP4rev1 only: never stored, outside
+ * IMAP_FLAG_MASK; the glue sets it in struct imap_message.flags of the
+ * messages the request's recent ranges name, so that SEARCH RECENT/NEW/OLD
+ * match it (and a renderer that knows it shows it). */
+#define IMAP_FLAG_RECENT 0x20u
+
+/* UIDs [first, end) that are \Recent in this session. */
+struct imap_recent_range {
+	uint32_t first, end;
+};
+/* Is uid in one of ranges[0..count)? */
+bool imap_server_recent_contains(const struct imap_recent_range *ranges, size_t count,
+				 uint32_t uid);
 
 /* A message's flags as the glue reports them: a change since the modseq the
  * engine asked about, or a new message (uid above the engine's last). */
@@ -466,6 +483,12 @@ struct imap_mailbox_view {
 	 * [MAILBOXID (id)]" RFC 8474 4.2 wants on SELECT/EXAMINE; NULL none.
 	 * Not sent yet: imap-server-select.c does not read it so far. */
 	const char *mailboxid;
+	/* \Recent (RFC 3501 2.3.2; never for params.rev2 sessions): the UIDs
+	 * [recent_first, recent_end) are recent in this session. select: what
+	 * SELECT claimed (store_mailbox_claim_recent) or, for EXAMINE, what no
+	 * session has claimed; sync: what it claimed (or, read-only, found
+	 * unclaimed) of the messages that are new to the session. Equal = none. */
+	uint32_t recent_first, recent_end;
 };
 
 /* SELECT/EXAMINE parameters (RFC 7162 3.1.8, 3.2.5). */
@@ -477,6 +500,9 @@ struct imap_select_params {
 	uint64_t qr_modseq;       /* ... and modseq: report changes after it */
 	/* optional known-uids set (RFC 7162 3.2.5): "1:100,200" as sent, NULL none */
 	const char *qr_known_uids;
+	/* IMAP4rev2 enabled: no \Recent (RFC 9051 appendix E); the glue then
+	 * neither claims nor reports recent messages, also in the syncs */
+	bool rev2;
 };
 
 /* FETCH request (RFC 9051 6.4.5; RFC 7162 3.1.4). The glue renders each
@@ -494,6 +520,10 @@ struct imap_fetch_request {
 	uint64_t changedsince; /* only messages with modseq > this; 0 = all */
 	bool utf8;             /* UTF8=ACCEPT enabled */
 	bool rev2;             /* IMAP4rev2 enabled */
+	/* the session's \Recent messages (RFC 3501 2.3.2), ascending,
+	 * disjoint; FLAGS of these include \Recent */
+	const struct imap_recent_range *recent;
+	size_t recent_count;
 };
 
 /* SEARCH / SORT / THREAD request (RFC 9051 6.4.4, RFC 5256). */
@@ -503,6 +533,10 @@ struct imap_search_request {
 	const uint32_t *uids;  /* the whole view: sequence number i is uids[i-1] */
 	size_t count;
 	bool uid;              /* UID SEARCH/SORT/THREAD: THREAD renders UIDs */
+	/* the session's \Recent messages, as in imap_fetch_request: the glue
+	 * sets IMAP_FLAG_RECENT for them (SEARCH RECENT, NEW, OLD) */
+	const struct imap_recent_range *recent;
+	size_t recent_count;
 };
 /* The answer: uids in result order (ascending for SEARCH, sorted for SORT);
  * thread: the rendered THREAD data after "THREAD " (numbers per req->uid),
@@ -513,6 +547,9 @@ struct imap_search_result {
 	size_t count;
 	const char *thread;
 	uint64_t highest_modseq;
+	/* modseqs[i] is the modseq of uids[i] (RFC 7162 3.1.5: ESEARCH MIN/MAX
+	 * alone report the modseq of those messages); NULL = not known */
+	const uint64_t *modseqs;
 };
 
 /* STORE (RFC 9051 6.4.6, RFC 7162 3.1.3). */
@@ -618,6 +655,11 @@ void imap_server_sync_done(struct imap_server_session *s, const struct imap_mail
  * change); the syncs that follow do not report them again. */
 void imap_server_fetch_known(struct imap_server_session *s,
 			     const struct imap_message_change *changes, size_t count);
+/* Before imap_server_fetch_done: the keywords (space-separated) of the
+ * messages the responses show. Those the session has not announced yet go
+ * out in "* FLAGS" first (RFC 9051 7.3.5): a keyword another session just
+ * created may reach a FETCH before the sync that would announce it. */
+void imap_server_fetch_keywords(struct imap_server_session *s, const char *keywords);
 /* responses: the rendered "* n FETCH (...)" lines of the request's
  * messages, written as they are. */
 void imap_server_fetch_done(struct imap_server_session *s, const uint8_t *responses, size_t len,

@@ -233,6 +233,45 @@ test_brackets(void)
 	check("a FETCH 1 BODY[a[b]c]\r\n", "C a FETCH 1 BODY[a[b]c]\n");
 	check("a FETCH 1 BODY[TEXT\r\nb NOOP\r\n", "E a 1 Missing ]\nC b NOOP\n");
 	check("a FETCH 1 BODY[\"x\\q\"]\r\nb NOOP\r\n", "E a 1 Invalid escape\nC b NOOP\n");
+	/* every fetch-att that takes a section, in any case */
+	check("a FETCH 1 (body.peek[1 2] Binary[1] BINARY.PEEK[2]<0.1> binary.size[3])\r\n",
+	      "C a FETCH 1 (body.peek[1 2] Binary[1] BINARY.PEEK[2]<0.1> binary.size[3])\n");
+	/* RFC 9051 9: "[" and "}" are ATOM-CHARs; a section opens only after
+	 * those names, so an astring may hold them (imaptest "atoms") */
+	check("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n",
+	      "C a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\n");
+	check("a SELECT x[y z]\r\n", "C a SELECT x[y z]\n");
+	check("a LIST \"\" a[%*\r\n", "C a LIST \"\" a[%*\n");
+	check("a FETCH 1 RFC822[x y]\r\n", "C a FETCH 1 RFC822[x y]\n");
+	check("a FETCH 1 BODYX[x y]\r\n", "C a FETCH 1 BODYX[x y]\n");
+	/* after a section, a second "[" is an atom character again */
+	check("a FETCH 1 BODY[1][2 x]\r\n", "C a FETCH 1 BODY[1][2 x]\n");
+}
+
+/* The atoms around "[": a section only after the FETCH names (RFC 9051 9). */
+static void
+test_bracket_atoms(void)
+{
+	static const char in[] = "a X BODY[1 2] x[y] NIL [ BINARY.SIZE[]\r\n";
+	struct imap_parser *p;
+	const struct imap_command *cmd;
+	const char *s;
+	size_t used, len;
+
+	setup();
+	p = imap_parser_new(&limits, parser_flags);
+	T_INTEQ(imap_parser_feed(p, (const uint8_t *)in, sizeof(in) - 1, &used),
+		IMAP_PARSER_COMMAND);
+	cmd = imap_parser_get_command(p);
+	T_INTEQ(cmd->n_args, 5);
+	T_ASSERT((cmd->args[0].flags & IMAP_ARG_FLAG_BRACKET) != 0);
+	T_ASSERT(!imap_arg_get_astring(&cmd->args[0], &s, &len));
+	T_ASSERT((cmd->args[1].flags & IMAP_ARG_FLAG_BRACKET) == 0);
+	T_ASSERT(imap_arg_get_astring(&cmd->args[1], &s, &len) && strcmp(s, "x[y]") == 0);
+	T_INTEQ(cmd->args[2].type, IMAP_ARG_NIL);
+	T_ASSERT(imap_arg_get_astring(&cmd->args[3], &s, &len) && strcmp(s, "[") == 0);
+	T_ASSERT((cmd->args[4].flags & IMAP_ARG_FLAG_BRACKET) != 0);
+	imap_parser_free(&p);
 }
 
 static void
@@ -489,6 +528,7 @@ main(void)
 		TEST_ENTRY(test_simple),
 		TEST_ENTRY(test_real_clients),
 		TEST_ENTRY(test_brackets),
+		TEST_ENTRY(test_bracket_atoms),
 		TEST_ENTRY(test_literals),
 		TEST_ENTRY(test_literal_limits),
 		TEST_ENTRY(test_errors),

@@ -56,6 +56,9 @@ struct sx {
 	bool overlap;
 	bool changed_in_sync; /* a glue that signals a change inside each sync */
 	uint32_t also_changed;  /* a UID the sync reports changed (and vanished) */
+	/* \Recent the next select/sync reports ([first, end); 0 none) */
+	uint32_t recent_first, recent_end;
+	const char *sync_keywords; /* keywords of the sync's changes, and FLAGS */
 };
 
 /* ---- the fake mailbox ---- */
@@ -316,6 +319,11 @@ sx_complete_select(struct sx *sx)
 	}
 	v.vanished = vanished;
 	v.changes = changes;
+	/* like the glue: nothing for an IMAP4rev2 session */
+	if (!sx->params.rev2) {
+		v.recent_first = sx->recent_first;
+		v.recent_end = sx->recent_end;
+	}
 	imap_server_select_done(sx->s, &v, IMAP_MAILBOX_OK, NULL);
 }
 
@@ -333,10 +341,14 @@ sx_complete_sync(struct sx *sx)
 		if (b->msgs[i].modseq > sx->since) {
 			changes[v.change_count].uid = b->msgs[i].uid;
 			changes[v.change_count].flags = b->msgs[i].flags;
-			changes[v.change_count].keywords = NULL;
+			changes[v.change_count].keywords = sx->sync_keywords;
 			changes[v.change_count++].modseq = b->msgs[i].modseq;
 		}
 	}
+	if (sx->sync_keywords != NULL)
+		v.keywords = sx->sync_keywords;
+	v.recent_first = sx->recent_first;
+	v.recent_end = sx->recent_end;
 	for (size_t i = 0; i < b->tomb_count; i++) {
 		if (b->tomb_modseq[i] > sx->since)
 			vanished[v.vanished_count++] = b->tomb_uid[i];
@@ -522,7 +534,7 @@ static const char script_out[] =
 	"LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE IDLE UNSELECT "
 	"UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH SEARCHRES SORT SORT=DISPLAY "
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN MULTIAPPEND BINARY PREVIEW SAVEDATE "
-	"OBJECTID] "
+	"CATENATE OBJECTID] "
 	"Logged in\r\n"
 	SELECT_OUT("b", "4", "* OK [UNSEEN 1] First unseen\r\n", "READ-WRITE", "SELECT completed")
 	"c OK NOOP completed\r\n"
@@ -731,6 +743,140 @@ test_imap_select_updates(void)
 		T_INTEQ(imap_server_seq_of(sx->s, 9), 0);
 		sx_free(sx);
 	}
+}
+
+/* \Recent (RFC 3501 2.3.2, 7.3.2) in the view: SELECT's count, syncs that
+ * add recent messages, \Recent in flag updates; none for IMAP4rev2; the
+ * HIGHESTMODSEQ of a mailbox that never changed is 1 (RFC 7162 3.1); a
+ * keyword is announced in FLAGS before a FETCH shows it (RFC 9051 7.3.5);
+ * a change a sync reported makes an older state of the message stale. */
+static void
+test_imap_select_recent(void)
+{
+	for (int deferred = 0; deferred <= 1; deferred++) {
+		struct sx *sx = sx_new(deferred);
+		const char *out;
+
+		sx_send(sx, "L LOGIN tim pw\r\n");
+		sx->recent_first = 5;
+		sx->recent_end = 8;
+		sx_send(sx, "a SELECT INBOX\r\n");
+		T_ASSERT(!sx->params.rev2);
+		out = sx_out(sx);
+		T_ASSERT(strstr(out, "* 4 EXISTS\r\n* 2 RECENT\r\n") != NULL);
+		T_ASSERT(imap_server_recent_contains(sx->s->sel->recent, sx->s->sel->recent_count,
+						     7));
+		T_ASSERT(!imap_server_recent_contains(sx->s->sel->recent,
+						      sx->s->sel->recent_count, 2));
+		/* a delivery this session claims: EXISTS with the new count */
+		sx->recent_first = 8;
+		sx->recent_end = 9;
+		box_deliver(&sx->box, 0);
+		sx_send(sx, "b NOOP\r\n");
+		T_STREQ(sx_out(sx), "* 5 EXISTS\r\n* 3 RECENT\r\nb OK NOOP completed\r\n");
+		/* one another session claimed: EXISTS, the count unchanged */
+		sx->recent_first = sx->recent_end = 0;
+		box_deliver(&sx->box, 0);
+		sx_send(sx, "c NOOP\r\n");
+		T_STREQ(sx_out(sx), "* 6 EXISTS\r\n* 3 RECENT\r\nc OK NOOP completed\r\n");
+		/* flag updates show \Recent of the session's recent ones */
+		box_set_flags(&sx->box, 5, IMAP_FLAG_FLAGGED);
+		box_set_flags(&sx->box, 1, IMAP_FLAG_FLAGGED);
+		sx_send(sx, "d NOOP\r\n");
+		T_STREQ(sx_out(sx), "* 1 FETCH (FLAGS (\\Flagged))\r\n"
+				    "* 3 FETCH (FLAGS (\\Recent \\Flagged))\r\n"
+				    "d OK NOOP completed\r\n");
+		/* the sync told the client of uid 5 at modseq 7: a reply of
+		 * this session's own with an older state is stale now */
+		T_ASSERT(imap_server_view_known_newer(sx->s, 5, 6));
+		T_ASSERT(!imap_server_view_known_newer(sx->s, 5, 7));
+		/* a new keyword: FLAGS before the FETCH that shows it */
+		box_set_flags(&sx->box, 1, IMAP_FLAG_SEEN);
+		sx->sync_keywords = "$New";
+		sx_send(sx, "e NOOP\r\n");
+		out = sx_out(sx);
+		T_ASSERT(strncmp(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+				      "$Junk $New)\r\n* OK [PERMANENTFLAGS (", 70) == 0);
+		T_ASSERT(strstr(out, "* 1 FETCH (FLAGS (\\Seen $New))\r\ne OK") != NULL);
+		/* once known, not again; a keyword only a reply shows is
+		 * announced first as well */
+		sx_send(sx, "f NOOP\r\n");
+		T_STREQ(sx_out(sx), "f OK NOOP completed\r\n");
+		{
+			struct imap_message_change c = { 7, IMAP_FLAG_SEEN, "$Other", 20 };
+
+			imap_server_write_flags(sx->s, &c, false);
+			imap_server_flush(sx->s);
+			out = sx_out(sx);
+			T_ASSERT(strncmp(out, "* FLAGS (", 9) == 0);
+			T_ASSERT(strstr(out, "$New $Other)\r\n") != NULL);
+			T_ASSERT(strstr(out, "\r\n* 4 FETCH (FLAGS (\\Recent \\Seen $Other))\r\n")
+				 != NULL);
+		}
+		sx->sync_keywords = NULL;
+		sx_free(sx);
+
+		/* IMAP4rev2: no RECENT, no claim asked for, no \Recent */
+		sx = sx_new(deferred);
+		sx_send(sx, "L LOGIN tim pw\r\n");
+		sx_send(sx, "E ENABLE IMAP4rev2\r\n");
+		sx->recent_first = 1;
+		sx->recent_end = 8;
+		(void)sx_out(sx);
+		sx_send(sx, "a SELECT INBOX\r\n");
+		T_ASSERT(sx->params.rev2);
+		T_ASSERT(strstr(sx_out(sx), "RECENT") == NULL);
+		box_set_flags(&sx->box, 1, IMAP_FLAG_FLAGGED);
+		box_deliver(&sx->box, 0);
+		sx_send(sx, "b NOOP\r\n");
+		T_STREQ(sx_out(sx), "* 5 EXISTS\r\n* 1 FETCH (FLAGS (\\Flagged))\r\n"
+				    "b OK NOOP completed\r\n");
+		sx_free(sx);
+
+		/* a mailbox that never changed: HIGHESTMODSEQ 1 */
+		sx = sx_new(deferred);
+		sx_send(sx, "L LOGIN tim pw\r\n");
+		sx->box.highest_modseq = 0;
+		sx->box.count = 0;
+		sx_send(sx, "a SELECT INBOX (CONDSTORE)\r\n");
+		T_ASSERT(strstr(sx_out(sx), "* OK [HIGHESTMODSEQ 1] Highest\r\n") != NULL);
+		sx_free(sx);
+	}
+}
+
+/* ranges: merged, ordered, the oldest dropped when full */
+static void
+test_imap_select_recent_ranges(void)
+{
+	struct imap_server_selected sel;
+
+	memset(&sel, 0, sizeof(sel));
+	imap_server_view_recent_add(&sel, 10, 20);
+	imap_server_view_recent_add(&sel, 30, 40);
+	imap_server_view_recent_add(&sel, 5, 5);
+	T_INTEQ(sel.recent_count, 2);
+	imap_server_view_recent_add(&sel, 20, 25);
+	T_INTEQ(sel.recent_count, 2);
+	T_INTEQ(sel.recent[0].first, 10);
+	T_INTEQ(sel.recent[0].end, 25);
+	imap_server_view_recent_add(&sel, 24, 31);
+	T_INTEQ(sel.recent_count, 1);
+	T_INTEQ(sel.recent[0].end, 40);
+	imap_server_view_recent_add(&sel, 1, 3);
+	T_INTEQ(sel.recent_count, 2);
+	T_INTEQ(sel.recent[0].first, 1);
+	T_ASSERT(imap_server_recent_contains(sel.recent, sel.recent_count, 2));
+	T_ASSERT(!imap_server_recent_contains(sel.recent, sel.recent_count, 3));
+	T_ASSERT(imap_server_recent_contains(sel.recent, sel.recent_count, 39));
+	T_ASSERT(!imap_server_recent_contains(sel.recent, sel.recent_count, 40));
+	for (uint32_t u = 100; u < 100 + 2 * IMAP_SERVER_RECENT_MAX; u += 2)
+		imap_server_view_recent_add(&sel, u, u + 1);
+	T_INTEQ(sel.recent_count, IMAP_SERVER_RECENT_MAX);
+	T_ASSERT(!imap_server_recent_contains(sel.recent, sel.recent_count, 2));
+	T_ASSERT(imap_server_recent_contains(sel.recent, sel.recent_count,
+					     100 + 2 * IMAP_SERVER_RECENT_MAX - 2));
+	for (size_t i = 1; i < sel.recent_count; i++)
+		T_ASSERT(sel.recent[i - 1].end < sel.recent[i].first);
 }
 
 static void
@@ -1025,6 +1171,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_imap_select_free_inside),
 	TEST_ENTRY(test_imap_select_sync_failures),
 	TEST_ENTRY(test_imap_select_without_hooks),
+	TEST_ENTRY(test_imap_select_recent),
+	TEST_ENTRY(test_imap_select_recent_ranges),
 	{ NULL, NULL },
 };
 

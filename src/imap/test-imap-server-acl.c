@@ -416,7 +416,7 @@ static const char acl_out[] =
 	"g BAD Unsupported right\r\n"
 	"h BAD Invalid identifier\r\n"
 	"i NO [CANNOT] Empty hierarchy level in mailbox name\r\n"
-	"j BAD Invalid modified UTF-7 mailbox name\r\n"
+	"j NO [CANNOT] Invalid modified UTF-7 mailbox name\r\n"
 	"k NO [NONEXISTENT] Mailbox does not exist\r\n"
 	"l NO [NOPERM] No  way\r\n"
 	"m NO [UNAVAILABLE] Temporary failure, try again later\r\n"

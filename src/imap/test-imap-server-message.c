@@ -11,6 +11,7 @@
  */
 #include "imap/imap-server-private.h"
 #include "imap/imap-server.h"
+#include "imap/imap-catenate.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/test.h"
@@ -180,6 +181,15 @@ fx_complete_append(struct fx *fx)
 	if (strcmp(fx->name, "Full") == 0) {
 		imap_server_append_done(fx->s, 0, NULL, 0, IMAP_MAILBOX_CANNOT,
 					"Quota\r\nexceeded");
+		return;
+	}
+	/* the glue's CATENATE failures (RFC 4469 6) */
+	if (strcmp(fx->name, "BadUrl") == 0) {
+		imap_server_append_refused(fx->s, "BADURL /INBOX/;UID=9]\r\n", "No such\rmessage");
+		return;
+	}
+	if (strcmp(fx->name, "Big") == 0) {
+		imap_server_append_refused(fx->s, "TOOBIG", NULL);
 		return;
 	}
 	for (size_t i = 0; i < fx->append_count; i++)
@@ -362,17 +372,49 @@ fx_append(void *ctx, struct imap_server_session *s, const char *name,
 	  const struct imap_append_message *msgs, size_t count)
 {
 	struct fx *fx = ctx;
+	const struct imap_catenate_part *parts_unused;
+	size_t n_unused;
+	uint64_t max_unused;
 
 	snprintf(fx->name, sizeof(fx->name), "%s", name);
 	fx->append_count = count;
 	(void)buf_printf(&fx->log, "append %s %zu\n", name, count);
 	for (size_t i = 0; i < count; i++) {
+		const struct imap_catenate_part *parts;
+		size_t n;
+		uint64_t max;
+
 		(void)buf_printf(&fx->log, " flags=%#x kw=%s date=%" PRId64 " data=", msgs[i].flags,
 				 msgs[i].keywords != NULL ? msgs[i].keywords : "",
 				 msgs[i].internaldate);
-		(void)buf_append(&fx->log, msgs[i].data, msgs[i].len);
+		for (size_t k = 0; k < msgs[i].len; k++) {
+			if (msgs[i].data[k] == '\0')
+				(void)buf_append_str(&fx->log, "\\0");
+			else
+				(void)buf_append_byte(&fx->log, msgs[i].data[k]);
+		}
+		if (imap_server_append_catenate(s, i, &parts, &n, &max)) {
+			T_ASSERT(msgs[i].data == NULL && msgs[i].len == 0);
+			T_INTEQ(max, 64 * 1024 * 1024);
+			for (size_t k = 0; k < n; k++) {
+				if (parts[k].type == IMAP_CATENATE_TEXT) {
+					(void)buf_append_str(&fx->log, " TEXT=");
+					(void)buf_append(&fx->log, parts[k].data, parts[k].len);
+				} else {
+					(void)buf_printf(&fx->log, " URL=%s(%s,%s,%u,%u,%s)",
+							 parts[k].url_text, parts[k].url->mailbox,
+							 parts[k].url->user != NULL
+								 ? parts[k].url->user : "-",
+							 (unsigned)parts[k].url->uidvalidity,
+							 (unsigned)parts[k].url->uid,
+							 parts[k].url->section != NULL
+								 ? parts[k].url->section : "-");
+				}
+			}
+		}
 		(void)buf_append_byte(&fx->log, '\n');
 	}
+	T_ASSERT(!imap_server_append_catenate(s, count, &parts_unused, &n_unused, &max_unused));
 	fx_begin(fx, FX_APPEND);
 }
 
@@ -533,6 +575,11 @@ test_imap_server_message_flags(void)
 		{ "t X (\"quoted\")\r\n", 0, 0, NULL },
 		{ "t X (\\Answered \\Flagged \\Draft)\r\n", 1,
 		  IMAP_FLAG_ANSWERED | IMAP_FLAG_FLAGGED | IMAP_FLAG_DRAFT, NULL },
+		/* RFC 9051 9 flag-keyword = atom: NIL is one (imaptest "nil") */
+		{ "t X NIL\r\n", 1, 0, "NIL" },
+		{ "t X (nil \\Seen NIL)\r\n", 1, IMAP_FLAG_SEEN, "nil" },
+		/* "[" is an ATOM-CHAR (RFC 9051 9) */
+		{ "t X (a[b)\r\n", 1, 0, "a[b" },
 	};
 	struct imap_parser_limits limits;
 
@@ -612,7 +659,11 @@ test_imap_server_message_keyword_limits(void)
 static void
 test_imap_server_message_store(void)
 {
+	/* a keyword new to the mailbox is announced first (RFC 9051 7.3.5) */
 	check("a STORE 1:2 +FLAGS (\\Seen $Junk)\r\n", NULL,
+	      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $Junk)\r\n"
+	      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded "
+	      "$Junk \\*)] Flags permitted\r\n"
 	      "* 1 FETCH (FLAGS (\\Seen $Junk))\r\n"
 	      "* 2 FETCH (FLAGS (\\Seen $Junk))\r\n"
 	      "a OK STORE completed\r\n",
@@ -636,18 +687,22 @@ static void
 test_imap_server_message_store_condstore(void)
 {
 	/* RFC 7162 3.1.3: MODIFIED in the tagged OK; MODSEQ in every FETCH
-	 * and even with .SILENT */
+	 * and even with .SILENT; UNCHANGEDSINCE enables CONDSTORE, which
+	 * reports HIGHESTMODSEQ first (RFC 7162 3.1) */
 	check("a STORE 3:4 (UNCHANGEDSINCE 150) +FLAGS (\\Seen)\r\n", NULL,
+	      "* OK [HIGHESTMODSEQ 100] Highest\r\n"
 	      "* 3 FETCH (FLAGS (\\Seen) MODSEQ (101))\r\n"
 	      "a OK [MODIFIED 4] Conditional STORE failed\r\n",
 	      "store mode=0 flags=0x1 kw= ucs=1/150 uids 3,5\n");
 	check("a UID STORE 3,5 (UNCHANGEDSINCE 150) +FLAGS.SILENT (\\Seen)\r\n", NULL,
+	      "* OK [HIGHESTMODSEQ 100] Highest\r\n"
 	      "* 3 FETCH (UID 3 MODSEQ (101))\r\n"
 	      "a OK [MODIFIED 5] Conditional STORE failed\r\n",
 	      NULL);
 	check("a STORE 1 (UNCHANGEDSINCE 300) +FLAGS (\\Seen)\r\n"
 	      "b STORE 2 +FLAGS.SILENT (\\Seen)\r\n",
 	      NULL,
+	      "* OK [HIGHESTMODSEQ 100] Highest\r\n"
 	      "* 1 FETCH (FLAGS (\\Seen) MODSEQ (101))\r\na OK STORE completed\r\n"
 	      "* 2 FETCH (MODSEQ (101))\r\nb OK STORE completed\r\n",
 	      NULL);
@@ -751,6 +806,14 @@ check_contains(const char *script, const char *rights, const char *want, const c
 		fprintf(stderr, "  script: %s", script);
 	mem_free(&out);
 	mem_free(&log);
+}
+
+static void
+test_imap_server_message_store_nil(void)
+{
+	/* imaptest "nil": STORE 1 +FLAGS NIL sets the keyword NIL */
+	check_contains("a STORE 1 +FLAGS NIL\r\n", NULL,
+		       "* 1 FETCH (FLAGS (NIL))\r\na OK STORE completed\r\n", NULL);
 }
 
 static void
@@ -877,20 +940,69 @@ test_imap_server_message_append_bad(void)
 
 	for (size_t i = 0; i < N_ELEMENTS(bad); i++)
 		check_contains(bad[i], NULL, "a BAD ", "");
-	/* RFC 3516 4.4: binary content this server cannot keep */
+	/* RFC 3516 4.4: a literal8 with NUL octets is stored as it is */
 	{
 		static const char nul[] = "a APPEND Drafts {1+}\r\nx ~{3+}\r\na\0b\r\n";
 		char *out, *log;
 
 		run_len(nul, sizeof(nul) - 1, NULL, &out, &log);
-		T_STREQ(out, "a NO [UNKNOWN-CTE] Messages with NUL octets cannot be stored\r\n");
-		T_STREQ(log, "");
+		T_STREQ(out, "a OK [APPENDUID 77 9:10] APPEND completed\r\n");
+		T_STREQ(log, "append Drafts 2\n flags=0 kw= date=0 data=x\n"
+			     " flags=0 kw= date=0 data=a\\0b\n");
 		mem_free(&out);
 		mem_free(&log);
 	}
 	check("a APPEND Drafts {0+}\r\n\r\n", NULL,
 	      "a NO [CANNOT] Empty messages cannot be appended\r\n", "");
 	check("a APPEND \"\" {1+}\r\nx\r\n", NULL, "a NO [CANNOT] Empty mailbox name\r\n", "");
+}
+
+/* CATENATE (RFC 4469): parts to the glue, URL checks, the glue's refusals. */
+static void
+test_imap_server_message_catenate(void)
+{
+	check("a APPEND Drafts (\\Seen) CATENATE (TEXT {3+}\r\nabc URL \"/INBOX/;UID=5\" "
+	      "TEXT {2+}\r\nde URL /Sent;UIDVALIDITY=7/;UID=1/;SECTION=HEADER)\r\n",
+	      NULL, "a OK [APPENDUID 77 9] APPEND completed\r\n",
+	      "append Drafts 1\n flags=0x1 kw= date=0 data= TEXT=abc "
+	      "URL=/INBOX/;UID=5(INBOX,-,0,5,-) TEXT=de "
+	      "URL=/Sent;UIDVALIDITY=7/;UID=1/;SECTION=HEADER(Sent,-,7,1,HEADER)\n");
+	/* with MULTIAPPEND, literal8 TEXT, UTF8 (literal8) and a full URL of
+	 * the logged-in user */
+	check("a APPEND Sent CATENATE (URL \"imap://tim@h/INBOX/;UID=1\") "
+	      "(\\Flagged) CATENATE (TEXT ~{2+}\r\nxy UTF8 (~{1+}\r\nz)) {1+}\r\nq\r\n",
+	      NULL, "a OK [APPENDUID 77 9:11] APPEND completed\r\n",
+	      "append Sent 3\n flags=0 kw= date=0 data= URL=imap://tim@h/INBOX/;UID=1"
+	      "(INBOX,tim,0,1,-)\n flags=0x4 kw= date=0 data= TEXT=xy TEXT=z\n"
+	      " flags=0 kw= date=0 data=q\n");
+	/* RFC 4469 6: a URL that names nothing gives NO [BADURL url], before
+	 * the glue is asked */
+	check("a APPEND Sent CATENATE (TEXT {1+}\r\nx URL \"/INBOX;UID=1\")\r\n", NULL,
+	      "a NO [BADURL /INBOX;UID=1] Invalid URL: ;UIDVALIDITY= or /;UID= expected\r\n", "");
+	check("a APPEND Sent CATENATE (URL \"imap://other@h/INBOX/;UID=1\")\r\n", NULL,
+	      "a NO [BADURL imap://other@h/INBOX/;UID=1] URL does not name the logged-in user\r\n",
+	      "");
+	check("a APPEND Sent CATENATE (URL \"imap://h/INBOX/;UID=1\")\r\n", NULL,
+	      "a NO [BADURL imap://h/INBOX/;UID=1] URL does not name the logged-in user\r\n", "");
+	check("a APPEND Sent {1+}\r\nx CATENATE (URL \"/a/;UID=1/;URLAUTH=x\")\r\n", NULL,
+	      "a NO [BADURL /a/;UID=1/;URLAUTH=x] Invalid URL: trailing characters\r\n", "");
+	check("a APPEND Sent {1+}\r\nx CATENATE (URL \"/a]b/;UID=1/;URLAUTH=x\")\r\n", NULL,
+	      "a NO [BADURL /ab/;UID=1/;URLAUTH=x] Invalid mailbox name in URL\r\n", "");
+	/* the glue's refusals */
+	check("a APPEND BadUrl CATENATE (URL \"/INBOX/;UID=9\")\r\n", NULL,
+	      "a NO [BADURL /INBOX/;UID=9] No such message\r\n", NULL);
+	check("a APPEND Big CATENATE (URL \"/INBOX/;UID=9\")\r\n", NULL,
+	      "a NO [TOOBIG] Message too big\r\n", NULL);
+	check("a APPEND Missing CATENATE (URL \"/INBOX/;UID=9\")\r\n", NULL,
+	      "a NO [TRYCREATE] Mailbox does not exist\r\n", NULL);
+	/* syntax errors are BAD */
+	check_contains("a APPEND Sent CATENATE ()\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE (TEXT \"x\")\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE (TEXT)\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE (URL (x))\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE (FOO {1+}\r\nx)\r\n", NULL, "a BAD ", "");
+	check_contains("a APPEND Sent CATENATE (TEXT {1+}\r\nx) \"x\"\r\n", NULL, "a BAD ", "");
 }
 
 /* The session goes away with a hook outstanding: nothing leaks, no call. */
@@ -933,6 +1045,8 @@ main(void)
 		TEST_ENTRY(test_imap_server_message_append),
 		TEST_ENTRY(test_imap_server_message_append_states),
 		TEST_ENTRY(test_imap_server_message_append_bad),
+		TEST_ENTRY(test_imap_server_message_catenate),
+		TEST_ENTRY(test_imap_server_message_store_nil),
 		TEST_ENTRY(test_imap_server_message_free_pending),
 		{ NULL, NULL },
 	};

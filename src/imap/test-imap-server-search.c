@@ -39,6 +39,7 @@ struct fx {
 	struct buf out;
 	bool deferred;
 	bool fail; /* the glue answers NO [UNAVAILABLE] */
+	bool recent; /* SELECT reports UIDs 30..50 as \Recent */
 	bool search_pending;
 	struct imap_search_request req;
 	struct imap_search_program *held; /* the glue's reference */
@@ -121,8 +122,15 @@ fx_select(void *ctx, struct imap_server_session *s, const char *name,
 	        .rights = "lrswipkxte",
 	};
 
+	struct fx *fx = ctx;
+
 	for (unsigned i = 0; i < FX_MESSAGES; i++)
 		uids[i] = 10 * (i + 1);
+	/* the glue claims nothing for an IMAP4rev2 session */
+	if (fx->recent && !params->rev2) {
+		view.recent_first = 30;
+		view.recent_end = 60;
+	}
 	imap_server_select_done(s, &view, IMAP_MAILBOX_OK, NULL);
 }
 
@@ -145,6 +153,7 @@ fx_complete_search(struct fx *fx)
 	size_t n = 0;
 	struct imap_search_result res;
 	struct buf thread;
+	uint64_t modseqs[FX_MESSAGES];
 
 	fx->search_pending = false;
 	if (fx->fail) {
@@ -164,6 +173,9 @@ fx_complete_search(struct fx *fx)
 		        .data = (const uint8_t *)fx_texts[idx],
 		};
 
+		/* as the glue does: \Recent for the session's recent ones */
+		if (imap_server_recent_contains(fx->req.recent, fx->req.recent_count, uid))
+			msg.flags |= IMAP_FLAG_RECENT;
 		msg.size = strlen(fx_texts[idx]);
 		if (!imap_search_needs_content(prog))
 			msg.data = NULL;
@@ -192,6 +204,10 @@ fx_complete_search(struct fx *fx)
 	}
 	res.uids = uids;
 	res.count = n;
+	for (size_t i = 0; i < n; i++)
+		modseqs[i] = 100 + uids[i];
+	if (imap_search_program_kind(prog) == IMAP_SEARCH_KIND_SEARCH)
+		res.modseqs = modseqs;
 	res.highest_modseq = n > 0 ? 100 + uids[n - 1] : 0;
 	for (size_t i = 0; i < n; i++) {
 		if (100 + uids[i] > res.highest_modseq)
@@ -377,15 +393,64 @@ run_esearch(bool deferred)
 	 * modseq of the matches */
 	T_ASSERT(!fx.s->condstore_enabled);
 	CMD(&fx, "j SEARCH MODSEQ 125\r\n",
+	    "* OK [HIGHESTMODSEQ 50] Highest\r\n"
 	    "* SEARCH 3 4 5 (MODSEQ 150)\r\nj OK SEARCH completed\r\n");
 	T_ASSERT(fx.s->condstore_enabled);
 	CMD(&fx, "j SEARCH RETURN (COUNT) MODSEQ 125\r\n",
 	    "* ESEARCH (TAG \"j\") COUNT 3 MODSEQ 150\r\nj OK SEARCH completed\r\n");
 	CMD(&fx, "j SEARCH MODSEQ 1000\r\n", "* SEARCH\r\nj OK SEARCH completed\r\n");
+	/* RFC 7162 3.1.5: MIN/MAX alone give the modseq of those messages */
+	CMD(&fx, "j SEARCH RETURN (MIN) MODSEQ 125\r\n",
+	    "* ESEARCH (TAG \"j\") MIN 3 MODSEQ 130\r\nj OK SEARCH completed\r\n");
+	CMD(&fx, "j SEARCH RETURN (MIN MAX) MODSEQ 125\r\n",
+	    "* ESEARCH (TAG \"j\") MIN 3 MAX 5 MODSEQ 150\r\nj OK SEARCH completed\r\n");
+	CMD(&fx, "j SEARCH RETURN (MIN ALL) MODSEQ 125\r\n",
+	    "* ESEARCH (TAG \"j\") MIN 3 ALL 3:5 MODSEQ 150\r\nj OK SEARCH completed\r\n");
 	/* IMAP4rev2: SEARCH answers ESEARCH */
 	T_ASSERT(strstr(fx_cmd(&fx, "k ENABLE IMAP4rev2\r\n"), "k OK") != NULL);
 	CMD(&fx, "l SEARCH SEEN\r\n", "* ESEARCH (TAG \"l\") ALL 1:2\r\nl OK SEARCH completed\r\n");
 	fx_deinit(&fx);
+}
+
+/* \Recent (RFC 3501 2.3.2, 6.4.4): RECENT, NEW, OLD for IMAP4rev1; none
+ * for IMAP4rev2 (RFC 9051 appendix E). */
+static void
+run_recent(bool deferred)
+{
+	struct fx fx;
+
+	fx_init(&fx, deferred);
+	fx.recent = true;
+	fx_cmd(&fx, "l LOGIN tim pw\r\n");
+	T_ASSERT(strstr(fx_cmd(&fx, "s SELECT INBOX\r\n"), "* 5 EXISTS\r\n* 3 RECENT\r\n") != NULL);
+	CMD(&fx, "a SEARCH RECENT\r\n", "* SEARCH 3 4 5\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH OLD\r\n", "* SEARCH 1 2\r\na OK SEARCH completed\r\n");
+	/* NEW = RECENT UNSEEN; 4 is \Flagged but not \Seen */
+	CMD(&fx, "a SEARCH NEW\r\n", "* SEARCH 3 4 5\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH NEW FLAGGED\r\n", "* SEARCH 4\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH NOT NEW\r\n", "* SEARCH 1 2\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH KEYWORD \\Recent\r\n", "* SEARCH 3 4 5\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a UID SEARCH OR RECENT SEEN\r\n",
+	    "* SEARCH 10 20 30 40 50\r\na OK UID SEARCH completed\r\n");
+	fx_deinit(&fx);
+
+	/* IMAP4rev2: nothing is recent, RECENT and NEW match nothing */
+	fx_init(&fx, deferred);
+	fx.recent = true;
+	fx_cmd(&fx, "l LOGIN tim pw\r\n");
+	fx_cmd(&fx, "e ENABLE IMAP4rev2\r\n");
+	T_ASSERT(strstr(fx_cmd(&fx, "s SELECT INBOX\r\n"), "RECENT") == NULL);
+	CMD(&fx, "a SEARCH RECENT\r\n", "* ESEARCH (TAG \"a\")\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH NEW\r\n", "* ESEARCH (TAG \"a\")\r\na OK SEARCH completed\r\n");
+	CMD(&fx, "a SEARCH OLD\r\n", "* ESEARCH (TAG \"a\") ALL 1:5\r\na OK SEARCH completed\r\n");
+	fx_deinit(&fx);
+}
+
+static void
+test_search_recent(void)
+{
+	run_recent(false);
+	run_recent(true);
 }
 
 static void
@@ -402,6 +467,10 @@ run_sort_thread(bool deferred)
 	    "* SORT 1 2 4 5 3\r\na OK SORT completed\r\n");
 	CMD(&fx, "b UID SORT (FROM REVERSE ARRIVAL) US-ASCII NOT 5\r\n",
 	    "* SORT 30 10 20 40\r\nb OK UID SORT completed\r\n");
+	/* RFC 7162 3.1: CONDSTORE-enabling: HIGHESTMODSEQ once */
+	CMD(&fx, "c SORT (DATE) UTF-8 MODSEQ 130\r\n",
+	    "* OK [HIGHESTMODSEQ 50] Highest\r\n"
+	    "* SORT 4 3 5 (MODSEQ 150)\r\nc OK SORT completed\r\n");
 	CMD(&fx, "c SORT (DATE) UTF-8 MODSEQ 130\r\n",
 	    "* SORT 4 3 5 (MODSEQ 150)\r\nc OK SORT completed\r\n");
 	CMD(&fx, "d THREAD REFERENCES UTF-8 ALL\r\n",
@@ -482,7 +551,8 @@ main(void)
 	static const struct test tests[] = {
 	        TEST_ENTRY(test_search),       TEST_ENTRY(test_esearch),
 	        TEST_ENTRY(test_sort_thread),  TEST_ENTRY(test_failure),
-	        TEST_ENTRY(test_free_pending), {NULL, NULL},
+	        TEST_ENTRY(test_free_pending), TEST_ENTRY(test_search_recent),
+	        {NULL, NULL},
 	};
 
 	return test_main("imap-server-search", tests);

@@ -1170,7 +1170,7 @@ static const char list_out[] =
 	"* LIST (\\HasNoChildren) \"/\" \"Fruit/Banana\"\r\n"
 	"* STATUS \"Fruit/Banana\" (MESSAGES 12 UIDNEXT 13 SIZE 1000)\r\n"
 	"j OK LIST completed\r\n"
-	"k BAD Invalid LIST arguments\r\n"
+	"k OK LIST completed\r\n"
 	"l BAD Invalid LIST arguments\r\n"
 	"m BAD Invalid LIST arguments\r\n"
 	"m2 BAD Invalid LIST arguments\r\n"
@@ -1188,7 +1188,7 @@ static const char list_out[] =
 static const char list_log[] =
 	"list\nlist\nlist\nlist\nlist\nlist\nlist\nlist\nlist\nlist\n"
 	"status Fruit 0x23\nstatus Fruit/Apple 0x23\nstatus Fruit/Banana 0x23\n"
-	"list\nlist\n";
+	"list\nlist\nlist\n";
 
 static void
 test_imap_server_list(void)
@@ -1232,7 +1232,7 @@ static const char mbox_out[] =
 	"t NO [CANNOT] Empty hierarchy level in mailbox name\r\n"
 	"u NO [CANNOT] Invalid hierarchy level in mailbox name\r\n"
 	"v NO [CANNOT] Empty hierarchy level in mailbox name\r\n"
-	"w BAD Invalid modified UTF-7 mailbox name\r\n"
+	"w NO [CANNOT] Invalid modified UTF-7 mailbox name\r\n"
 	CONT "x NO [CANNOT] Control characters are not allowed in mailbox names\r\n"
 	"y OK CREATE completed\r\n"
 	"z NO [USEATTR] Unsupported special-use attribute\r\n"

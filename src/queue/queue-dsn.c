@@ -339,8 +339,9 @@ dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary, bo
 	dsn_status_part(dsn, out);
 	if (dsn->original != NULL) {
 		(void)buf_printf(out, "\r\n--%s\r\n", boundary);
-		(void)buf_printf(out, "Content-Description: %s\r\n",
-				 headers_only ? "Undelivered Message Headers" : "Undelivered Message");
+		(void)buf_printf(out, "Content-Description: %s%s\r\n",
+				 any_failed || any_delayed ? "Undelivered Message" : "Message",
+				 headers_only ? " Headers" : "");
 		(void)buf_printf(out, "Content-Type: %s\r\n",
 				 headers_only ? "text/rfc822-headers" : "message/rfc822");
 		if (eightbit)

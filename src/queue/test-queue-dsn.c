@@ -164,6 +164,53 @@ test_dsn_delay(void)
 	buf_deinit(&out);
 }
 
+/* One report for a round: a failure, a relayed and a delivered recipient
+ * (RFC 3464 2.3.3); a success-only report returns the header, described as
+ * such. */
+static void
+test_dsn_combined_and_success(void)
+{
+	static const struct queue_dsn_rcpt rcpts[] = {
+		{ "bob@remote.example", NULL, QUEUE_DSN_FAILED, "5.1.1", "mx.remote.example",
+		  "550 5.1.1 no such user", 1700000000, 0 },
+		{ "eve@remote.example", "rfc822;eve+40remote.example", QUEUE_DSN_RELAYED, "2.0.0",
+		  "mx.remote.example", "250 2.0.0 ok", 1700000000, 0 },
+		{ "ann@example.org", NULL, QUEUE_DSN_DELIVERED, "2.0.0", NULL, NULL, 1700000000,
+		  0 },
+	};
+	struct queue_dsn d;
+	struct buf out;
+	const char *error = NULL;
+
+	dsn_init(&d);
+	d.rcpts = rcpts;
+	d.rcpt_count = 3;
+	d.original = (const uint8_t *)"Subject: plain\r\n\r\nbody text\r\n";
+	d.original_len = strlen((const char *)d.original);
+	buf_init(&out, 0);
+	T_INTEQ(queue_dsn_build(&d, &out, NULL, &error), 0);
+	T_ASSERT(has(&out, "Subject: Delivery failure notice"));
+	T_ASSERT(has(&out, "Final-Recipient: rfc822; bob@remote.example\r\nAction: failed\r\n"));
+	T_ASSERT(has(&out, "Original-Recipient: rfc822;eve@remote.example\r\n"
+			   "Final-Recipient: rfc822; eve@remote.example\r\nAction: relayed\r\n"));
+	T_ASSERT(has(&out, "Final-Recipient: rfc822; ann@example.org\r\nAction: delivered\r\n"));
+	T_ASSERT(has(&out, "message/rfc822"));
+	T_ASSERT(has(&out, "body text"));
+	T_ASSERT(all_crlf(&out));
+	buf_deinit(&out);
+
+	d.rcpts = rcpts + 1;
+	d.rcpt_count = 2;
+	buf_init(&out, 0);
+	T_INTEQ(queue_dsn_build(&d, &out, NULL, &error), 0);
+	T_ASSERT(has(&out, "Subject: Delivery success notice"));
+	T_ASSERT(has(&out, "Content-Description: Message Headers\r\n"));
+	T_ASSERT(has(&out, "text/rfc822-headers"));
+	T_ASSERT(!has(&out, "body text"));
+	T_ASSERT(!has(&out, "Will-Retry-Until"));
+	buf_deinit(&out);
+}
+
 static void
 test_dsn_boundary_avoids_content(void)
 {
@@ -237,6 +284,7 @@ test_xtext(void)
 static const struct test tests[] = {
 	TEST_ENTRY(test_dsn_failure_structure),
 	TEST_ENTRY(test_dsn_headers_only),
+	TEST_ENTRY(test_dsn_combined_and_success),
 	TEST_ENTRY(test_dsn_delay),
 	TEST_ENTRY(test_dsn_boundary_avoids_content),
 	TEST_ENTRY(test_dsn_bad_arguments),

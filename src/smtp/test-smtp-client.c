@@ -423,6 +423,12 @@ test_auth(void)
 	run(&h, (const char *const[]){ GREET, "250-mx\r\n250 AUTH PLAIN\r\n", NULL },
 	    "EHLO me.example\r\nQUIT\r\n[close]\n[closed TEMP 0 4.7.0 local AUTH (refusing to "
 	    "send credentials without TLS)]\n");
+	/* ... unless the glue allows it (a relay on the loopback interface) */
+	h.set.auth_plaintext_allowed = true;
+	run(&h, (const char *const[]){ GREET, "250-mx\r\n250 AUTH PLAIN\r\n", "235 2.7.0 ok\r\n",
+				       "221 bye\r\n", NULL },
+	    "EHLO me.example\r\nAUTH PLAIN AHVzZXIAcGFzcw==\r\n[ready]\nQUIT\r\n[close]\n"
+	    "[closed OK 0 2.0.0 local QUIT (connection closed)]\n");
 }
 
 /* Mixed per-recipient results, with and without PIPELINING: same results. */

@@ -10,6 +10,10 @@
  * rolled-back transaction would. Every expunge leaves a tombstone in its
  * mailbox (mem_messages_remove), kept until the mailbox goes.
  *
+ * Subscriptions are a list of (account, name) pairs of their own in the
+ * mem_store (store.h: they outlive mailboxes); a mailbox's "subscribed" is
+ * looked up there.
+ *
  * Does not: write files; store_message_open hands out a memfd holding a
  * copy of the body.
  */
@@ -56,6 +60,51 @@ mem_mailbox_by_id(struct mem_store *s, uint64_t id)
 	return NULL;
 }
 
+/* Index of the subscription (account_id, name), or subscription_count. */
+static size_t
+subscription_index(const struct mem_store *s, uint64_t account_id, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->subscription_count; i++) {
+		if (s->subscriptions[i].account_id == account_id &&
+		    strcmp(s->subscriptions[i].name, name) == 0)
+			break;
+	}
+	return i;
+}
+
+static void
+subscription_add(struct mem_store *s, uint64_t account_id, const char *name)
+{
+	if (subscription_index(s, account_id, name) < s->subscription_count)
+		return;
+	s->subscriptions = store_array_grow(s->subscriptions, &s->subscription_alloc,
+					    s->subscription_count, sizeof(*s->subscriptions));
+	s->subscriptions[s->subscription_count].account_id = account_id;
+	s->subscriptions[s->subscription_count++].name = mem_strdup(name);
+}
+
+static void
+subscription_remove(struct mem_store *s, size_t i)
+{
+	mem_free(&s->subscriptions[i].name);
+	memmove(&s->subscriptions[i], &s->subscriptions[i + 1],
+		(s->subscription_count - i - 1) * sizeof(*s->subscriptions));
+	s->subscription_count--;
+}
+
+void
+mem_subscriptions_forget(struct mem_store *s, uint64_t account_id)
+{
+	for (size_t i = s->subscription_count; i-- > 0;) {
+		if (account_id == 0 || s->subscriptions[i].account_id == account_id)
+			subscription_remove(s, i);
+	}
+	if (account_id == 0)
+		mem_free(&s->subscriptions);
+}
+
 struct mem_mailbox *
 mem_mailbox_add(struct mem_store *s, struct mem_account *a, const char *name,
 		unsigned special_use, bool subscribed)
@@ -73,7 +122,8 @@ mem_mailbox_add(struct mem_store *s, struct mem_account *a, const char *name,
 	m->uidvalidity = uidvalidity;
 	m->uidnext = 1;
 	m->special_use = special_use;
-	m->subscribed = subscribed;
+	if (subscribed)
+		subscription_add(s, a->id, name);
 	s->mailboxes = store_array_grow(s->mailboxes, &s->mailbox_alloc, s->mailbox_count,
 					sizeof(*s->mailboxes));
 	s->mailboxes[s->mailbox_count++] = m;
@@ -108,7 +158,7 @@ mem_mailbox_remove(struct mem_store *s, size_t index)
 }
 
 static void
-mailbox_copy(const struct mem_mailbox *m, struct store_mailbox *out)
+mailbox_copy(const struct mem_store *s, const struct mem_mailbox *m, struct store_mailbox *out)
 {
 	out->id = m->id;
 	out->account_id = m->account_id;
@@ -117,7 +167,7 @@ mailbox_copy(const struct mem_mailbox *m, struct store_mailbox *out)
 	out->uidnext = m->uidnext;
 	out->highest_modseq = m->highest_modseq;
 	out->special_use = m->special_use;
-	out->subscribed = m->subscribed;
+	out->subscribed = subscription_index(s, m->account_id, m->name) < s->subscription_count;
 	out->messages = (uint32_t)m->count;
 	out->size = m->size;
 }
@@ -132,7 +182,7 @@ mem_mailbox_lookup(struct store *store, uint64_t account_id, const char *name,
 	pthread_mutex_lock(&s->lock);
 	m = mem_mailbox_find(s, account_id, name);
 	if (m != NULL)
-		mailbox_copy(m, mailbox_r);
+		mailbox_copy(s, m, mailbox_r);
 	pthread_mutex_unlock(&s->lock);
 	return m != NULL ? 1 : 0;
 }
@@ -160,7 +210,7 @@ mem_mailbox_list(struct store *store, uint64_t account_id, struct store_mailbox 
 	list = mem_array(s->mailbox_count + 1, sizeof(*list));
 	for (size_t i = 0; i < s->mailbox_count; i++) {
 		if (s->mailboxes[i]->account_id == account_id)
-			mailbox_copy(s->mailboxes[i], &list[n++]);
+			mailbox_copy(s, s->mailboxes[i], &list[n++]);
 	}
 	pthread_mutex_unlock(&s->lock);
 	qsort(list, n, sizeof(*list), mailbox_cmp);
@@ -223,17 +273,24 @@ mem_mailbox_delete(struct store *store, uint64_t account_id, const char *name,
 	return ret;
 }
 
-/* The name m gets when old_name becomes new_name. */
+/* The name that name (old_name or below it) gets when old_name becomes
+ * new_name. */
+static char *
+renamed_name(const char *name, const char *old_name, const char *new_name)
+{
+	const char *rest = name + strlen(old_name);
+	size_t len = mem_size_add(mem_size_add(strlen(new_name), strlen(rest)), 1);
+	char *out = mem_alloc(len);
+
+	memcpy(out, new_name, strlen(new_name));
+	memcpy(out + strlen(new_name), rest, strlen(rest) + 1);
+	return out;
+}
+
 static char *
 renamed(const struct mem_mailbox *m, const char *old_name, const char *new_name)
 {
-	const char *rest = m->name + strlen(old_name);
-	size_t len = mem_size_add(mem_size_add(strlen(new_name), strlen(rest)), 1);
-	char *name = mem_alloc(len);
-
-	memcpy(name, new_name, strlen(new_name));
-	memcpy(name + strlen(new_name), rest, strlen(rest) + 1);
-	return name;
+	return renamed_name(m->name, old_name, new_name);
 }
 
 /* Would renaming collide with a mailbox outside the renamed subtree? */
@@ -286,6 +343,23 @@ mailbox_rename_locked(struct mem_store *s, uint64_t account_id, const char *old_
 		mem_free(&m->name);
 		m->name = name;
 	}
+	/* the subtree's subscriptions follow (store.h); one whose new name
+	 * is subscribed already merges into it */
+	for (size_t i = s->subscription_count; i-- > 0;) {
+		struct mem_subscription *sub = &s->subscriptions[i];
+		char *name;
+
+		if (sub->account_id != account_id || !store_mailbox_name_under(sub->name, old_name))
+			continue;
+		name = renamed_name(sub->name, old_name, new_name);
+		if (subscription_index(s, account_id, name) < s->subscription_count) {
+			subscription_remove(s, i);
+			mem_free(&name);
+		} else {
+			mem_free(&sub->name);
+			sub->name = name;
+		}
+	}
 	return 1;
 }
 
@@ -310,14 +384,56 @@ mem_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char 
 			   bool subscribed, const char **error_r)
 {
 	struct mem_store *s = (struct mem_store *)store;
-	struct mem_mailbox *m;
+	size_t i;
+	int ret = 1;
 
 	pthread_mutex_lock(&s->lock);
-	m = mem_mailbox_find(s, account_id, name);
-	if (m != NULL)
-		m->subscribed = subscribed;
+	i = subscription_index(s, account_id, name);
+	if (!subscribed) {
+		if (i < s->subscription_count)
+			subscription_remove(s, i);
+		else
+			ret = 0;
+	} else if (mem_mailbox_find(s, account_id, name) != NULL) {
+		subscription_add(s, account_id, name);
+	} else {
+		/* RFC 9051 6.3.7: the server may refuse names that are no mailbox */
+		ret = 0;
+	}
 	pthread_mutex_unlock(&s->lock);
-	return m != NULL ? 1 : 0;
+	return ret;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+mem_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+		      size_t *count_r, const char **error_r)
+{
+	struct mem_store *s = (struct mem_store *)store;
+	char **list;
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (mem_account_by_id(s, account_id) == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	list = mem_array(s->subscription_count + 1, sizeof(*list));
+	for (size_t i = 0; i < s->subscription_count; i++) {
+		if (s->subscriptions[i].account_id == account_id)
+			list[n++] = mem_strdup(s->subscriptions[i].name);
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* the SQLite backend's order: bytewise */
+	qsort(list, n, sizeof(*list), name_cmp);
+	*names_r = list;
+	*count_r = n;
+	return 1;
 }
 
 /*

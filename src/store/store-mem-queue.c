@@ -93,6 +93,7 @@ queue_add_locked(struct mem_store *s, struct store_blob *blob,
 	q->e.envid = strdup_null(env->envid);
 	q->e.ret = env->ret;
 	q->e.submitter = env->submitter;
+	q->e.requiretls = env->requiretls;
 	q->e.arrival = now;
 	q->e.rcpts = mem_array(env->rcpt_count, sizeof(*q->e.rcpts));
 	q->e.rcpt_count = env->rcpt_count;
@@ -315,6 +316,10 @@ update_rcpt_locked(struct mem_store *s, const char *queue_id, size_t rcpt_index,
 	if (q == NULL || rcpt_index >= q->e.rcpt_count)
 		return 0;
 	r = &q->e.rcpts[rcpt_index];
+	if (u->flags_only) {
+		r->flags = (r->flags | u->flags_set) & ~u->flags_clear;
+		return 1;
+	}
 	if (r->state == STORE_QUEUE_RCPT_SENT || r->state == STORE_QUEUE_RCPT_BOUNCED) {
 		*error_r = store_error_printf("%s: recipient %zu is final already", queue_id,
 					      rcpt_index);
@@ -328,6 +333,7 @@ update_rcpt_locked(struct mem_store *s, const char *queue_id, size_t rcpt_index,
 	mem_free(&r->dsn);
 	r->status = strdup_null(u->status);
 	r->dsn = strdup_null(u->dsn);
+	r->flags |= u->flags_set;
 	return 1;
 }
 

@@ -287,6 +287,7 @@ mem_account_del(struct store *store, const char *key, const char **error_r)
 				mem_mailbox_remove(s, i);
 		}
 		mem_acl_forget_account(s, a->id);
+		mem_subscriptions_forget(s, a->id);
 		mem_ptr_array_remove((void **)s->accounts, &s->account_count, index);
 		account_free(a);
 	}
@@ -557,6 +558,8 @@ mem_close(struct store *store)
 	struct mem_store *s = (struct mem_store *)store;
 
 	mem_queue_free(s);
+	mem_sts_free(s);
+	mem_subscriptions_forget(s, 0);
 	while (s->mailbox_count > 0)
 		mem_mailbox_remove(s, s->mailbox_count - 1);
 	for (size_t i = 0; i < s->alias_count; i++)
@@ -609,6 +612,7 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.mailbox_delete = mem_mailbox_delete,
 	.mailbox_rename = mem_mailbox_rename,
 	.mailbox_set_subscribed = mem_mailbox_set_subscribed,
+	.subscription_list = mem_subscription_list,
 	.blob_begin = mem_blob_begin,
 	.blob_write = mem_blob_write,
 	.blob_abort = mem_blob_abort,
@@ -637,4 +641,9 @@ const struct store_vfuncs store_vfuncs_mem = {
 	.acl_get = mem_acl_get,
 	.acl_lookup = mem_acl_lookup,
 	.acl_shared = mem_acl_shared,
+	.mailbox_claim_recent = mem_mailbox_claim_recent,
+	.mailbox_recent = mem_mailbox_recent,
+	.sts_get = mem_sts_get,
+	.sts_put = mem_sts_put,
+	.sts_delete = mem_sts_delete,
 };

@@ -75,7 +75,6 @@ struct mem_mailbox {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highest_modseq;
 	unsigned special_use;
-	bool subscribed;
 	uint64_t size;
 	struct mem_message *messages; /* in UID order */
 	size_t count, alloc;
@@ -83,6 +82,15 @@ struct mem_mailbox {
 	size_t acl_count, acl_alloc;
 	struct mem_tombstone *expunged; /* in the order of the expunges */
 	size_t expunged_count, expunged_alloc;
+	/* first UID no session claimed as \Recent (store-mem-recent.c); 0
+	 * (a new mailbox) counts as 1 */
+	uint32_t recent_uid;
+};
+
+/* A subscribed name (store.h: independent of the mailboxes). */
+struct mem_subscription {
+	uint64_t account_id;
+	char *name;
 };
 
 struct mem_queue_entry {
@@ -105,6 +113,10 @@ struct mem_store {
 	size_t mailbox_count, mailbox_alloc;
 	struct mem_queue_entry **queue;
 	size_t queue_count, queue_alloc;
+	struct mem_subscription *subscriptions; /* in the order added */
+	size_t subscription_count, subscription_alloc;
+	struct store_sts_policy *sts; /* MTA-STS cache (store-mem-sts.c); freed when emptied */
+	size_t sts_count;
 };
 
 /* Remove element i of an array of pointers, keeping the order. */
@@ -132,6 +144,11 @@ int mem_mailbox_rename(struct store *store, uint64_t account_id, const char *old
 		       const char *new_name, const char **error_r);
 int mem_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
 			       bool subscribed, const char **error_r);
+int mem_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+			  size_t *count_r, const char **error_r);
+/* Drop the account's subscriptions (s->lock held); account_id 0: all of
+ * them and the array (store close). */
+void mem_subscriptions_forget(struct mem_store *s, uint64_t account_id);
 /* Turn a written blob into a body without references (the blob is left
  * empty, for mem_blob_abort). */
 struct mem_body *mem_body_take(struct store_blob *blob);
@@ -190,6 +207,15 @@ int mem_acl_lookup(struct store *store, uint64_t mailbox_id, uint64_t account_id
 		   uint64_t *owner_r, char rights_r[STORE_ACL_LOOKUP_SIZE], const char **error_r);
 int mem_acl_shared(struct store *store, uint64_t account_id, struct store_acl_shared **shared_r,
 		   size_t *count_r, const char **error_r);
+
+/* store-mem-recent.c */
+int mem_mailbox_claim_recent(struct store *store, uint64_t mailbox_id, uint32_t upto_uid,
+			     uint32_t *first_r, uint32_t *end_r, const char **error_r);
+int mem_mailbox_recent(struct store *store, uint64_t mailbox_id, uint32_t *recent_uid_r,
+		       uint32_t *count_r, const char **error_r);
+
+/* store-mem-sts.c: free the MTA-STS cache (at close). */
+void mem_sts_free(struct mem_store *s);
 
 /* store-mem-queue.c */
 void mem_queue_free(struct mem_store *s);

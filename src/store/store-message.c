@@ -198,6 +198,27 @@ store_mailbox_set_subscribed(struct store *store, uint64_t account_id, const cha
 	return ret;
 }
 
+int
+store_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+			size_t *count_r, const char **error_r)
+{
+	ERROR_R_GUARD(error_r);
+
+	*names_r = NULL;
+	*count_r = 0;
+	return store->v->subscription_list(store, account_id, names_r, count_r, error_r);
+}
+
+void
+store_subscription_list_free(char ***names, size_t count)
+{
+	if (*names == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		mem_free(&(*names)[i]);
+	mem_free(names);
+}
+
 /*
  * Blobs and delivery
  */

@@ -30,13 +30,18 @@ struct store_address {
 	char *domain;  /* lowercase domain */
 };
 
-/* The checked arguments of store_queue_update_rcpt. */
+/* The checked arguments of store_queue_update_rcpt and store_queue_set_rcpt_flags
+ * (both go through the backends' queue_update_rcpt). */
 struct store_queue_rcpt_update {
 	enum store_queue_rcpt_state state;
 	int64_t now;          /* becomes last_attempt */
 	int64_t next_attempt;
 	const char *status;   /* NULL = none */
 	const char *dsn;      /* NULL = none */
+	unsigned flags_set;   /* STORE_QUEUE_RCPT_F_* to add */
+	unsigned flags_clear; /* STORE_QUEUE_RCPT_F_* to remove (flags_only) */
+	bool flags_only;      /* store_queue_set_rcpt_flags: change the flags only (also of a
+				 final recipient); state and the rest are ignored */
 };
 
 /* Whom an ACL entry names: an account (account_id != 0, special NONE) or a
@@ -106,6 +111,9 @@ struct store_vfuncs {
 			      const char *new_name, const char **error_r);
 	int (*mailbox_set_subscribed)(struct store *store, uint64_t account_id, const char *name,
 				      bool subscribed, const char **error_r);
+	/* *names_r and *count_r come in as NULL and 0 (store.h contract). */
+	int (*subscription_list)(struct store *store, uint64_t account_id, char ***names_r,
+				 size_t *count_r, const char **error_r);
 
 	int (*blob_begin)(struct store *store, struct store_blob **blob_r, const char **error_r);
 	/* 0 ok, -1 error; store.c keeps the size and the sticky error. */
@@ -175,7 +183,9 @@ struct store_vfuncs {
 	int (*queue_open_body)(struct store *store, const char *queue_id, int *fd_r,
 			       uint64_t *size_r, const char **error_r);
 	/* u->state is DEFERRED, SENT or BOUNCED, u->next_attempt already 0 for
-	 * the final states; the backend refuses (-1) a recipient that is final. */
+	 * the final states; the backend refuses (-1) a recipient that is final.
+	 * With u->flags_only it changes only the recipient's flags (set, then
+	 * clear), whatever its state. */
 	int (*queue_update_rcpt)(struct store *store, const char *queue_id, size_t rcpt_index,
 				 const struct store_queue_rcpt_update *u, const char **error_r);
 
@@ -206,6 +216,22 @@ struct store_vfuncs {
 	int (*acl_shared)(struct store *store, uint64_t account_id,
 			  struct store_acl_shared **shared_r, size_t *count_r,
 			  const char **error_r);
+
+	/* \Recent (store-recent.c checks the arguments): upto_uid >= 1;
+	 * the contracts of store_mailbox_claim_recent / store_mailbox_recent,
+	 * outputs zeroed on entry. */
+	int (*mailbox_claim_recent)(struct store *store, uint64_t mailbox_id, uint32_t upto_uid,
+				    uint32_t *first_r, uint32_t *end_r, const char **error_r);
+	int (*mailbox_recent)(struct store *store, uint64_t mailbox_id, uint32_t *recent_uid_r,
+			      uint32_t *count_r, const char **error_r);
+
+	/* MTA-STS cache (store-sts.c checks the arguments and lower-cases the
+	 * domain): the contracts of store_sts_get / _put / _delete. */
+	int (*sts_get)(struct store *store, const char *domain, struct store_sts_policy *policy_r,
+		       const char **error_r);
+	int (*sts_put)(struct store *store, const struct store_sts_policy *policy,
+		       const char **error_r);
+	int (*sts_delete)(struct store *store, const char *domain, const char **error_r);
 };
 
 /* The first member of every backend's store. */
@@ -223,6 +249,19 @@ struct store_blob {
 
 extern const struct store_vfuncs store_vfuncs_sqlite;
 extern const struct store_vfuncs store_vfuncs_mem;
+
+/* The backends' MTA-STS cache functions (store-sqlite-sts.c,
+ * store-mem-sts.c), for their vtables. */
+int sqlite_sts_get(struct store *store, const char *domain, struct store_sts_policy *policy_r,
+		   const char **error_r);
+int sqlite_sts_put(struct store *store, const struct store_sts_policy *policy,
+		   const char **error_r);
+int sqlite_sts_delete(struct store *store, const char *domain, const char **error_r);
+int mem_sts_get(struct store *store, const char *domain, struct store_sts_policy *policy_r,
+		const char **error_r);
+int mem_sts_put(struct store *store, const struct store_sts_policy *policy,
+		const char **error_r);
+int mem_sts_delete(struct store *store, const char *domain, const char **error_r);
 
 /* The mailboxes created with every account (RFC 6154 special use), all subscribed. */
 struct store_default_mailbox {

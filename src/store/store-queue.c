@@ -11,7 +11,10 @@
  * how often to retry and when to give up is the delivery engine's policy.
  *
  * Invariant: a backend sees only a valid queue id, an envelope that passed
- * envelope_check, and an update whose next_attempt is 0 for final states.
+ * envelope_check, and an update whose next_attempt is 0 for final states
+ * and whose flags are within STORE_QUEUE_RCPT_F_ALL. Flag-only changes
+ * (store_queue_set_rcpt_flags) reuse the backends' queue_update_rcpt with
+ * u.flags_only set.
  */
 #include "store/store-private.h"
 
@@ -253,12 +256,46 @@ store_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_i
 			enum store_queue_rcpt_state state, int64_t next_attempt,
 			const char *status, const char *dsn, const char **error_r)
 {
-	struct store_queue_rcpt_update u = { state, (int64_t)time(NULL), next_attempt, status,
-					     dsn };
+	return store_queue_update_rcpt_flags(store, queue_id, rcpt_index, state, next_attempt,
+					     status, dsn, 0, error_r);
+}
+
+int
+store_queue_set_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
+			   unsigned flags_set, unsigned flags_clear, const char **error_r)
+{
+	struct store_queue_rcpt_update u;
 	ERROR_R_GUARD(error_r);
 
 	if (queue_id == NULL || !store_queue_id_valid(queue_id))
 		return 0;
+	if (((flags_set | flags_clear) & ~STORE_QUEUE_RCPT_F_ALL) != 0) {
+		*error_r = "invalid recipient flags";
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	u.flags_only = true;
+	u.flags_set = flags_set;
+	u.flags_clear = flags_clear;
+	return store->v->queue_update_rcpt(store, queue_id, rcpt_index, &u, error_r);
+}
+
+int
+store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
+			      enum store_queue_rcpt_state state, int64_t next_attempt,
+			      const char *status, const char *dsn, unsigned flags_set,
+			      const char **error_r)
+{
+	struct store_queue_rcpt_update u = { state, (int64_t)time(NULL), next_attempt, status,
+					     dsn, flags_set, 0, false };
+	ERROR_R_GUARD(error_r);
+
+	if (queue_id == NULL || !store_queue_id_valid(queue_id))
+		return 0;
+	if ((flags_set & ~STORE_QUEUE_RCPT_F_ALL) != 0) {
+		*error_r = "invalid recipient flags";
+		return -1;
+	}
 	if (state != STORE_QUEUE_RCPT_DEFERRED && state != STORE_QUEUE_RCPT_SENT &&
 	    state != STORE_QUEUE_RCPT_BOUNCED) {
 		*error_r = "a recipient can only become deferred, sent or bounced";

@@ -10,6 +10,13 @@
  *
  * Renaming INBOX moves its messages (store-sqlite-copy.c).
  *
+ * Subscriptions (store.h) live in the table subscriptions (account, name),
+ * apart from the mailboxes since schema 6, so that DELETE leaves them; the
+ * column mailboxes.subscribed is no longer read or written (schema 6 copied
+ * it into the table; migrations never drop columns). A mailbox's
+ * "subscribed" is whether its name is in the table; RENAME moves the
+ * subtree's subscriptions in the rename's transaction.
+ *
  * Does not: enforce that parents exist.
  */
 #include "store/store-sqlite.h"
@@ -19,7 +26,9 @@
 #include <string.h>
 
 #define MAILBOX_COLUMNS \
-	"id, account_id, name, uidvalidity, uidnext, highest_modseq, special_use, subscribed," \
+	"id, account_id, name, uidvalidity, uidnext, highest_modseq, special_use," \
+	" EXISTS (SELECT 1 FROM subscriptions s" \
+	"  WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name)," \
 	" messages, size"
 
 static void
@@ -139,13 +148,18 @@ sqlite_mailbox_insert(struct sqlite_conn *c, uint64_t account_id, const char *na
 	if (sqlite_exec(c, error_r, "UPDATE accounts SET uidvalidity_last = ?2 WHERE id = ?1", "ii",
 			(int64_t)account_id, (int64_t)uidvalidity) < 0 ||
 	    sqlite_exec(c, error_r,
-			"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use,"
-			" subscribed) VALUES (?1, ?2, ?3, ?4, ?5)",
-			"isiii", (int64_t)account_id, name, (int64_t)uidvalidity,
-			(int64_t)special_use, (int64_t)subscribed) < 0)
+			"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
+			" VALUES (?1, ?2, ?3, ?4)",
+			"isii", (int64_t)account_id, name, (int64_t)uidvalidity,
+			(int64_t)special_use) < 0)
 		return -1;
 	if (id_r != NULL)
 		*id_r = (uint64_t)sqlite3_last_insert_rowid(c->db);
+	if (subscribed &&
+	    sqlite_exec(c, error_r,
+			"INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?1, ?2)",
+			"is", (int64_t)account_id, name) < 0)
+		return -1;
 	return 1;
 }
 
@@ -243,6 +257,19 @@ mailbox_rename_tx(struct sqlite_conn *c, uint64_t account_id, const char *old_na
 			*error_r = "a mailbox below the new name already exists";
 		return -1;
 	}
+	/* The subtree's subscriptions follow (store.h). A target name that
+	 * is subscribed already keeps its row; the old one then goes. */
+	if (sqlite_exec(c, error_r,
+			"UPDATE OR IGNORE subscriptions"
+			" SET name = ?3 || substr(name, length(?2) + 1)"
+			" WHERE account_id = ?1"
+			" AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')",
+			"iss", (int64_t)account_id, old_name, new_name) < 0 ||
+	    sqlite_exec(c, error_r,
+			"DELETE FROM subscriptions WHERE account_id = ?1"
+			" AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')",
+			"is", (int64_t)account_id, old_name) < 0)
+		return -1;
 	return 1;
 }
 
@@ -267,6 +294,33 @@ sqlite_mailbox_rename(struct store *store, uint64_t account_id, const char *old_
 	return ret;
 }
 
+static int
+mailbox_subscribe_tx(struct sqlite_conn *c, uint64_t account_id, const char *name,
+		     bool subscribed, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (!subscribed) {
+		ret = sqlite_exec(c, error_r,
+				  "DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2",
+				  "is", (int64_t)account_id, name);
+		return ret < 0 ? -1 : sqlite3_changes(c->db) > 0 ? 1 : 0;
+	}
+	/* RFC 9051 6.3.7: the server may refuse names that are no mailbox */
+	ret = sqlite_run(c, error_r, &st,
+			 "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND name = ?2", "is",
+			 (int64_t)account_id, name);
+	if (ret <= 0)
+		return ret;
+	sqlite_stmt_done(st);
+	if (sqlite_exec(c, error_r,
+			"INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?1, ?2)",
+			"is", (int64_t)account_id, name) < 0)
+		return -1;
+	return 1;
+}
+
 int
 sqlite_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
 			      bool subscribed, const char **error_r)
@@ -278,14 +332,44 @@ sqlite_mailbox_set_subscribed(struct store *store, uint64_t account_id, const ch
 	if (c == NULL)
 		return -1;
 	if (sqlite_begin(s, c, error_r) > 0) {
-		ret = sqlite_exec(c, error_r,
-				  "UPDATE mailboxes SET subscribed = ?3"
-				  " WHERE account_id = ?1 AND name = ?2",
-				  "isi", (int64_t)account_id, name, (int64_t)subscribed);
-		if (ret > 0 && sqlite3_changes(c->db) == 0)
-			ret = 0;
+		ret = mailbox_subscribe_tx(c, account_id, name, subscribed, error_r);
 		ret = sqlite_end(s, c, ret, error_r);
 	}
 	sqlite_conn_put(s, c);
 	return ret;
+}
+
+int
+sqlite_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+			 size_t *count_r, const char **error_r)
+{
+	struct sqlite_store *s = (struct sqlite_store *)store;
+	struct sqlite_conn *c = sqlite_conn_get(s, error_r);
+	char **list = NULL;
+	size_t n = 0, alloc = 0;
+	sqlite3_stmt *st;
+	int ret;
+
+	if (c == NULL)
+		return -1;
+	if ((ret = account_exists(c, account_id, error_r)) <= 0) {
+		sqlite_conn_put(s, c);
+		return ret;
+	}
+	/* the primary key's order is the byte order of the names */
+	ret = sqlite_run(c, error_r, &st,
+			 "SELECT name FROM subscriptions WHERE account_id = ?1 ORDER BY name", "i",
+			 (int64_t)account_id);
+	for (; ret > 0; ret = sqlite_step(c, st, error_r)) {
+		list = store_array_grow(list, &alloc, n, sizeof(*list));
+		list[n++] = sqlite_column_strdup(st, 0);
+	}
+	sqlite_conn_put(s, c);
+	if (ret < 0) {
+		store_subscription_list_free(&list, n);
+		return -1;
+	}
+	*names_r = list;
+	*count_r = n;
+	return 1;
 }

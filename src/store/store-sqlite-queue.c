@@ -1,7 +1,8 @@
 /*
  * store-sqlite-queue.c - the outbound queue in the SQLite backend: tables
  * queue (one row per entry) and queue_rcpts (one row per recipient, idx
- * 0..n-1 in the order added), schema version 3 (store-sqlite.c).
+ * 0..n-1 in the order added), schema version 3 (store-sqlite.c); version 6
+ * added queue.requiretls and queue_rcpts.flags (notice flags).
  *
  * Adding runs in the group commit of store-sqlite-deliver.c
  * (sqlite_queue_add there, sqlite_queue_insert here inside the batch), so
@@ -46,9 +47,11 @@ sqlite_queue_insert(struct sqlite_conn *c, const struct sqlite_delivery *d, int6
 	}
 	if (sqlite_exec(c, error_r,
 			"INSERT INTO queue (queue_id, blob_id, size, sender, envid, ret,"
-			" submitter, arrival) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-			"ssissiii", d->queue_id, d->blob_id, (int64_t)d->size, env->sender,
-			env->envid, (int64_t)env->ret, (int64_t)env->submitter, now) < 0)
+			" submitter, arrival, requiretls)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			"ssissiiii", d->queue_id, d->blob_id, (int64_t)d->size, env->sender,
+			env->envid, (int64_t)env->ret, (int64_t)env->submitter, now,
+			(int64_t)env->requiretls) < 0)
 		return -1;
 	entry = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < env->rcpt_count; i++) {
@@ -70,7 +73,7 @@ sqlite_queue_insert(struct sqlite_conn *c, const struct sqlite_delivery *d, int6
 #define QUEUE_COLUMNS \
 	"q.id, q.queue_id, q.size, q.sender, q.envid, q.ret, q.submitter, q.arrival, q.hold," \
 	" r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_attempt, r.next_attempt," \
-	" r.status, r.dsn"
+	" r.status, r.dsn, q.requiretls, r.flags"
 
 static void
 entry_from_row(sqlite3_stmt *st, struct store_queue_entry *e)
@@ -87,6 +90,7 @@ entry_from_row(sqlite3_stmt *st, struct store_queue_entry *e)
 	e->submitter = (uint64_t)sqlite3_column_int64(st, 6);
 	e->arrival = sqlite3_column_int64(st, 7);
 	e->hold = sqlite3_column_int(st, 8) != 0;
+	e->requiretls = sqlite3_column_int(st, 18) != 0;
 }
 
 static void
@@ -103,6 +107,7 @@ rcpt_from_row(sqlite3_stmt *st, struct store_queue_rcpt *r)
 	r->next_attempt = sqlite3_column_int64(st, 15);
 	r->status = sqlite_column_strdup(st, 16);
 	r->dsn = sqlite_column_strdup(st, 17);
+	r->flags = (unsigned)sqlite3_column_int64(st, 19);
 }
 
 /* Fold the rows of st (ret: the first sqlite_run/sqlite_step result), one
@@ -378,6 +383,17 @@ update_rcpt_tx(struct sqlite_conn *c, const char *queue_id, size_t rcpt_index,
 
 	if ((uint64_t)rcpt_index > (uint64_t)INT64_MAX)
 		return 0;
+	if (u->flags_only) {
+		ret = sqlite_exec(c, error_r,
+				  "UPDATE queue_rcpts SET flags = (flags | ?3) & ~?4"
+				  " WHERE idx = ?2 AND entry_id ="
+				  " (SELECT id FROM queue WHERE queue_id = ?1)",
+				  "siii", queue_id, (int64_t)rcpt_index, (int64_t)u->flags_set,
+				  (int64_t)u->flags_clear);
+		if (ret > 0 && sqlite3_changes(c->db) == 0)
+			ret = 0;
+		return ret;
+	}
 	ret = sqlite_run(c, error_r, &st,
 			 "SELECT q.id, r.state FROM queue q JOIN queue_rcpts r"
 			 " ON r.entry_id = q.id AND r.idx = ?2 WHERE q.queue_id = ?1",
@@ -394,10 +410,10 @@ update_rcpt_tx(struct sqlite_conn *c, const char *queue_id, size_t rcpt_index,
 	}
 	if (sqlite_exec(c, error_r,
 			"UPDATE queue_rcpts SET state = ?3, attempts = attempts + 1,"
-			" last_attempt = ?4, next_attempt = ?5, status = ?6, dsn = ?7"
-			" WHERE entry_id = ?1 AND idx = ?2",
-			"iiiiiss", entry, (int64_t)rcpt_index, (int64_t)u->state, u->now,
-			u->next_attempt, u->status, u->dsn) < 0)
+			" last_attempt = ?4, next_attempt = ?5, status = ?6, dsn = ?7,"
+			" flags = flags | ?8 WHERE entry_id = ?1 AND idx = ?2",
+			"iiiiissi", entry, (int64_t)rcpt_index, (int64_t)u->state, u->now,
+			u->next_attempt, u->status, u->dsn, (int64_t)u->flags_set) < 0)
 		return -1;
 	return 1;
 }

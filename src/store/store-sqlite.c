@@ -85,7 +85,7 @@ const char sqlite_schema_v1_sql[] =
 	" uidnext INTEGER NOT NULL DEFAULT 1,"
 	" highest_modseq INTEGER NOT NULL DEFAULT 0,"
 	" special_use INTEGER NOT NULL DEFAULT 0,"
-	" subscribed INTEGER NOT NULL DEFAULT 0,"
+	" subscribed INTEGER NOT NULL DEFAULT 0,"  /* unused since 6: table subscriptions */
 	" messages INTEGER NOT NULL DEFAULT 0,"
 	" size INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE (account_id, name));"
@@ -678,6 +678,7 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.mailbox_delete = sqlite_mailbox_delete,
 	.mailbox_rename = sqlite_mailbox_rename,
 	.mailbox_set_subscribed = sqlite_mailbox_set_subscribed,
+	.subscription_list = sqlite_subscription_list,
 	.blob_begin = sqlite_blob_begin,
 	.blob_write = sqlite_blob_write,
 	.blob_abort = sqlite_blob_abort,
@@ -706,4 +707,9 @@ const struct store_vfuncs store_vfuncs_sqlite = {
 	.acl_get = sqlite_acl_get,
 	.acl_lookup = sqlite_acl_lookup,
 	.acl_shared = sqlite_acl_shared,
+	.mailbox_claim_recent = sqlite_mailbox_claim_recent,
+	.mailbox_recent = sqlite_mailbox_recent,
+	.sts_get = sqlite_sts_get,
+	.sts_put = sqlite_sts_put,
+	.sts_delete = sqlite_sts_delete,
 };

@@ -177,8 +177,11 @@ int sqlite_mailbox_rename(struct store *store, uint64_t account_id, const char *
 			  const char *new_name, const char **error_r);
 int sqlite_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
 				  bool subscribed, const char **error_r);
-/* Inside a transaction: add a mailbox with the account's next UIDVALIDITY.
- * 1 created, 0 exists, -1 error (also when the account does not exist). */
+int sqlite_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+			     size_t *count_r, const char **error_r);
+/* Inside a transaction: add a mailbox with the account's next UIDVALIDITY,
+ * and its name to the subscriptions when subscribed. 1 created, 0 exists,
+ * -1 error (also when the account does not exist). */
 int sqlite_mailbox_insert(struct sqlite_conn *c, uint64_t account_id, const char *name,
 			  unsigned special_use, bool subscribed, uint64_t *id_r,
 			  const char **error_r);
@@ -256,6 +259,12 @@ int sqlite_acl_lookup(struct store *store, uint64_t mailbox_id, uint64_t account
 		      const char **error_r);
 int sqlite_acl_shared(struct store *store, uint64_t account_id,
 		      struct store_acl_shared **shared_r, size_t *count_r, const char **error_r);
+
+/* store-sqlite-recent.c */
+int sqlite_mailbox_claim_recent(struct store *store, uint64_t mailbox_id, uint32_t upto_uid,
+				uint32_t *first_r, uint32_t *end_r, const char **error_r);
+int sqlite_mailbox_recent(struct store *store, uint64_t mailbox_id, uint32_t *recent_uid_r,
+			  uint32_t *count_r, const char **error_r);
 
 /* store-sqlite-deliver.c */
 void sqlite_commit_queue_init(struct sqlite_commit_queue *q);

@@ -247,7 +247,7 @@ struct store_mailbox {
 	uint32_t uidnext;        /* next UID to assign; UIDs are never reused */
 	uint64_t highest_modseq; /* 0 until the first change */
 	unsigned special_use;    /* STORE_SPECIAL_USE_* */
-	bool subscribed;
+	bool subscribed;         /* the name is among the account's subscriptions */
 	uint32_t messages;       /* message count */
 	uint64_t size;           /* sum of message sizes in octets */
 };
@@ -281,9 +281,31 @@ int store_mailbox_delete(struct store *store, uint64_t account_id, const char *n
  * (nor be INBOX itself). 1 renamed, 0 old_name not found. */
 int store_mailbox_rename(struct store *store, uint64_t account_id, const char *old_name,
 			 const char *new_name, const char **error_r);
-/* 1 changed, 0 not found. */
+
+/*
+ * Subscriptions (RFC 9051 6.3.7, 6.3.8; LSUB of RFC 3501 6.3.9): a set of
+ * names per account, kept apart from the mailboxes. Deleting a mailbox
+ * leaves its name subscribed (RFC 3501 6.3.6, RFC 9051 6.3.5: the server
+ * must not remove it by itself); LIST (SUBSCRIBED) then shows the name as
+ * \NonExistent (RFC 5258 3.1). Renaming a mailbox moves the subscriptions
+ * of its subtree ("old" and "old/..." become "new..."; RFC 9051 6.3.6
+ * leaves this to the server, and clients expect the renamed folder to stay
+ * visible); renaming INBOX moves none (INBOX stays). Deleting an account
+ * drops its subscriptions. The mailboxes created with an account start
+ * subscribed. Names are normalised like mailbox names (INBOX in any case).
+ */
+/* subscribed: add name, but only while the account has a mailbox of that
+ * name (RFC 9051 6.3.7 lets the server check): 1 subscribed (also when it
+ * was already), 0 no such mailbox. !subscribed: remove name whether or not
+ * a mailbox has it: 1 removed, 0 it was not subscribed. -1 error. */
 int store_mailbox_set_subscribed(struct store *store, uint64_t account_id, const char *name,
 				 bool subscribed, const char **error_r);
+/* Every subscribed name of the account, mailbox or not, in byte order. 1
+ * (*count_r may be 0), 0 no such account, -1 error. Free *names_r with
+ * store_subscription_list_free. */
+int store_subscription_list(struct store *store, uint64_t account_id, char ***names_r,
+			    size_t *count_r, const char **error_r);
+void store_subscription_list_free(char ***names, size_t count);
 
 /*
  * Messages
@@ -443,6 +465,27 @@ int store_message_set_flags(struct store *store, uint64_t mailbox_id, const uint
 			    size_t count, const struct store_flag_change *change,
 			    uint32_t **modified_r, size_t *modified_count_r,
 			    const char **error_r);
+
+/*
+ * \Recent (RFC 3501 2.3.2): a message is recent in exactly one IMAP4rev1
+ * session, the first that selects its mailbox (read-write) after the
+ * message arrived. Each mailbox keeps recent_uid, the first UID no session
+ * has claimed (1 for a new mailbox); the messages with UID >= recent_uid
+ * are the ones no session has seen yet.
+ */
+/* Claim the messages below upto_uid (UINT32_MAX: every message there is)
+ * that no session has claimed: recent_uid moves atomically to
+ * max(recent_uid, min(upto_uid, uidnext)), and [*first_r, *end_r) is the
+ * UID range this caller got (empty when *first_r == *end_r). Two callers
+ * never get overlapping ranges. 1 done, 0 no such mailbox (*first_r and
+ * *end_r 0), -1 error. */
+int store_mailbox_claim_recent(struct store *store, uint64_t mailbox_id, uint32_t upto_uid,
+			       uint32_t *first_r, uint32_t *end_r, const char **error_r);
+/* Without claiming anything: the mailbox's recent_uid and how many of its
+ * messages have a UID >= it (STATUS RECENT, EXAMINE). 1, 0 no such mailbox
+ * (both 0), -1 error. */
+int store_mailbox_recent(struct store *store, uint64_t mailbox_id, uint32_t *recent_uid_r,
+			 uint32_t *count_r, const char **error_r);
 
 /*
  * Access control lists (RFC 4314): who besides a mailbox's owner may do what
@@ -624,10 +667,17 @@ struct store_queue_envelope {
 	bool requiretls;    /* MAIL FROM ... REQUIRETLS (RFC 8689 4.1) */
 };
 
-/* Notice flags of a recipient (store_queue_set_rcpt_flags). */
+/* Notice flags of a recipient (store_queue_set_rcpt_flags,
+ * store_queue_update_rcpt_flags). They let the delivery engine keep its
+ * promises across restarts: a flag is set in the same write as the state it
+ * belongs to, or after the notice it records was queued, so a crash at
+ * worst repeats a notice and never loses one. */
 #define STORE_QUEUE_RCPT_F_DELAY_SENT 0x01u   /* a delay notice went out for it */
 #define STORE_QUEUE_RCPT_F_SUCCESS_OWED 0x02u /* final SENT, and a success DSN is due
 						 (NOTIFY=SUCCESS, no DSN-capable next hop) */
+#define STORE_QUEUE_RCPT_F_LOCAL 0x04u        /* SENT into a local mailbox (the success
+						 DSN says "delivered", not "relayed") */
+#define STORE_QUEUE_RCPT_F_ALL 0x07u
 
 /* A recipient as the queue holds it. */
 struct store_queue_rcpt {
@@ -710,6 +760,21 @@ int store_queue_open_body(struct store *store, const char *queue_id, int *fd_r, 
 int store_queue_update_rcpt(struct store *store, const char *queue_id, size_t rcpt_index,
 			    enum store_queue_rcpt_state state, int64_t next_attempt,
 			    const char *status, const char *dsn, const char **error_r);
+/* Like store_queue_update_rcpt, and also adds flags_set (STORE_QUEUE_RCPT_F_*)
+ * to the recipient's flags in the same write: e.g. SENT together with
+ * SUCCESS_OWED, so that no crash can separate the two. Same returns; -1 also
+ * for bits outside STORE_QUEUE_RCPT_F_ALL. */
+int store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
+				  enum store_queue_rcpt_state state, int64_t next_attempt,
+				  const char *status, const char *dsn, unsigned flags_set,
+				  const char **error_r);
+/* Change only the notice flags of recipient rcpt_index, whatever its state
+ * (final ones too): flags_set is added, then flags_clear removed (both
+ * STORE_QUEUE_RCPT_F_*). Attempts, times and texts stay. 1 done (also when
+ * nothing changed), 0 no such entry or recipient, -1 error (bits outside
+ * STORE_QUEUE_RCPT_F_ALL, a write failed). */
+int store_queue_set_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
+			       unsigned flags_set, unsigned flags_clear, const char **error_r);
 
 /*
  * Maintenance
@@ -729,5 +794,39 @@ struct store_gc_result {
  * delivery is in progress in any process. Returns 1 or -1. */
 int store_gc(struct store *store, uint32_t grace_secs, struct store_gc_result *result_r,
 	     const char **error_r);
+
+/* ---- MTA-STS policy cache (RFC 8461 5.1; store-sts.c) ----
+ *
+ * One cached policy per recipient domain, as fetched: the queue parses it
+ * (queue/queue-sts.h) when it uses it. The store does not interpret the
+ * policy, and keeps an entry past its expiry until it is replaced or
+ * deleted (the caller compares expires with the time). */
+
+#define STORE_STS_DOMAIN_MAX 253
+#define STORE_STS_ID_MAX 32
+#define STORE_STS_POLICY_MAX 65536
+
+struct store_sts_policy {
+	char domain[STORE_STS_DOMAIN_MAX + 1];  /* lower case, no trailing dot */
+	char policy_id[STORE_STS_ID_MAX + 1];   /* id= of the _mta-sts TXT record (RFC 8461 3.1) */
+	char *policy;                           /* the policy file; owned, see _deinit */
+	int64_t fetched;                        /* when it was fetched (seconds) */
+	int64_t expires;                        /* fetched + max_age */
+};
+
+/* The cached policy of domain (any case): 1 with *policy_r filled (free
+ * with store_sts_policy_deinit), 0 none (or an invalid domain), -1 error. */
+int store_sts_get(struct store *store, const char *domain, struct store_sts_policy *policy_r,
+		  const char **error_r);
+/* Insert or replace the policy of policy->domain. 1 ok; -1 with *error_r on
+ * invalid fields (empty or overlong domain, an id that is not 1 to 32
+ * letters and digits, a policy longer than STORE_STS_POLICY_MAX or holding
+ * NUL) or a store error. */
+int store_sts_put(struct store *store, const struct store_sts_policy *policy,
+		  const char **error_r);
+/* Forget domain's policy: 1 deleted, 0 there was none, -1 error. */
+int store_sts_delete(struct store *store, const char *domain, const char **error_r);
+/* Free policy->policy (the struct itself is the caller's). */
+void store_sts_policy_deinit(struct store_sts_policy *policy);
 
 #endif

@@ -321,7 +321,7 @@ test_sqlite_migrate_v3(void)
 	T_STREQ(rights, STORE_ACL_RIGHTS_ALL);
 	store_close(&st);
 	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
-	T_STREQ(text, "5");
+	T_STREQ(text, "6");
 	mem_free(&text);
 	text = db_text(dir, "SELECT rights FROM acl WHERE mailbox_id = 70 AND account_id = 8");
 	T_STREQ(text, "lr");

@@ -572,7 +572,7 @@ test_sqlite_migrate_v4(void)
 	if ((st = open_store("sqlite", dir)) == NULL)
 		goto out;
 	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
-	T_STREQ(text, "5");
+	T_STREQ(text, "6");
 	mem_free(&text);
 	if (T_INTEQ(store_message_list(st, 70, NULL, &msgs, &n, NULL), 1) && T_INTEQ(n, 2))
 		T_STREQ(msgs[0].keywords, "old");

@@ -2,7 +2,7 @@
  * test-store-queue.c - the outbound queue (store_queue_*) against both
  * backends through the same test functions: add, list, get, delete, bodies,
  * envelope checks, hold and release, due selection by time, recipient
- * updates, concurrency with local deliveries; and, SQLite only, every field
+ * updates, REQUIRETLS and notice flags, concurrency with local deliveries; and, SQLite only, every field
  * across a reopen and crash safety (a child queueing in a loop is
  * SIGKILLed; every entry it reported added must be intact).
  */
@@ -382,6 +382,106 @@ t_queue_schedule(struct store *st, const char *dir)
 }
 BOTH(t_queue_schedule)
 
+/* REQUIRETLS and the per-recipient notice flags: kept, set with an update
+ * or alone, cleared, also on final recipients; bad bits refused. */
+static void
+t_queue_flags(struct store *st, const char *dir)
+{
+	struct store_queue_envelope_rcpt rcpts[2] = {
+		{ "one@remote.example", NULL, STORE_QUEUE_NOTIFY_SUCCESS },
+		{ "two@remote.example", NULL, 0 },
+	};
+	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
+					    rcpts, 2, true };
+	struct store_queue_entry e, *list;
+	const char *error = NULL;
+	int64_t now = (int64_t)time(NULL);
+	size_t n;
+
+	(void)dir;
+	T_INTEQ(queue_text(st, "F1", "body", &env, &error), 1);
+	env.requiretls = false;
+	T_INTEQ(queue_text(st, "F2", "body", &env, &error), 1);
+	if (T_INTEQ(store_queue_get(st, "F1", &e, &error), 1)) {
+		T_ASSERT(e.requiretls);
+		T_INTEQ(e.rcpts[0].flags, 0);
+		T_INTEQ(e.rcpts[1].flags, 0);
+	}
+	store_queue_entry_deinit(&e);
+	if (T_INTEQ(store_queue_get(st, "F2", &e, &error), 1))
+		T_ASSERT(!e.requiretls);
+	store_queue_entry_deinit(&e);
+
+	/* SENT with SUCCESS_OWED in one write; a delay notice flag alone */
+	T_INTEQ(store_queue_update_rcpt_flags(st, "F1", 0, STORE_QUEUE_RCPT_SENT, 0, "250 ok",
+					      "2.0.0", STORE_QUEUE_RCPT_F_SUCCESS_OWED, &error),
+		1);
+	T_INTEQ(store_queue_update_rcpt(st, "F1", 1, STORE_QUEUE_RCPT_DEFERRED, now + 60,
+					"451 later", "4.0.0", &error),
+		1);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 1, STORE_QUEUE_RCPT_F_DELAY_SENT, 0, &error),
+		1);
+	/* a later attempt keeps the flags it does not name */
+	T_INTEQ(store_queue_update_rcpt(st, "F1", 1, STORE_QUEUE_RCPT_DEFERRED, now + 120,
+					"451 still later", "4.0.0", &error),
+		1);
+	if (T_INTEQ(store_queue_list(st, &list, &n, &error), 1) && T_INTEQ(n, 2)) {
+		T_STREQ(list[0].queue_id, "F1");
+		T_ASSERT(list[0].requiretls);
+		T_ASSERT(!list[1].requiretls);
+		T_INTEQ(list[0].rcpts[0].flags, STORE_QUEUE_RCPT_F_SUCCESS_OWED);
+		T_INTEQ(list[0].rcpts[0].state, STORE_QUEUE_RCPT_SENT);
+		T_INTEQ(list[0].rcpts[1].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
+		T_INTEQ(list[0].rcpts[1].attempts, 2);
+		T_INTEQ(list[1].rcpts[0].flags, 0);
+	}
+	store_queue_list_free(&list, n);
+	if (T_INTEQ(store_queue_due(st, now + 200, 10, &list, &n, &error), 1) &&
+	    T_INTEQ(n, 2)) {
+		T_STREQ(list[1].queue_id, "F1");
+		T_ASSERT(list[1].requiretls);
+		T_INTEQ(list[1].rcpts[1].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
+	}
+	store_queue_list_free(&list, n);
+
+	/* flags of a final recipient change; set then clear in one call */
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 0, STORE_QUEUE_RCPT_F_LOCAL,
+					   STORE_QUEUE_RCPT_F_SUCCESS_OWED, &error),
+		1);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 1, 0, 0, &error), 1);
+	if (T_INTEQ(store_queue_get(st, "F1", &e, &error), 1)) {
+		T_INTEQ(e.rcpts[0].flags, STORE_QUEUE_RCPT_F_LOCAL);
+		T_INTEQ(e.rcpts[0].state, STORE_QUEUE_RCPT_SENT);
+		T_INTEQ(e.rcpts[0].attempts, 1);
+		T_STREQ(e.rcpts[0].status, "250 ok");
+		T_INTEQ(e.rcpts[1].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
+	}
+	store_queue_entry_deinit(&e);
+
+	/* errors and misses */
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 0, 0x100, 0, &error), -1);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 0, 0, 0x80, &error), -1);
+	T_INTEQ(store_queue_update_rcpt_flags(st, "F1", 1, STORE_QUEUE_RCPT_SENT, 0, NULL, NULL,
+					      0x40, &error),
+		-1);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "F1", 2, STORE_QUEUE_RCPT_F_LOCAL, 0, &error), 0);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "NOPE", 0, STORE_QUEUE_RCPT_F_LOCAL, 0, &error), 0);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "bad id!", 0, 0, 0, &error), 0);
+	/* a final recipient still refuses another attempt, flags or not */
+	T_INTEQ(store_queue_update_rcpt_flags(st, "F1", 0, STORE_QUEUE_RCPT_BOUNCED, 0, NULL,
+					      NULL, STORE_QUEUE_RCPT_F_DELAY_SENT, &error),
+		-1);
+	if (T_INTEQ(store_queue_get(st, "F1", &e, &error), 1))
+		T_INTEQ(e.rcpts[0].flags, STORE_QUEUE_RCPT_F_LOCAL);
+	store_queue_entry_deinit(&e);
+	if (T_INTEQ(store_queue_get(st, "F2", &e, &error), 1)) {
+		T_INTEQ(e.rcpts[0].flags, 0);
+		T_INTEQ(e.rcpts[1].flags, 0);
+	}
+	store_queue_entry_deinit(&e);
+}
+BOTH(t_queue_flags)
+
 /* Queue entries and messages share bodies' bookkeeping but not bodies:
  * deleting the account or the message leaves the queue alone. */
 static void
@@ -510,7 +610,7 @@ test_sqlite_queue_reopen(void)
 		{ "two@remote.example", NULL, 0 },
 	};
 	struct store_queue_envelope env = { "alice@example.com", "ENV1", STORE_QUEUE_RET_FULL, 5,
-					    rcpts, 2, false };
+					    rcpts, 2, true };
 	char *dir = new_data_dir(), *body;
 	struct store *st = open_store("sqlite", dir);
 	struct store_queue_entry before, after;
@@ -524,6 +624,8 @@ test_sqlite_queue_reopen(void)
 	T_INTEQ(store_queue_hold(st, "R2", NULL), 1);
 	T_INTEQ(store_queue_update_rcpt(st, "R1", 0, STORE_QUEUE_RCPT_DEFERRED, now + 300,
 					"451 later", "4.2.0", NULL),
+		1);
+	T_INTEQ(store_queue_set_rcpt_flags(st, "R1", 0, STORE_QUEUE_RCPT_F_DELAY_SENT, 0, NULL),
 		1);
 	T_INTEQ(store_queue_get(st, "R1", &before, NULL), 1);
 	store_close(&st);
@@ -539,6 +641,9 @@ test_sqlite_queue_reopen(void)
 		T_INTEQ(after.submitter, 5);
 		T_INTEQ(after.arrival, before.arrival);
 		T_ASSERT(!after.hold);
+		T_ASSERT(after.requiretls);
+		T_INTEQ(after.rcpts[0].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
+		T_INTEQ(after.rcpts[1].flags, 0);
 		T_STREQ(after.rcpts[0].orcpt, "rfc822;one+2Bx@remote.example");
 		T_INTEQ(after.rcpts[0].notify, STORE_QUEUE_NOTIFY_SUCCESS);
 		T_INTEQ(after.rcpts[0].state, STORE_QUEUE_RCPT_DEFERRED);
@@ -638,6 +743,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_queue_failed_blob_sqlite),
 	TEST_ENTRY(t_queue_schedule_mem),
 	TEST_ENTRY(t_queue_schedule_sqlite),
+	TEST_ENTRY(t_queue_flags_mem),
+	TEST_ENTRY(t_queue_flags_sqlite),
 	TEST_ENTRY(t_queue_and_mailboxes_mem),
 	TEST_ENTRY(t_queue_and_mailboxes_sqlite),
 	TEST_ENTRY(t_queue_concurrent_mem),

@@ -15,6 +15,7 @@
 #include "store/store-sqlite.h"
 #include "store/test-store-util.h"
 
+#include "core/buf.h"
 #include "core/mem.h"
 #include "core/test.h"
 
@@ -358,6 +359,103 @@ t_mailbox_ops(struct store *st, const char *dir)
 	store_mailbox_deinit(&m);
 }
 BOTH(t_mailbox_ops)
+
+static char *db_text(const char *dir, const char *sql);
+
+/* The subscriptions as one string, "a,b,c" in list order. */
+static char *
+subscriptions_text(struct store *st, uint64_t account)
+{
+	struct buf b;
+	char **names;
+	size_t n;
+
+	buf_init(&b, 0);
+	if (T_INTEQ(store_subscription_list(st, account, &names, &n, NULL), 1)) {
+		for (size_t i = 0; i < n; i++)
+			(void)buf_printf(&b, "%s%s", i > 0 ? "," : "", names[i]);
+		store_subscription_list_free(&names, n);
+	}
+	return buf_steal_str(&b);
+}
+
+#define T_SUBSCRIPTIONS(st, account, want)                   \
+	do {                                                 \
+		char *t_subs = subscriptions_text(st, account); \
+		T_STREQ(t_subs, want);                       \
+		mem_free(&t_subs);                           \
+	} while (0)
+
+/* RFC 9051 6.3.5, 6.3.7: subscriptions are names and outlive mailboxes. */
+static void
+t_subscriptions(struct store *st, const char *dir)
+{
+	uint64_t a = add_account(st, "alice@example.com"), b = add_account(st, "bob@example.com");
+	struct store_mailbox m;
+	const char *error = NULL;
+	char **names = NULL;
+	size_t n = 0;
+
+	/* an account's first mailboxes start subscribed */
+	T_SUBSCRIPTIONS(st, a, "Archive,Drafts,INBOX,Junk,Sent,Trash");
+	T_INTEQ(store_subscription_list(st, a + b + 1000, &names, &n, &error), 0);
+	T_ASSERT(names == NULL && n == 0);
+	T_INTEQ(store_mailbox_create(st, a, "Work", 0, NULL, &error), 1);
+	T_INTEQ(store_mailbox_create(st, a, "Work/Gone", 0, NULL, &error), 1);
+	T_INTEQ(store_mailbox_create(st, a, "Work/X", 0, NULL, &error), 1);
+	T_INTEQ(store_mailbox_create(st, a, "Jobs/X", 0, NULL, &error), 1);
+	/* subscribing needs the mailbox; twice is fine */
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Nope", true, &error), 0);
+	T_INTEQ(store_mailbox_set_subscribed(st, b, "Work", true, &error), 0);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Work", true, &error), 1);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Work", true, &error), 1);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Work/Gone", true, &error), 1);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Work/X", true, &error), 1);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Jobs/X", true, &error), 1);
+	if (T_INTEQ(store_mailbox_lookup(st, a, "Work/Gone", &m, &error), 1))
+		T_ASSERT(m.subscribed);
+	store_mailbox_deinit(&m);
+	/* DELETE leaves the name subscribed (RFC 3501 6.3.6) */
+	T_INTEQ(store_mailbox_delete(st, a, "Work/Gone", &error), 1);
+	T_INTEQ(store_mailbox_delete(st, a, "Jobs/X", &error), 1);
+	T_SUBSCRIPTIONS(st, a, "Archive,Drafts,INBOX,Jobs/X,Junk,Sent,Trash,Work,Work/Gone,Work/X");
+	/* a mailbox created again under a subscribed name is subscribed */
+	T_INTEQ(store_mailbox_create(st, a, "Work/Gone", 0, NULL, &error), 1);
+	if (T_INTEQ(store_mailbox_lookup(st, a, "Work/Gone", &m, &error), 1))
+		T_ASSERT(m.subscribed);
+	store_mailbox_deinit(&m);
+	T_INTEQ(store_mailbox_delete(st, a, "Work/Gone", &error), 1);
+	/* RENAME moves the subtree's subscriptions, gone names included;
+	 * Work/X merges into the Jobs/X that is subscribed already */
+	T_INTEQ(store_mailbox_rename(st, a, "Work", "Jobs", &error), 1);
+	T_SUBSCRIPTIONS(st, a, "Archive,Drafts,INBOX,Jobs,Jobs/Gone,Jobs/X,Junk,Sent,Trash");
+	if (T_INTEQ(store_mailbox_lookup(st, a, "Jobs/X", &m, &error), 1))
+		T_ASSERT(m.subscribed);
+	store_mailbox_deinit(&m);
+	/* a name that is no mailbox can be unsubscribed, once */
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Jobs/Gone", false, &error), 1);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Jobs/Gone", false, &error), 0);
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "Nope", false, &error), 0);
+	/* INBOX in any case; other accounts untouched */
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "inbox", false, &error), 1);
+	T_SUBSCRIPTIONS(st, a, "Archive,Drafts,Jobs,Jobs/X,Junk,Sent,Trash");
+	T_SUBSCRIPTIONS(st, b, "Archive,Drafts,INBOX,Junk,Sent,Trash");
+	/* renaming INBOX moves messages, not subscriptions */
+	T_INTEQ(store_mailbox_set_subscribed(st, a, "INBOX", true, &error), 1);
+	T_INTEQ(store_mailbox_rename(st, a, "INBOX", "Old", &error), 1);
+	T_SUBSCRIPTIONS(st, a, "Archive,Drafts,INBOX,Jobs,Jobs/X,Junk,Sent,Trash");
+	/* deleting the account drops its subscriptions */
+	T_INTEQ(store_account_del(st, "alice@example.com", &error), 1);
+	T_INTEQ(store_subscription_list(st, a, &names, &n, &error), 0);
+	T_SUBSCRIPTIONS(st, b, "Archive,Drafts,INBOX,Junk,Sent,Trash");
+	if (dir != NULL) {
+		char *count = db_text(dir, "SELECT count(*) FROM subscriptions");
+
+		T_STREQ(count, "6");
+		mem_free(&count);
+	}
+}
+BOTH(t_subscriptions)
 
 /*
  * Delivery and messages
@@ -908,6 +1006,8 @@ test_sqlite_migrate(void)
 	store_account_deinit(&acc);
 	if (T_INTEQ(deliver1(st, 7, "after the upgrade", &r), 1))
 		T_INTEQ(r.uid, 1);
+	/* schema 6 copied mailboxes.subscribed into the subscriptions table */
+	T_SUBSCRIPTIONS(st, 7, "INBOX");
 	T_INTEQ(store_account_set_password(st, "old@example.com", "$y$new", SCRAM1, NULL), 1);
 	T_INTEQ(queue1(st, "M1", "queued after the upgrade"), 1);
 	store_close(&st);
@@ -1184,6 +1284,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_special_use_sqlite),
 	TEST_ENTRY(t_mailbox_ops_mem),
 	TEST_ENTRY(t_mailbox_ops_sqlite),
+	TEST_ENTRY(t_subscriptions_mem),
+	TEST_ENTRY(t_subscriptions_sqlite),
 	TEST_ENTRY(t_deliver_three_mem),
 	TEST_ENTRY(t_deliver_three_sqlite),
 	TEST_ENTRY(t_expunge_mem),

@@ -23,6 +23,7 @@ struct tls_server_ctx {
 struct tls_client_ctx {
 	atomic_uint refcount;
 	SSL_CTX *ssl_ctx;
+	struct tls_dane_setup *dane; /* a per-connection DANE context's records, or NULL */
 };
 
 /* Apply the policy of tls.h (protocols, ciphers, options, modes) to ctx.

@@ -100,6 +100,36 @@ struct tls_conn *tls_server_conn_new(struct tls_server_ctx *ctx, int fd);
  * as SNI unless it is an IP address literal, and is the name (or address)
  * the server's certificate is checked against. */
 struct tls_conn *tls_client_conn_new(struct tls_client_ctx *ctx, int fd, const char *host);
+/* One TLSA record (RFC 6698 2.1) for tls_client_conn_new_dane(). data is
+ * the association data (not copied beyond the call). */
+struct tls_dane_tlsa {
+	uint8_t usage;    /* 2 DANE-TA, 3 DANE-EE; 0 and 1 (PKIX) are unusable for SMTP */
+	uint8_t selector; /* 0 full certificate, 1 SubjectPublicKeyInfo */
+	uint8_t mtype;    /* 0 exact, 1 SHA2-256, 2 SHA2-512 */
+	const uint8_t *data;
+	size_t data_len;
+};
+
+/* A client connection authenticated by DANE (RFC 7672 3) instead of the
+ * trust anchors of a client context: the server's chain must match one of
+ * the usable records (DANE-EE(3): the leaf, names ignored, RFC 7672 3.1.1;
+ * DANE-TA(2): a certificate of the chain as trust anchor, and then the leaf
+ * must carry base_domain, the TLSA base domain, as reference identifier,
+ * RFC 7672 3.2.2). base_domain is also sent as SNI (RFC 7672 8.1). The
+ * handshake completes whether or not a record matched: ask
+ * tls_conn_peer_verified() afterwards (its reason then says e.g. "No matching
+ * DANE TLSA records"). Records with usage 0 or 1 (RFC 7672 3.1.3), unknown
+ * parameters or data of the wrong length are skipped. Returns the connection
+ * (owned by the caller as for tls_client_conn_new), or NULL with *error_r
+ * (static text) when no record is usable or OpenSSL cannot set DANE up. */
+struct tls_conn *tls_client_conn_new_dane(int fd, const char *base_domain,
+					  const struct tls_dane_tlsa *tlsa, size_t n,
+					  const char **error_r);
+/* Whether a TLSA record would be used by tls_client_conn_new_dane() for SMTP:
+ * usage DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 or 2
+ * with data of the length the type requires (RFC 7672 3.1.3, RFC 7671 5). */
+bool tls_dane_tlsa_usable(const struct tls_dane_tlsa *tlsa);
+
 /* The conn_transport_ops of a tls_conn (static, never freed). */
 const struct conn_transport_ops *tls_conn_transport_ops(void);
 /* Free a tls_conn not owned by a conn; sets *conn to NULL. Sends nothing. */

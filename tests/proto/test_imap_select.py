@@ -98,7 +98,8 @@ def test_select_after_delivery_and_examine(imap_server):
         lines, tagged = r.cmd("a", "SELECT INBOX")
         assert tagged.startswith(b"a OK [READ-WRITE]"), tagged
         assert b"* 2 EXISTS" in lines, lines
-        assert b"* 0 RECENT" in lines, lines
+        # RFC 3501 2.3.2: the first SELECT after delivery claims both
+        assert b"* 2 RECENT" in lines, lines
         assert any(ln.startswith(b"* FLAGS (") and b"\\Seen" in ln for ln in lines), lines
         assert any(ln.startswith(b"* OK [PERMANENTFLAGS (") and b"\\*" in ln
                    for ln in lines), lines
@@ -110,6 +111,7 @@ def test_select_after_delivery_and_examine(imap_server):
         assert tagged.startswith(b"b OK [READ-ONLY]"), tagged
         assert lines[0].startswith(b"* OK [CLOSED]"), lines
         assert b"* 2 EXISTS" in lines, lines
+        assert b"* 0 RECENT" in lines, lines
         assert b"* OK [PERMANENTFLAGS ()] No permanent flags permitted" in lines, lines
         _, tagged = r.cmd("c", "EXPUNGE")
         assert tagged.startswith(b"c NO [READ-ONLY]"), tagged
@@ -184,6 +186,8 @@ def test_idle_sees_delivery_within_100ms(imap_server):
             got = r.line(timeout=5)
             delays.append(time.monotonic() - t0)
             assert got == f"* {n} EXISTS".encode(), got
+            # RFC 3501 7.3.2: this IMAP4rev1 session claims the new one
+            assert r.line(timeout=5) == f"* {n} RECENT".encode()
         # SMTP's 250 comes once the message is stored: the update follows at once
         assert max(delays) < 0.1, delays
         r.sock.sendall(b"DONE\r\n")
@@ -208,11 +212,15 @@ def test_noop_in_two_sessions_and_expunge(imap_server):
         b.cmd("b1", "SELECT INBOX")
         deliver(s, 1, tag="new")
         lines, tagged = a.cmd("a2", "NOOP")
-        assert lines == [b"* 4 EXISTS"] and tagged == b"a2 OK NOOP completed", (lines, tagged)
+        # a (IMAP4rev1) claims the new message: \Recent there (RFC 3501 2.3.2)
+        assert lines == [b"* 4 EXISTS", b"* 4 RECENT"] and tagged == b"a2 OK NOOP completed", \
+            (lines, tagged)
         lines, tagged = b.cmd("b2", "STORE 2 +FLAGS.SILENT (\\Deleted)")
         assert tagged.startswith(b"b2 OK"), (lines, tagged)
         lines, tagged = a.cmd("a3", "NOOP")
-        assert any(re.match(rb"\* 2 FETCH \(FLAGS \(\\Deleted\)\)", ln) for ln in lines), lines
+        # a's SELECT claimed the three (RFC 3501 2.3.2)
+        assert any(re.match(rb"\* 2 FETCH \(FLAGS \(\\Recent \\Deleted\)\)", ln) for ln in lines), \
+            lines
         lines, tagged = b.cmd("b3", "EXPUNGE")
         assert tagged == b"b3 OK EXPUNGE completed", tagged
         assert expunges(lines) == [b"* 2 EXPUNGE"], lines
@@ -303,7 +311,8 @@ def test_idle_sees_other_sessions_flags_and_expunge(imap_server):
         assert a.line() == b"+ idling"
         _, tagged = b.cmd("b2", "STORE 1 +FLAGS.SILENT (\\Deleted)")
         assert tagged.startswith(b"b2 OK"), tagged
-        assert a.line(timeout=5) == b"* 1 FETCH (FLAGS (\\Deleted))"
+        # a's SELECT came first: the message is \Recent in a (RFC 3501 2.3.2)
+        assert a.line(timeout=5) == b"* 1 FETCH (FLAGS (\\Recent \\Deleted))"
         _, tagged = b.cmd("b3", "EXPUNGE")
         assert tagged.startswith(b"b3 OK"), tagged
         assert a.line(timeout=5) == b"* 1 EXPUNGE"
