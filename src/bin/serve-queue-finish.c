@@ -183,7 +183,7 @@ notice_send(struct delivery *d, struct server *srv, const struct store_queue_ent
 	dsn.arrival = e->arrival;
 	dsn.now = now_secs();
 	dsn.headers_only = e->ret == STORE_QUEUE_RET_HDRS;
-	dsn.max_return = QUEUE_DSN_MAX_RETURN;
+	dsn.max_return = SERVE_DSN_MAX_RETURN;
 	dsn.rcpts = nt->dr;
 	dsn.rcpt_count = nt->n;
 	dsn.original = d->body;

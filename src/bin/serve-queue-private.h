@@ -2,8 +2,9 @@
  * serve-queue-private.h - what the files of the outbound scheduler share:
  * serve-queue.c (the runner: scanning, loading an entry, outcomes, the
  * public functions), serve-queue-route.c (next hops: relay host, literal,
- * MX, addresses), serve-queue-conn.c (connecting and the SMTP client
- * session) and serve-queue-finish.c (recording outcomes, DSNs, removal).
+ * MX, TLSA and MTA-STS lookups), serve-queue-conn.c (connecting, reuse,
+ * the SMTP client session), serve-queue-finish.c (recording outcomes,
+ * notices, removal) and serve-queue-tls.c (the TLS a host needs).
  * Not an interface for anything outside these files.
  */
 #ifndef BIN_SERVE_QUEUE_PRIVATE_H
@@ -36,7 +37,6 @@
 #define QUEUE_CONNECT_TIMEOUT_MS 30000u
 #define QUEUE_BODY_CHUNK 65536u
 #define QUEUE_MAX_RECEIVED 50   /* RFC 5321 6.3: more hops than this is a loop */
-#define QUEUE_DSN_MAX_RETURN (1024u * 1024u)
 
 struct queue_outcome_rec {
 	bool set;

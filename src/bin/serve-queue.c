@@ -4,10 +4,11 @@
  * or MX then A/AAAA through dns/), talks SMTP to it with the client engine
  * (smtp/smtp-client.h, STARTTLS when offered), records every recipient's
  * outcome, retries with growing backoff (queue/queue-policy.h), and once
- * every recipient of an entry is final sends one DSN for the failed ones
- * (queue/queue-dsn.h) and removes the entry.
+ * round sends one notice (queue/queue-dsn.h through serve-dsn.h) for the
+ * failed, delayed and success-notified recipients, and removes the entry
+ * once every recipient is final.
  *
- * The scheduler is split over four files (serve-queue-private.h says
+ * The scheduler is split over five files (serve-queue-private.h says
  * which does what); this one is the runner.
  *
  * Flow per entry (struct delivery): a worker job loads the entry and maps
@@ -19,9 +20,11 @@
  * next address or MX host be tried (RFC 5321 5.1); replies to the
  * transaction are final for that hop. With opportunistic TLS (RFC 7435) a
  * STARTTLS or handshake failure makes the same address be tried again at
- * once without STARTTLS, so a broken TLS stack never holds mail up. A last worker job records the
- * outcomes (store_queue_update_rcpt), builds and queues the DSN and deletes
- * the entry when it is done. A deferred recipient whose message is older
+ * once without STARTTLS, so a broken TLS stack never holds mail up (a host
+ * whose DANE, MTA-STS or REQUIRETLS policy requires TLS gets no such
+ * retry: serve-queue-tls.c). A last worker job (serve-queue-finish.c)
+ * records the outcomes, queues the notice and deletes the entry when it
+ * is done. A deferred recipient whose message is older
  * than the queue lifetime is bounced instead (decided before the log line).
  *
  * Finished entries: store_queue_due only returns entries with a due
@@ -48,8 +51,8 @@
  * Connections are reused for several entries to the same host and limited
  * per host (serve-queue-conn.c).
  *
- * What it does not do yet: DANE, MTA-STS, REQUIRETLS, delay notices and
- * success DSNs (NOTIFY=SUCCESS,DELAY).
+ * What it does not do yet: send REQUIRETLS in MAIL FROM (RFC 8689 4.2.2:
+ * the client engine has no such option yet).
  * Reading the body: it is mapped by a worker and read on the loop, so a
  * page fault on a cold body can stall the loop briefly.
  *
