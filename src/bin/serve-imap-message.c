@@ -93,22 +93,6 @@ uid_listed(const uint32_t *uids, size_t count, uint32_t uid)
 	return false;
 }
 
-/*
- * Would the mailbox owner account_id go over its quota (RFC 9208 5.1, 5.2)
- * with bytes more octets in count more messages? 1 yes, 0 no, -1 store
- * error. The owner's quota counts, also for a shared mailbox.
- */
-static int
-message_over_quota(struct store *store, uint64_t account_id, uint64_t bytes, uint64_t count)
-{
-	struct store_quota q;
-	int ret = store_account_quota(store, account_id, &q, NULL);
-
-	if (ret <= 0)
-		return ret;
-	return store_quota_check(&q, bytes, count) < 0 ? 1 : 0;
-}
-
 /* ---- STORE ---- */
 
 struct store_job {
@@ -276,7 +260,7 @@ copy_over_quota(struct store *store, struct copy_job *job, uint64_t owner_id)
 		}
 	}
 	store_message_list_free(&msgs, n);
-	return message_over_quota(store, owner_id, bytes, count);
+	return store_account_over_quota(store, owner_id, bytes, count, NULL);
 }
 
 static void
@@ -591,7 +575,7 @@ append_work(struct serve_imap_job *base)
 		return;
 	}
 	{
-		ret = message_over_quota(store, mb.owner_id, job->total, job->count);
+		ret = store_account_over_quota(store, mb.owner_id, job->total, job->count, NULL);
 		if (ret != 0) {
 			job->result = ret > 0 ? IMAP_MAILBOX_OVERQUOTA : IMAP_MAILBOX_TEMPFAIL;
 			job->text = ret > 0 ? "Quota exceeded" : NULL;

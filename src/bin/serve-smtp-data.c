@@ -365,10 +365,8 @@ deliver_work(void *ctx)
 	 * refused whole (552 5.2.2), before anything is stored: one SMTP reply
 	 * covers every recipient */
 	for (size_t i = 0; job->ret > 0 && job->blob != NULL && i < job->account_count; i++) {
-		struct store_quota q;
-
-		if (store_account_quota(store, job->targets[i].account_id, &q, NULL) == 1 &&
-		    store_quota_check(&q, store_blob_size(job->blob), 1) < 0) {
+		if (store_account_over_quota(store, job->targets[i].account_id,
+					     store_blob_size(job->blob), 1, NULL) == 1) {
 			job->over_quota = true;
 			job->ret = -1;
 			store_blob_abort(&job->blob);

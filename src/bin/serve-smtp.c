@@ -403,10 +403,7 @@ rcpt_work(void *ctx)
 	/* a full mailbox (RFC 9208 quota) refuses at RCPT, temporarily: the
 	 * user may make room (RFC 3463 4.2.2) */
 	for (size_t i = 0; job->status == DELIVERY_OK && i < job->account_count; i++) {
-		struct store_quota q;
-
-		if (store_account_quota(job->srv->store, job->accounts[i], &q, NULL) == 1 &&
-		    store_quota_check(&q, 1, 1) < 0)
+		if (store_account_over_quota(job->srv->store, job->accounts[i], 1, 1, NULL) == 1)
 			job->over_quota = true;
 	}
 }

@@ -210,7 +210,9 @@ check_resolver(const char *value)
 {
 	const char *error = NULL;
 
-	return net_ip_port_list_foreach(value, 8, NULL, NULL, &error) < 0 ? error : NULL;
+	return net_ip_port_list_foreach(value, NET_IP_PORT_LIST_MAX, NULL, NULL, &error) < 0
+		       ? error
+		       : NULL;
 }
 
 /* dns_trust_anchor: "", "none" or an absolute path (read by the server at

@@ -40,6 +40,7 @@ int net_set_nonblock(int fd);
  * NULL) gets its text (not NUL-terminated). Returns the number of items
  * (0 for an empty list), or -1 with *error_r (static text) when an item is
  * invalid or empty, there are more than max, or fn returned -1. */
+#define NET_IP_PORT_LIST_MAX 8 /* resolver addresses: the config check and dns/ */
 int net_ip_port_list_foreach(const char *text, unsigned max,
 			     int (*fn)(void *ctx, const char *item, size_t len, const char **error_r),
 			     void *ctx, const char **error_r);

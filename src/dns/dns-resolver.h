@@ -51,6 +51,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/net.h"
 #include "dns/dns.h"
 
 struct loop;
@@ -62,7 +63,7 @@ struct dns_query;
 #define DNS_DEFAULT_TRUST_ANCHOR "/usr/share/dns/root.key"
 #define DNS_DEFAULT_TIMEOUT_MSECS 20000
 /* Most resolver addresses in dns_settings.resolver. */
-#define DNS_RESOLVER_MAX_ADDRS 8
+#define DNS_RESOLVER_MAX_ADDRS NET_IP_PORT_LIST_MAX
 
 struct dns_settings {
 	/* Recursive resolvers to forward every query to: comma-separated

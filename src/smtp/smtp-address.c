@@ -82,9 +82,8 @@ is_alnum(uint8_t c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* RFC 5322 3.2.3 atext, as used by RFC 5321 Atom. */
-static bool
-is_atext(uint8_t c)
+bool
+smtp_is_atext(uint8_t c)
 {
 	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
@@ -129,7 +128,7 @@ parse_dot_string(struct addr_parser *ap, struct buf *out)
 		const uint8_t *atom = ap->p;
 
 		while (ap->p < ap->end) {
-			if (is_atext(*ap->p)) {
+			if (smtp_is_atext(*ap->p)) {
 				if (buf_append_byte(out, *ap->p) < 0)
 					return fail(ap, "Local part too long");
 				ap->p++;
@@ -476,7 +475,7 @@ localpart_is_dot_string(const char *s)
 			if (atom_empty)
 				return false;
 			atom_empty = true;
-		} else if (is_atext(*p) || *p >= 0x80) {
+		} else if (smtp_is_atext(*p) || *p >= 0x80) {
 			atom_empty = false;
 		} else {
 			return false;

@@ -45,6 +45,9 @@ struct smtp_address_limits {
 
 /* Fill with the RFC 5321 4.5.3.1 values above. */
 void smtp_address_limits_init_default(struct smtp_address_limits *limits);
+/* RFC 5322 3.2.3 atext, as RFC 5321 Atom uses it (also for the ORCPT
+ * addr-type, RFC 3461 4.2). */
+bool smtp_is_atext(uint8_t c);
 
 enum smtp_address_flags {
 	SMTP_ADDRESS_ALLOW_NULL = 0x01,        /* "<>" is accepted (MAIL FROM) */

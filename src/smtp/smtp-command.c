@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "smtp/smtp-address.h"
 
 #define SMTP_HELO_MAX_DOMAIN 255
 
@@ -494,14 +495,6 @@ smtp_dsn_check_envid(const char *value, const char **error_r)
 	return 1;
 }
 
-/* RFC 5322 3.2.3 atext */
-static bool
-is_atext(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
 int
 smtp_dsn_check_orcpt(const char *value, const char **error_r)
 {
@@ -514,7 +507,7 @@ smtp_dsn_check_orcpt(const char *value, const char **error_r)
 		return -1;
 	}
 	for (const char *p = value; p < semi; p++) {
-		if (!is_atext(*p)) {
+		if (!smtp_is_atext((uint8_t)*p)) {
 			*error_r = "ORCPT address type is not an atom";
 			return -1;
 		}

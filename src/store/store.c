@@ -386,6 +386,18 @@ store_quota_check(const struct store_quota *quota, uint64_t add_bytes, uint64_t 
 	return 0;
 }
 
+int
+store_account_over_quota(struct store *store, uint64_t account_id, uint64_t add_bytes,
+			 uint64_t add_messages, const char **error_r)
+{
+	struct store_quota q;
+	int ret = store_account_quota(store, account_id, &q, error_r);
+
+	if (ret <= 0)
+		return ret;
+	return store_quota_check(&q, add_bytes, add_messages) < 0 ? 1 : 0;
+}
+
 /*
  * Aliases
  */

@@ -53,9 +53,9 @@
  *
  * Not here yet (later issues, they belong in this interface): change
  * notification across processes and nodes (PostgreSQL LISTEN/NOTIFY, see
- * store_notify_subscribe) and quota enforcement (RFC 9208): the account
- * quota fields below are stored and store_account_usage reports usage, but
- * nothing refuses a delivery over quota; pruning old tombstones.
+ * store_notify_subscribe); quota enforcement inside the delivery
+ * transaction (today the callers check store_account_over_quota before
+ * delivering, see store_quota_check); pruning old tombstones.
  */
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
@@ -130,8 +130,8 @@ struct store_account {
 	char *password_hash; /* crypt(3) string as given to add/set_password */
 	char *scram_secret;  /* SCRAM verifier as given to add/set_password (its format is the
 				SASL code's), NULL when the account has none */
-	uint64_t quota_bytes;    /* storage limit, 0 = none (stored, not yet enforced) */
-	uint64_t quota_messages; /* message count limit, 0 = none (idem) */
+	uint64_t quota_bytes;    /* storage limit, 0 = none (store_account_over_quota) */
+	uint64_t quota_messages; /* message count limit, 0 = none */
 };
 
 /* Create an account in an existing domain, with the mailboxes INBOX, Sent,
@@ -196,6 +196,11 @@ int store_account_quota(struct store *store, uint64_t account_id, struct store_q
  * concurrent deliveries may overshoot a limit by their own size (as with
  * Dovecot's and Cyrus's quotas), never by more. */
 int store_quota_check(const struct store_quota *quota, uint64_t add_bytes, uint64_t add_messages);
+/* Would account_id go over its quota with add_bytes more octets in
+ * add_messages more messages (store_account_quota + store_quota_check)?
+ * 1 yes, 0 no (also: no such account), -1 store error. */
+int store_account_over_quota(struct store *store, uint64_t account_id, uint64_t add_bytes,
+			     uint64_t add_messages, const char **error_r);
 
 /*
  * Aliases: mail to source (a full address in a local domain) goes to each of

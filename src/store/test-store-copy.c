@@ -409,6 +409,10 @@ quota(struct store *st, const char *dir)
 	T_INTEQ(store_account_quota(st, 999999, &q, NULL), 0);
 	T_INTEQ(q.limit_bytes, 0);
 	T_INTEQ(store_quota_check(&q, UINT64_MAX / 2, 1000), 0); /* no limits */
+	T_INTEQ(store_account_over_quota(st, a, 5, 1, NULL), 0);
+	T_INTEQ(store_account_over_quota(st, a, 6, 1, NULL), 1);
+	T_INTEQ(store_account_over_quota(st, a, 1, 2, NULL), 1);
+	T_INTEQ(store_account_over_quota(st, 999999, UINT64_MAX / 2, 1000, NULL), 0);
 	(void)dir;
 }
 BOTH(quota)
