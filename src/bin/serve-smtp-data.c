@@ -261,12 +261,14 @@ header_finish(struct smtp_client *c)
 
 /* ---- data_end ---- */
 
-/* Read a delivered message back up to the end of its header (the blank
- * line), at most max octets, for the DSN's returned header. NULL when it
- * cannot be read. */
+#define SERVE_DSN_HEADER_READ (256u * 1024u) /* a header beyond this is cut */
+
+/* The start of a delivered message, at most max octets, for the DSN's
+ * returned header: queue_dsn_build (headers_only) cuts it at the end of the
+ * header. NULL when it cannot be read. */
 static uint8_t *
-read_delivered_header(struct store *store, const struct store_delivery_result *r, size_t max,
-		      size_t *len_r)
+read_delivered_start(struct store *store, const struct store_delivery_result *r, size_t max,
+		     size_t *len_r)
 {
 	uint64_t size = 0;
 	const char *error;
@@ -277,19 +279,13 @@ read_delivered_header(struct store *store, const struct store_delivery_result *r
 	if (store_message_open(store, r->mailbox_id, r->uid, &fd, &size, &error) != 1)
 		return NULL;
 	want = size < max ? (size_t)size : max;
-	data = mem_alloc(want + 1);
+	data = mem_alloc(want > 0 ? want : 1);
 	while (got < want) {
-		size_t chunk = want - got < 16384 ? want - got : 16384;
-		size_t from = got > 3 ? got - 3 : 0;
-		ssize_t n = read(fd, data + got, chunk);
+		ssize_t n = read(fd, data + got, want - got);
 
 		if (n <= 0)
 			break;
 		got += (size_t)n;
-		/* the header ends at the first empty line (RFC 5322 2.1) */
-		if (memmem(data + from, got - from, "\r\n\r\n", 4) != NULL ||
-		    memmem(data + from, got - from, "\n\n", 2) != NULL)
-			break;
 	}
 	close(fd);
 	*len_r = got;
@@ -326,8 +322,8 @@ send_delivered_dsn(struct smtp_job *job, const struct store_delivery_result *fir
 		dr[i].last_attempt = now;
 	}
 	/* the header is at the start; a header longer than this is cut */
-	original = read_delivered_header(job->srv->store, first, SERVE_DSN_MAX_RETURN,
-					 &original_len);
+	original = read_delivered_start(job->srv->store, first, SERVE_DSN_HEADER_READ,
+					&original_len);
 	memset(&dsn, 0, sizeof(dsn));
 	dsn.to = job->envelope_from;
 	dsn.queue_id = job->queue_id;
