@@ -38,8 +38,6 @@
 
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 struct fetch_job {
 	struct serve_imap_job base;     /* first */
@@ -61,34 +59,6 @@ struct fetch_job {
 	enum imap_mailbox_result result;
 	const char *text;
 };
-
-/* Map the body of uid; 1 ok (*data_r, *len_r; NULL for an empty body),
- * 0 gone, -1 error. */
-static int
-fetch_body_map(struct store *store, uint64_t mailbox_id, uint32_t uid, const uint8_t **data_r,
-	       size_t *len_r)
-{
-	int fd, ret;
-	uint64_t size;
-	void *map;
-
-	*data_r = NULL;
-	*len_r = 0;
-	ret = store_message_open(store, mailbox_id, uid, &fd, &size, NULL);
-	if (ret != 1)
-		return ret;
-	if (size > 0) {
-		map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
-			return -1;
-		}
-		*data_r = map;
-		*len_r = (size_t)size;
-	}
-	close(fd);
-	return 1;
-}
 
 static bool
 fetch_in_ranges(const struct imap_seq_range *r, unsigned count, uint32_t uid)
@@ -245,7 +215,7 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 			msg.emailid = emailid;
 		}
 		if (content) {
-			int ret = fetch_body_map(store, job->mailbox_id, msg.uid, &data, &len);
+			int ret = serve_imap_body_map(store, job->mailbox_id, msg.uid, &data, &len);
 
 			if (ret == 0)
 				continue;
@@ -263,8 +233,7 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 		if (r == IMAP_FETCH_RENDER_OK)
 			fetch_keywords_add(&job->keywords, msg.keywords);
 		imap_message_deinit(&msg);
-		if (data != NULL)
-			munmap((void *)data, len);
+		serve_imap_body_unmap(data, len);
 		if (r == IMAP_FETCH_RENDER_UNKNOWN_CTE) {
 			job->result = IMAP_MAILBOX_CANNOT;
 			job->text = IMAP_FETCH_UNKNOWN_CTE_TEXT;

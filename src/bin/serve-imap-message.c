@@ -44,8 +44,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -439,10 +437,9 @@ catenate_url(struct store *store, uint64_t account_id, const struct append_part 
 	struct serve_imap_mailbox mb;
 	char *name = mem_strdup(url->mailbox);
 	const uint8_t *data = NULL, *piece;
-	uint64_t size = 0;
-	size_t len;
+	size_t size = 0, len;
 	struct buf scratch;
-	int fd = -1, ret;
+	int ret;
 	enum catenate_result res = CATENATE_BADURL;
 
 	/* RFC 9051 5.1: INBOX in any case, also as a parent */
@@ -459,19 +456,12 @@ catenate_url(struct store *store, uint64_t account_id, const struct append_part 
 		*why_r = "No right to read the mailbox of the URL";
 	} else if (url->uidvalidity != 0 && url->uidvalidity != mb.box.uidvalidity) {
 		*why_r = "URL's UIDVALIDITY is not the mailbox's";
-	} else if ((ret = store_message_open(store, mb.box.id, url->uid, &fd, &size, NULL)) != 1) {
-		*why_r = "URL names no message";
+	} else if ((ret = serve_imap_body_map(store, mb.box.id, url->uid, &data, &size)) != 1) {
+		*why_r = ret < 0 ? "Cannot read the message of the URL" : "URL names no message";
 		res = ret < 0 ? CATENATE_ERROR : CATENATE_BADURL;
-	} else if (size > 0 && size <= SIZE_MAX &&
-		   (data = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
-		data = NULL;
-		res = CATENATE_ERROR;
-		*why_r = "Cannot read the message of the URL";
-	} else if (size > SIZE_MAX) {
-		res = CATENATE_TOOBIG;
 	} else {
 		buf_init(&scratch, (size_t)max_size);
-		if (imap_url_section(url, data != NULL ? data : (const uint8_t *)"", (size_t)size,
+		if (imap_url_section(url, data != NULL ? data : (const uint8_t *)"", size,
 				     &scratch, &piece, &len, why_r) < 0)
 			res = CATENATE_BADURL;
 		else if (store_blob_size(blob) + len > max_size)
@@ -482,10 +472,7 @@ catenate_url(struct store *store, uint64_t account_id, const struct append_part 
 			res = CATENATE_OK;
 		buf_deinit(&scratch);
 	}
-	if (data != NULL)
-		munmap((void *)data, (size_t)size);
-	if (fd >= 0)
-		close(fd);
+	serve_imap_body_unmap(data, size);
 	serve_imap_mailbox_deinit(&mb);
 	return res;
 }

@@ -19,9 +19,7 @@
 #include "imap/imap-search.h"
 
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 
 struct search_job {
 	struct serve_imap_job base; /* first */
@@ -30,45 +28,18 @@ struct search_job {
 	size_t view_count;
 	uint64_t mailbox_id;
 	bool uid;
+	bool want_modseqs; /* imap_search_request.want_modseqs */
 	int64_t now;
 	struct imap_recent_range *recent; /* the session's \Recent UIDs */
 	size_t recent_count;
 	/* answer */
 	enum imap_mailbox_result result;
 	uint32_t *uids;
-	uint64_t *modseqs; /* of uids[i] */
+	uint64_t *modseqs; /* of uids[i]; NULL unless want_modseqs */
 	size_t count;
 	char *thread;
 	uint64_t highest_modseq;
 };
-
-/* Map the body of uid; 1 ok (*data_r, *len_r; NULL for an empty body),
- * 0 gone, -1 error. */
-static int
-body_map(struct store *store, uint64_t mailbox_id, uint32_t uid, const uint8_t **data_r,
-         size_t *len_r)
-{
-	int fd, ret;
-	uint64_t size;
-	void *map;
-
-	*data_r = NULL;
-	*len_r = 0;
-	ret = store_message_open(store, mailbox_id, uid, &fd, &size, NULL);
-	if (ret != 1)
-		return ret;
-	if (size > 0) {
-		map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			close(fd);
-			return -1;
-		}
-		*data_r = map;
-		*len_r = (size_t)size;
-	}
-	close(fd);
-	return 1;
-}
 
 static void
 search_work(struct serve_imap_job *base)
@@ -89,7 +60,8 @@ search_work(struct serve_imap_job *base)
 		return;
 	}
 	job->uids = mem_array(job->view_count + 1, sizeof(uint32_t));
-	job->modseqs = mem_array(job->view_count + 1, sizeof(uint64_t));
+	if (job->want_modseqs)
+		job->modseqs = mem_array(job->view_count + 1, sizeof(uint64_t));
 	if (kind != IMAP_SEARCH_KIND_SEARCH)
 		items = mem_array(job->view_count + 1, sizeof(*items));
 	job->result = IMAP_MAILBOX_OK;
@@ -125,7 +97,7 @@ search_work(struct serve_imap_job *base)
 			msg.emailid = emailid;
 		}
 		if (content) {
-			ret = body_map(store, job->mailbox_id, msg.uid, &data, &len);
+			ret = serve_imap_body_map(store, job->mailbox_id, msg.uid, &data, &len);
 			if (ret == 0)
 				continue;
 			if (ret < 0) {
@@ -136,7 +108,8 @@ search_work(struct serve_imap_job *base)
 			msg.size = len;
 		}
 		if (imap_search_match(prog, &msg, job->now)) {
-			job->modseqs[job->count] = msg.modseq;
+			if (job->modseqs != NULL)
+				job->modseqs[job->count] = msg.modseq;
 			job->uids[job->count++] = msg.uid;
 			if (msg.modseq > job->highest_modseq)
 				job->highest_modseq = msg.modseq;
@@ -144,8 +117,7 @@ search_work(struct serve_imap_job *base)
 				imap_sort_item_init(prog, &msg, &items[n_items++]);
 		}
 		imap_message_deinit(&msg);
-		if (data != NULL)
-			munmap((void *)data, len);
+		serve_imap_body_unmap(data, len);
 	}
 	store_message_list_free(&msgs, n_msgs);
 	if (job->result == IMAP_MAILBOX_OK && kind == IMAP_SEARCH_KIND_SORT) {
@@ -178,7 +150,7 @@ search_done(struct serve_imap_job *base)
 		res.count = job->count;
 		res.thread = job->thread;
 		res.highest_modseq = job->highest_modseq;
-		/* SORT reorders uids only */
+		/* SORT reorders uids only (and never asks for them) */
 		if (imap_search_program_kind(job->prog) == IMAP_SEARCH_KIND_SEARCH)
 			res.modseqs = job->modseqs;
 		imap_server_search_done(
@@ -223,6 +195,7 @@ serve_imap_hook_search(void *ctx, struct imap_server_session *s,
 	}
 	job->mailbox_id = mailbox_id;
 	job->uid = req->uid;
+	job->want_modseqs = req->want_modseqs;
 	job->now = (int64_t)time(NULL);
 	serve_imap_job_start(c, &job->base);
 }

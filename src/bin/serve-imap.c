@@ -21,9 +21,12 @@
  * mailboxes and the effective ones on shared mailboxes.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bin/serve-auth.h"
 #include "bin/serve-imap.h"
@@ -63,7 +66,6 @@ struct imap_job {
 	int ret;
 	enum imap_mailbox_result result;
 	struct imap_status_info status;
-	uint32_t status_recent; /* STATUS RECENT (RFC 3501 6.3.10) */
 	char mailboxid[SERVE_IMAP_MAILBOXID_SIZE]; /* STATUS, CREATE; "" none */
 };
 
@@ -74,6 +76,43 @@ serve_imap_mailboxid(const struct store_mailbox *box, char out[SERVE_IMAP_MAILBO
 {
 	(void)snprintf(out, SERVE_IMAP_MAILBOXID_SIZE, "F%016" PRIx64 "%08" PRIx32, box->id,
 		       box->uidvalidity);
+}
+
+int
+serve_imap_body_map(struct store *store, uint64_t mailbox_id, uint32_t uid,
+		    const uint8_t **data_r, size_t *len_r)
+{
+	int fd, ret;
+	uint64_t size;
+	void *map;
+
+	*data_r = NULL;
+	*len_r = 0;
+	ret = store_message_open(store, mailbox_id, uid, &fd, &size, NULL);
+	if (ret != 1)
+		return ret;
+	if (size > SIZE_MAX) {
+		close(fd);
+		return -1;
+	}
+	if (size > 0) {
+		map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			close(fd);
+			return -1;
+		}
+		*data_r = map;
+		*len_r = (size_t)size;
+	}
+	close(fd);
+	return 1;
+}
+
+void
+serve_imap_body_unmap(const uint8_t *data, size_t len)
+{
+	if (data != NULL)
+		(void)munmap((void *)data, len);
 }
 
 /* RFC 9051 5.4: at least 30 minutes of inactivity before autologout */
@@ -176,17 +215,15 @@ status_work(struct imap_job *job)
 	job->status.uidnext = mbox.uidnext;
 	job->status.uidvalidity = mbox.uidvalidity;
 	job->status.size = mbox.size;
-	/* RFC 7162 3.1: mod-sequences start at 1 (a mailbox that never
-	 * changed has 0 in the store) */
-	job->status.highest_modseq = mbox.highest_modseq > 0 ? mbox.highest_modseq : 1;
+	job->status.highest_modseq = mbox.highest_modseq; /* the engine prints 0 as 1 */
 	serve_imap_mailboxid(&mbox, job->mailboxid);
 	if ((job->items & IMAP_STATUS_RECENT) != 0) {
 		uint32_t recent_uid;
 
 		/* RFC 3501 2.3.2: what no session has claimed yet */
-		if (store_mailbox_recent(store, mbox.id, &recent_uid, &job->status_recent,
+		if (store_mailbox_recent(store, mbox.id, &recent_uid, &job->status.recent,
 					 NULL) != 1)
-			job->status_recent = 0;
+			job->status.recent = 0;
 	}
 	if ((job->items & (IMAP_STATUS_UNSEEN | IMAP_STATUS_DELETED)) != 0 &&
 	    store_message_list(store, mbox.id, NULL, &msgs, &n, NULL) == 1) {
@@ -273,7 +310,6 @@ imap_job_done(void *ctx)
 	c->job = NULL;
 	switch (job->kind) {
 	case IMAP_JOB_STATUS:
-		imap_server_status_set_recent(c->session, job->status_recent);
 		imap_server_status_done_id(c->session, &job->status,
 					   job->mailboxid[0] != '\0' ? job->mailboxid : NULL,
 					   job->result);

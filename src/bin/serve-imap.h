@@ -108,6 +108,15 @@ void serve_imap_hook_quota(void *ctx, struct imap_server_session *s, const char 
 #define SERVE_IMAP_MAILBOXID_SIZE 26
 void serve_imap_mailboxid(const struct store_mailbox *box, char out[SERVE_IMAP_MAILBOXID_SIZE]);
 
+/* Worker threads: map the body of message uid of mailbox_id read-only.
+ * 1 ok: *data_r and *len_r (NULL and 0 for an empty body; release with
+ * serve_imap_body_unmap), 0 no such message, -1 store error or the body
+ * cannot be mapped (*data_r NULL). */
+int serve_imap_body_map(struct store *store, uint64_t mailbox_id, uint32_t uid,
+			const uint8_t **data_r, size_t *len_r);
+/* Undo serve_imap_body_map (data NULL: nothing). */
+void serve_imap_body_unmap(const uint8_t *data, size_t len);
+
 /* serve-imap-select.c: the client goes away (free the selection, stop
  * notification). */
 void serve_imap_select_free(struct imap_client *c);

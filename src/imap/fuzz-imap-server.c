@@ -266,7 +266,9 @@ static void
 fuzz_complete(struct fuzz *f)
 {
 	enum fuzz_op op = f->op;
-	struct imap_status_info st = { 1, 2, 3, 4, 5, 6, 7 };
+	struct imap_status_info st = { .messages = 1, .uidnext = 2, .uidvalidity = 3,
+					.unseen = 4, .deleted = 5, .size = 6,
+					.highest_modseq = 7 };
 	bool fail = strcmp(f->mbox, "f") == 0;
 
 	f->op = FUZZ_NONE;

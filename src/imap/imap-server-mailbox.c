@@ -477,7 +477,7 @@ imap_server_status_items(const struct imap_server_session *s, const struct imap_
 				bit = imap_server_status_names[j].bit;
 		}
 		/* RFC 9051 removed RECENT (appendix E); rev1 clients get the
-		 * glue's count (imap_server_status_set_recent) */
+		 * glue's count (imap_status_info.recent) */
 		if (bit == 0 || (bit == IMAP_STATUS_RECENT && s->rev2_enabled))
 			return 0;
 		items |= bit;
@@ -514,8 +514,9 @@ imap_server_status_line_id(const struct imap_server_session *s, struct buf *out,
 	ITEM(IMAP_STATUS_UNSEEN, "UNSEEN %" PRIu32, info->unseen);
 	ITEM(IMAP_STATUS_DELETED, "DELETED %" PRIu32, info->deleted);
 	ITEM(IMAP_STATUS_SIZE, "SIZE %" PRIu64, info->size);
-	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %" PRIu64, info->highest_modseq);
-	ITEM(IMAP_STATUS_RECENT, "RECENT %" PRIu32, s->status_recent);
+	ITEM(IMAP_STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %" PRIu64,
+	     imap_server_modseq_out(info->highest_modseq));
+	ITEM(IMAP_STATUS_RECENT, "RECENT %" PRIu32, info->recent);
 	/* RFC 8474 4.2; an id the glue does not know (or got wrong) is left
 	 * out rather than sent malformed */
 	if ((items & IMAP_STATUS_MAILBOXID) != 0 && imap_server_objectid_valid(mailboxid)) {

@@ -187,7 +187,6 @@ struct imap_server_session {
 	struct imap_server_list *list; /* LIST/LSUB in progress, else NULL */
 	char *status_name;      /* STATUS: the name as the client wrote it */
 	unsigned status_items;  /* STATUS / LIST-STATUS: IMAP_STATUS_* */
-	uint32_t status_recent; /* RECENT of the status completing (glue's) */
 	const char *op_ok_text; /* tagged OK text of the mailbox op running */
 	unsigned bad_commands;
 	unsigned auth_failures;

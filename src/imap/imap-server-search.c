@@ -177,6 +177,8 @@ imap_server_search_run(struct imap_server_session *s, const char *kind, const st
 	req.uid = uid;
 	req.recent = sel->recent;
 	req.recent_count = sel->recent_count;
+	req.want_modseqs = (ret & (RET_MIN | RET_MAX)) != 0 &&
+			   (ret & (RET_ALL | RET_COUNT)) == 0 && imap_search_uses_modseq(prog);
 	s->pending = IMAP_PENDING_SEARCH;
 	imap_server_flush(s);
 	if (!imap_server_dead(s))

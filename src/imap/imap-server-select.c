@@ -621,12 +621,6 @@ imap_server_session_selected(const struct imap_server_session *s)
 	return s->sel != NULL ? s->sel->name : NULL;
 }
 
-void
-imap_server_status_set_recent(struct imap_server_session *s, uint32_t recent)
-{
-	s->status_recent = recent;
-}
-
 bool
 imap_server_session_condstore_enabled(const struct imap_server_session *s)
 {

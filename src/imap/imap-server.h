@@ -146,7 +146,13 @@ struct imap_mailbox_info {
 /* The answer to hooks->mailbox_status: fill at least the requested items. */
 struct imap_status_info {
 	uint32_t messages, uidnext, uidvalidity, unseen, deleted;
-	uint64_t size, highest_modseq;
+	uint64_t size;
+	/* the store's value: 0 (a mailbox that never changed) goes out as 1
+	 * (RFC 7162 3.1) */
+	uint64_t highest_modseq;
+	/* RECENT (RFC 3501 6.3.10): messages no session has claimed as
+	 * \Recent (store_mailbox_recent); read only with IMAP_STATUS_RECENT */
+	uint32_t recent;
 };
 
 /* Outcome of a mailbox hook, and the reply it gives. */
@@ -374,10 +380,6 @@ void imap_server_list_done_rights(struct imap_server_session *s,
  * a failure only omits that mailbox's STATUS line (RFC 5819 2). */
 void imap_server_status_done(struct imap_server_session *s, const struct imap_status_info *info,
 			     enum imap_mailbox_result result);
-/* Right before imap_server_status_done(_id) of a request with
- * IMAP_STATUS_RECENT: the mailbox's messages no session has claimed as
- * \Recent (RFC 3501 6.3.10, store_mailbox_recent); 0 when not called. */
-void imap_server_status_set_recent(struct imap_server_session *s, uint32_t recent);
 /* The same with the mailbox's MAILBOXID for the STATUS item (RFC 8474
  * 4.2): an objectid (1-255 of ALPHA, DIGIT, "_", "-"), read during the
  * call; NULL or invalid = the item is left out. */
@@ -537,6 +539,9 @@ struct imap_search_request {
 	 * sets IMAP_FLAG_RECENT for them (SEARCH RECENT, NEW, OLD) */
 	const struct imap_recent_range *recent;
 	size_t recent_count;
+	/* the reply needs imap_search_result.modseqs (ESEARCH MIN and/or MAX
+	 * alone with MODSEQ, RFC 7162 3.1.5); else leave it NULL */
+	bool want_modseqs;
 };
 /* The answer: uids in result order (ascending for SEARCH, sorted for SORT);
  * thread: the rendered THREAD data after "THREAD " (numbers per req->uid),

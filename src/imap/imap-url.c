@@ -248,16 +248,16 @@ url_parse_path(struct url_cursor *c, struct imap_url *url, const char **error_r)
 	if (url_take(c, "/;SECTION=")) {
 		const char *sec = c->p;
 
-		while (c->p < c->end && *c->p != '/')
+		/* enc-section is bchar, which holds "/" but not ";": the
+		 * section ends at a ";" (";URLAUTH=" after it, RFC 5092 4)
+		 * or a "/;" (";PARTIAL="); any other "/" stays in it */
+		while (c->p < c->end && *c->p != ';' &&
+		       !(c->end - c->p >= 2 && c->p[0] == '/' && c->p[1] == ';'))
 			c->p++;
 		if (c->p == sec) {
 			*error_r = "Empty section in URL";
 			return -1;
 		}
-		/* enc-section is bchar, which holds "/": a "/" followed by
-		 * ";" starts the next part, any other stays in the section */
-		while (c->p < c->end && !(c->end - c->p >= 2 && c->p[0] == '/' && c->p[1] == ';'))
-			c->p++;
 		url->section = url_decode(sec, (size_t)(c->p - sec), true);
 		if (url->section == NULL) {
 			*error_r = "Invalid section in URL";

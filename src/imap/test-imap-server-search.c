@@ -206,7 +206,8 @@ fx_complete_search(struct fx *fx)
 	res.count = n;
 	for (size_t i = 0; i < n; i++)
 		modseqs[i] = 100 + uids[i];
-	if (imap_search_program_kind(prog) == IMAP_SEARCH_KIND_SEARCH)
+	/* as the glue does: only when the reply needs them */
+	if (fx->req.want_modseqs)
 		res.modseqs = modseqs;
 	res.highest_modseq = n > 0 ? 100 + uids[n - 1] : 0;
 	for (size_t i = 0; i < n; i++) {

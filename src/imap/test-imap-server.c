@@ -156,6 +156,11 @@ fx_complete_mailbox(struct fx *fx, enum fx_op op)
 	} else if (op == FX_STATUS) {
 		st.messages = (uint32_t)strlen(fx->mbox);
 		st.uidnext = st.messages + 1;
+		if (strcmp(fx->mbox, "Fresh") == 0) {
+			/* never changed (modseq 0 in the store), 2 not claimed */
+			st.highest_modseq = 0;
+			st.recent = 2;
+		}
 		imap_server_status_done(fx->s, strcmp(fx->mbox, "gone") == 0 ? NULL : &st,
 					strcmp(fx->mbox, "gone") == 0 ? IMAP_MAILBOX_NONEXISTENT
 								      : IMAP_MAILBOX_OK);
@@ -1223,7 +1228,9 @@ static const char mbox_in[] =
 	"I STATUS Tofu ()\r\n"
 	"J STATUS \"Entw&APw-rfe\" (size)\r\n"
 	"K DELETE \"\"\r\n"
-	"L CREATE (x)\r\n";
+	"L CREATE (x)\r\n"
+	"M STATUS Fresh (HIGHESTMODSEQ RECENT)\r\n"
+	"N STATUS Tofu (RECENT)\r\n";
 static const char mbox_out[] =
 	LOGGED_IN("a")
 	"q OK CREATE completed\r\n"
@@ -1252,11 +1259,18 @@ static const char mbox_out[] =
 	"* STATUS \"Entw&APw-rfe\" (SIZE 1000)\r\n"
 	"J OK STATUS completed\r\n"
 	"K NO [CANNOT] Empty mailbox name\r\n"
-	"L BAD Invalid mailbox name\r\n";
+	"L BAD Invalid mailbox name\r\n"
+	/* RFC 7162 3.1: a modseq of 0 goes out as 1; RECENT is the
+	 * status's own, not the one before */
+	"* STATUS \"Fresh\" (HIGHESTMODSEQ 1 RECENT 2)\r\n"
+	"M OK STATUS completed\r\n"
+	"* STATUS \"Tofu\" (RECENT 0)\r\n"
+	"N OK STATUS completed\r\n";
 static const char mbox_log[] =
 	"create Entw\xc3\xbcrfe 0\ncreate exists 0\ncreate Sent2 0x30\n"
 	"delete gone\nrename Tofu Tempeh\nsubscribe tempfail\nunsubscribe Tofu\n"
-	"status Tofu 0xff\nstatus gone 0x1\nstatus Entw\xc3\xbcrfe 0x20\n";
+	"status Tofu 0xff\nstatus gone 0x1\nstatus Entw\xc3\xbcrfe 0x20\n"
+	"status Fresh 0xc0\nstatus Tofu 0x80\n";
 
 static void
 test_imap_server_mailbox_ops(void)

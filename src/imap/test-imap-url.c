@@ -119,6 +119,15 @@ test_errors(void)
 	check("/INBOX/;UID=1/;PARTIAL=1.", "E Invalid PARTIAL in URL");
 	check("/INBOX/;UID=1;URLAUTH=anonymous:internal:0123", "E URLAUTH is not supported");
 	check("/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00Z", "E URLAUTH is not supported");
+	/* the section ends at a ";" as well as at "/;" */
+	check("/INBOX/;UID=1/;SECTION=1.2;URLAUTH=anonymous:internal:0123",
+	      "E URLAUTH is not supported");
+	check("/INBOX/;UID=1/;SECTION=TEXT;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=anonymous",
+	      "E URLAUTH is not supported");
+	check("/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5;URLAUTH=anonymous:internal:0123",
+	      "E URLAUTH is not supported");
+	check("/INBOX/;UID=1/;SECTION=;URLAUTH=anonymous", "E Empty section in URL");
+	check("/INBOX/;UID=1/;SECTION=TEXT;x", "E Invalid URL: trailing characters");
 	check("/INBOX/;UID=1x", "E Invalid URL: trailing characters");
 	check("/INBOX?SUBJECT%20x", "E URL names no message (no ;UID=)");
 	check("imap://host", "E URL names no message");

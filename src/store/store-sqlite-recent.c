@@ -13,23 +13,37 @@
  */
 #include "store/store-sqlite.h"
 
+/* The mailbox's recent_uid (at least 1) and uidnext; 1 found, 0 no such
+ * mailbox, -1 error. */
 static int
-recent_claim_tx(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t upto_uid,
-		uint32_t *first_r, uint32_t *end_r, const char **error_r)
+recent_read(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t *recent_r, uint32_t *uidnext_r,
+	    const char **error_r)
 {
 	sqlite3_stmt *st;
-	uint32_t recent, uidnext, end;
 	int ret;
 
 	ret = sqlite_run(c, error_r, &st, "SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1",
 			 "i", (int64_t)mailbox_id);
 	if (ret <= 0)
 		return ret;
-	recent = (uint32_t)sqlite3_column_int64(st, 0);
-	uidnext = (uint32_t)sqlite3_column_int64(st, 1);
+	*recent_r = (uint32_t)sqlite3_column_int64(st, 0);
+	*uidnext_r = (uint32_t)sqlite3_column_int64(st, 1);
 	sqlite_stmt_done(st);
-	if (recent < 1)
-		recent = 1;
+	if (*recent_r < 1)
+		*recent_r = 1;
+	return 1;
+}
+
+static int
+recent_claim_tx(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t upto_uid,
+		uint32_t *first_r, uint32_t *end_r, const char **error_r)
+{
+	uint32_t recent, uidnext, end;
+	int ret;
+
+	ret = recent_read(c, mailbox_id, &recent, &uidnext, error_r);
+	if (ret <= 0)
+		return ret;
 	end = upto_uid < uidnext ? upto_uid : uidnext;
 	if (end < recent)
 		end = recent;
@@ -49,19 +63,12 @@ static int
 recent_nothing(struct sqlite_conn *c, uint64_t mailbox_id, uint32_t upto_uid, uint32_t *first_r,
 	       uint32_t *end_r, const char **error_r)
 {
-	sqlite3_stmt *st;
 	uint32_t recent, uidnext;
 	int ret;
 
-	ret = sqlite_run(c, error_r, &st, "SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?1",
-			 "i", (int64_t)mailbox_id);
+	ret = recent_read(c, mailbox_id, &recent, &uidnext, error_r);
 	if (ret <= 0)
 		return ret < 0 ? -1 : 0;
-	recent = (uint32_t)sqlite3_column_int64(st, 0);
-	uidnext = (uint32_t)sqlite3_column_int64(st, 1);
-	sqlite_stmt_done(st);
-	if (recent < 1)
-		recent = 1;
 	/* recent_uid only grows: nothing below it comes back */
 	if (recent < upto_uid && recent < uidnext)
 		return 0;
@@ -85,20 +92,13 @@ sqlite_mailbox_claim_recent(struct store *store, uint64_t mailbox_id, uint32_t u
 		sqlite_conn_put(s, c);
 		return 1;
 	}
-	/* a claim lost in a crash only makes messages recent again (RFC
-	 * 3501 2.3.2 allows a server that cannot keep \Recent to err that
-	 * way): it need not wait for its own fsync; the next synchronous
-	 * commit makes it durable with everything before it (WAL) */
-	if (sqlite_exec(c, error_r, "PRAGMA synchronous = NORMAL", "") < 0) {
-		sqlite_conn_put(s, c);
-		return -1;
-	}
+	/* a claim commits like any other write (synchronous = FULL): turning
+	 * that down for the claim and back after it would leave a pooled
+	 * connection without durability if the restoring PRAGMA failed */
 	if (sqlite_begin(s, c, error_r) > 0) {
 		ret = recent_claim_tx(c, mailbox_id, upto_uid, first_r, end_r, error_r);
 		ret = sqlite_end(s, c, ret, error_r);
 	}
-	if (sqlite_exec(c, error_r, "PRAGMA synchronous = FULL", "") < 0)
-		ret = -1;
 	sqlite_conn_put(s, c);
 	if (ret <= 0) {
 		*first_r = 0;
