@@ -312,6 +312,17 @@ client_io_out_pending(void *ctx)
  * cached, or the connection ended. */
 static void delivery_conn_over(void *ctx);
 
+/* Does the address have an octet outside US-ASCII (RFC 6531 3.3)? */
+static bool
+addr_has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	}
+	return false;
+}
+
 static void
 client_ready(struct smtp_client *c, void *ctx)
 {
@@ -322,6 +333,7 @@ client_ready(struct smtp_client *c, void *ctx)
 	struct smtp_client_message msg;
 	char envid[STORE_QUEUE_ENVID_MAX + 1];
 	char (*orcpts)[STORE_QUEUE_ORCPT_MAX + 1];
+	bool utf8;
 
 	if (d == NULL) {
 		smtp_client_quit(c);
@@ -341,10 +353,12 @@ client_ready(struct smtp_client *c, void *ctx)
 	h = &d->hops[d->hop];
 	rcpts = mem_array(h->n, sizeof(*rcpts));
 	orcpts = mem_array(h->n, sizeof(*orcpts));
+	utf8 = addr_has_8bit(d->entry.sender);
 	for (size_t i = 0; i < h->n; i++) {
 		const struct store_queue_rcpt *r = &d->entry.rcpts[h->idx[i]];
 
 		rcpts[i].address = r->address;
+		utf8 = utf8 || addr_has_8bit(r->address);
 		/* the store's NOTIFY bits are the RFC 3461 set; the engine's differ */
 		if (r->notify & STORE_QUEUE_NOTIFY_NEVER)
 			rcpts[i].notify = SMTP_CLIENT_NOTIFY_NEVER;
@@ -364,6 +378,9 @@ client_ready(struct smtp_client *c, void *ctx)
 	msg.n_rcpts = (unsigned)h->n;
 	msg.size = d->body_size;
 	msg.eightbit = d->eightbit;
+	/* RFC 6531 3.4: an internationalized envelope needs SMTPUTF8; the engine
+	 * fails the message (5.6.7) when the host does not offer it */
+	msg.smtputf8 = utf8;
 	msg.ret = d->entry.ret == STORE_QUEUE_RET_FULL	 ? SMTP_CLIENT_RET_FULL
 		  : d->entry.ret == STORE_QUEUE_RET_HDRS ? SMTP_CLIENT_RET_HDRS
 							 : SMTP_CLIENT_RET_NONE;
@@ -408,6 +425,17 @@ client_body_read(struct smtp_client *c, void *ctx)
 	d->body_off += n;
 	smtp_client_body_data(c, n > 0 ? d->body + d->body_off - n : (const uint8_t *)"", n,
 			      d->body_off >= d->body_size);
+}
+
+/* The remote reply r as a status text: "host H[IP] said: CODE X.Y.Z TEXT
+ * (in reply to STAGE)", cut to size. */
+static void
+reply_text(const struct delivery *d, const struct smtp_client_result *r, char *text,
+	   size_t size)
+{
+	snprintf(text, size, "host %.200s[%s] said: %u %s %s (in reply to %s)", d->host, d->ip,
+		 r->code, r->enhanced, r->text != NULL ? r->text : "",
+		 smtp_client_stage_name(r->stage));
 }
 
 static void
@@ -469,9 +497,7 @@ client_message_done(struct smtp_client *c, void *ctx, const struct smtp_client_r
 		if (r->local)
 			snprintf(text, sizeof(text), "%s", r->text != NULL ? r->text : "");
 		else
-			snprintf(text, sizeof(text), "host %.200s[%s] said: %u %s %s (in reply to %s)",
-				 d->host, d->ip, r->code, r->enhanced, r->text != NULL ? r->text : "",
-				 smtp_client_stage_name(r->stage));
+			reply_text(d, r, text, sizeof(text));
 		delivery_outcome_set(d, h->idx[i],
 			    o == QUEUE_OUTCOME_SENT	 ? STORE_QUEUE_RCPT_SENT
 			    : o == QUEUE_OUTCOME_BOUNCED ? STORE_QUEUE_RCPT_BOUNCED
@@ -498,9 +524,7 @@ delivery_auth_failed(struct delivery *d, const struct smtp_client_result *result
 	snprintf(code, sizeof(code), "%s", dsn != NULL ? dsn : "4.7.0");
 	code[0] = '4';
 	relay_text(d, relay, sizeof(relay));
-	snprintf(text, sizeof(text), "host %.200s[%s] said: %u %s %s (in reply to %s)", d->host,
-		 d->ip, result->code, result->enhanced, result->text != NULL ? result->text : "",
-		 smtp_client_stage_name(result->stage));
+	reply_text(d, result, text, sizeof(text));
 	for (size_t i = 0; i < h->n; i++)
 		delivery_outcome_set(d, h->idx[i], STORE_QUEUE_RCPT_DEFERRED, code, text, relay);
 	d->got_results = true;
@@ -679,17 +703,6 @@ static const struct conn_callbacks conn_cb = {
 	.handshake_done = conn_cb_handshake_done,
 };
 
-/* 127.0.0.0/8 or ::1: credentials may go in plain text there. */
-static bool
-ip_is_loopback(const char *ip)
-{
-	struct in6_addr a6;
-
-	if (strncmp(ip, "127.", 4) == 0)
-		return true;
-	return inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 static void
 qconn_connected(struct queue_conn *qc)
 {
@@ -719,7 +732,8 @@ qconn_connected(struct queue_conn *qc)
 		 * refuses without TLS); a relay on this machine is the exception */
 		set.auth_user = q->auth_user;
 		set.auth_password = q->auth_password;
-		set.auth_plaintext_allowed = ip_is_loopback(qc->ip);
+		/* credentials may go in plain text over loopback only */
+		set.auth_plaintext_allowed = net_ip_is_loopback(qc->ip);
 	}
 	qc->tlsc = NULL;
 	qc->client = smtp_client_new(&set, &client_hooks, qc, &client_io, qc);

@@ -232,7 +232,7 @@ finish_work(void *ctx)
 	struct notice nt;
 	const char *error = NULL;
 	int64_t now = now_secs();
-	bool all_final = true;
+	bool all_final;
 
 	if (srv == NULL)
 		return;
@@ -267,11 +267,7 @@ finish_work(void *ctx)
 	}
 	if (store_queue_get(srv->store, d->queue_id, &e, &error) != 1)
 		return;
-	for (size_t i = 0; i < e.rcpt_count; i++) {
-		if (e.rcpts[i].state != STORE_QUEUE_RCPT_SENT &&
-		    e.rcpts[i].state != STORE_QUEUE_RCPT_BOUNCED)
-			all_final = false;
-	}
+	all_final = entry_all_final(&e);
 	notice_collect(d, &e, now, all_final, &nt);
 	if (!notice_send(d, srv, &e, &nt)) {
 		/* the entry stays with its flags: the next round or the sweep

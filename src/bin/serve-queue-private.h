@@ -75,7 +75,6 @@ enum queue_tls_level {
 
 struct queue_tls_need {
 	enum queue_tls_level level;
-	void *policy; /* serve-queue-tls.c's data for the host (TLSA records, names); owned */
 };
 
 /* serve-queue-conn.c: one connection to a next hop. It belongs to a
@@ -101,7 +100,11 @@ struct queue_runner {
 	struct timespec changed_mtime;  /* its mtime at the last sweep */
 	struct loop_timer *timer;
 	struct dns_resolver *dns;
-	struct tls_client_ctx *tls;
+	struct tls_client_ctx *tls;     /* opportunistic and ENCRYPT: no trust anchors needed */
+	/* Both trust smtp_outbound_ca_file (or the system's CAs), loaded once at
+	 * start-up (queue_tls_pkix_ctx_new); NULL when that failed (logged). */
+	struct tls_client_ctx *pkix;    /* VERIFY: judged after the handshake */
+	struct tls_client_ctx *pkix_verify; /* MTA-STS fetch: fails unless verified */
 	struct queue_settings set;
 	struct delivery *active;
 	unsigned active_count;
@@ -188,6 +191,8 @@ void delivery_outcome_set(struct delivery *d, size_t i, enum store_queue_rcpt_st
 /* Length of the longest prefix of s within max octets that ends on a UTF-8 character boundary. */
 size_t queue_utf8_prefix_len(const char *s, size_t max);
 void queue_scan(struct queue_runner *q);
+/* Is every recipient of e SENT or BOUNCED (nothing left to try)? */
+bool entry_all_final(const struct store_queue_entry *e);
 /* The relay the current hop goes to (transport_map for its domain, else
  * relayhost), or NULL for MX / literal routing; sets d->via_relay. The
  * string lives as long as the runner. */
@@ -199,7 +204,8 @@ void queue_conns_close_all(struct queue_runner *q);
 /* The policy for host d->host of the current hop; sets d->tls_need (the
  * configured smtp_outbound_tls level unless a stronger policy applies). */
 void queue_tls_need_for_host(struct delivery *d);
-/* Release d->tls_need.policy. */
+/* Reset d->tls_need to NONE; with no addresses left (the hop or the
+ * delivery is over) also free d->tls_route. */
 void queue_tls_need_clear(struct delivery *d);
 /* A TLS client connection on fd for STARTTLS to d->host, set up for
  * d->tls_need (DANE, verification names). NULL when TLS is unavailable. */

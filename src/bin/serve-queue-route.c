@@ -232,7 +232,6 @@ mx_done(void *ctx, struct dns_result *res)
 	/* RFC 7672 2.2.1: DANE only under a secure MX RRset (or a secure
 	 * denial of one, for the implicit MX) */
 	queue_tls_route_get(d)->mx_secure = res->security == DNS_SEC_SECURE;
-	d->tls_route->implicit = route.verdict == QUEUE_ROUTE_IMPLICIT;
 	switch (route.verdict) {
 	case QUEUE_ROUTE_HOSTS:
 		if (mx_sts_filter(d, &route) < 0) {

@@ -36,7 +36,6 @@
 #include "core/buf.h"
 
 #define QUEUE_STS_FETCH_TIMEOUT_MS 20000u
-#define QUEUE_STS_HEADER_MAX 16384u
 
 struct queue_sts_job {
 	struct delivery *d;       /* NULL once cancelled */
@@ -178,69 +177,30 @@ sts_fetch_failed(struct queue_sts_job *job, const char *why)
 	sts_proceed(job, p);
 }
 
-/* Check the response (status 200, text/plain, length) and take its body. */
+/* Check the response (queue_sts_http_response) and take its body. */
 static void
 sts_fetch_response(struct queue_sts_job *job)
 {
-	const char *data = (const char *)buf_data(&job->resp);
-	size_t len = buf_len(&job->resp);
-	const char *end = memmem(data, len, "\r\n\r\n", 4);
-	const char *body, *line, *hend, *error = NULL;
-	long clen = -1;
+	const uint8_t *body;
+	size_t len;
+	unsigned status;
+	const char *error = NULL;
 	struct queue_sts_policy *policy;
 	char *text;
 
-	if (end == NULL) {
-		sts_fetch_failed(job, "incomplete HTTP response");
-		return;
-	}
-	/* "HTTP/1.x 200 ..." only: 3xx redirects are not followed (3.3) */
-	if (len < 12 || memcmp(data, "HTTP/1.", 7) != 0 || memcmp(data + 8, " 200", 4) != 0) {
-		const char *cr = memchr(data, '\r', len);
-		size_t n = cr != NULL ? (size_t)(cr - data) : 0;
-		char status[80];
+	if (queue_sts_http_response(buf_data(&job->resp), buf_len(&job->resp), &status, &body,
+				    &len, &error) < 0) {
+		char why[120];
 
-		snprintf(status, sizeof(status), "HTTP status: %.*s", (int)(n > 40 ? 40 : n), data);
-		sts_fetch_failed(job, status);
-		return;
-	}
-	body = end + 4;
-	hend = end + 2;
-	for (line = memchr(data, '\n', len) + 1; line < hend;) {
-		const char *eol = memchr(line, '\n', (size_t)(hend - line));
-		size_t llen = eol != NULL ? (size_t)(eol - line) : (size_t)(hend - line);
-
-		if (llen >= 13 && strncasecmp(line, "Content-Type:", 13) == 0) {
-			const char *v = line + 13;
-
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (strncasecmp(v, "text/plain", 10) != 0) {
-				sts_fetch_failed(job, "Content-Type is not text/plain");
-				return;
-			}
-		} else if (llen >= 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-			clen = strtol(line + 15, NULL, 10);
-		} else if (llen >= 18 && strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
-			sts_fetch_failed(job, "Transfer-Encoding is not supported");
-			return;
+		if (status != 0 && status != 200) {
+			snprintf(why, sizeof(why), "HTTP status %u (only 200 is taken, redirects "
+				 "are not followed)", status);
+			error = why;
 		}
-		line = eol != NULL ? eol + 1 : hend;
-	}
-	len = (size_t)(data + len - body);
-	if (clen >= 0 && (size_t)clen != len) {
-		sts_fetch_failed(job, "body length does not match Content-Length");
+		sts_fetch_failed(job, error);
 		return;
 	}
-	if (len > QUEUE_STS_POLICY_MAX) {
-		sts_fetch_failed(job, "policy larger than 64 KiB");
-		return;
-	}
-	if (memchr(body, '\0', len) != NULL) {
-		sts_fetch_failed(job, "NUL in the policy");
-		return;
-	}
-	policy = sts_policy_from_text(body, len, &error);
+	policy = sts_policy_from_text((const char *)body, len, &error);
 	if (policy == NULL) {
 		char why[200];
 
@@ -341,22 +301,19 @@ static void
 sts_connected(struct queue_sts_job *job)
 {
 	struct queue_runner *q = job->d->q;
-	struct tls_client_ctx *ctx;
-	const char *error = NULL;
 	char host[DNS_NAME_TEXT_MAX + 8];
 
 	loop_io_remove(&job->io);
-	ctx = queue_tls_pkix_ctx_new(q, true, &error); /* RFC 8461 3.3 */
-	if (ctx == NULL) {
-		sts_fetch_failed(job, error);
+	if (q->pkix_verify == NULL) { /* RFC 8461 3.3: verified HTTPS only */
+		sts_fetch_failed(job, "no trust anchors (smtp_outbound_ca_file did not load "
+				      "at start-up)");
 		return;
 	}
 	sts_host(job, host, sizeof(host));
 	job->conn = conn_new(q->srv->loop, job->fd, &sts_conn_cb, job);
 	conn_set_transport(job->conn, tls_conn_transport_ops(),
-			   tls_client_conn_new(ctx, job->fd, host));
+			   tls_client_conn_new(q->pkix_verify, job->fd, host));
 	job->fd = -1; /* the conn owns it */
-	tls_client_ctx_unref(&ctx);
 	buf_init(&job->resp, QUEUE_STS_POLICY_MAX + QUEUE_STS_HEADER_MAX);
 	{
 		char req[DNS_NAME_TEXT_MAX + 200];

@@ -58,9 +58,6 @@ queue_tls_route_host_reset(struct delivery *d)
 		mem_free(&r->tlsa[i].data);
 	mem_free(&r->tlsa);
 	r->ntlsa = 0;
-	r->tlsa_unusable = 0;
-	r->host_secure = false;
-	r->tlsa_looked_up = false;
 	r->tlsa_secure = false;
 }
 
@@ -82,8 +79,6 @@ queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res)
 	size_t n = 0;
 
 	queue_tls_route_host_reset(d);
-	r->host_secure = true; /* only asked for secure hosts */
-	r->tlsa_looked_up = true;
 	r->tlsa_secure = res->security == DNS_SEC_SECURE;
 	if (res->status != DNS_OK || !r->tlsa_secure)
 		return;
@@ -97,10 +92,8 @@ queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res)
 			.data_len = res->tlsa[i].data_len,
 		};
 
-		if (!tls_dane_tlsa_usable(&t)) {
-			r->tlsa_unusable++;
-			continue;
-		}
+		if (!tls_dane_tlsa_usable(&t))
+			continue; /* RFC 7672 3.1.3: unusable records are ignored */
 		t.data = mem_memdup(t.data, t.data_len);
 		r->tlsa[n++] = t;
 	}
@@ -173,7 +166,6 @@ queue_tls_need_for_host(struct delivery *d)
 	d->tls_need.level = p == SMTP_CLIENT_TLS_REQUIRED	   ? QUEUE_TLS_ENCRYPT
 			    : p == SMTP_CLIENT_TLS_OPPORTUNISTIC ? QUEUE_TLS_MAY
 								 : QUEUE_TLS_NONE;
-	d->tls_need.policy = NULL;
 	/* RFC 7672 2.2: usable TLSA records make TLS mandatory and
 	 * authenticated, whatever smtp_outbound_tls says */
 	if (r != NULL && r->tlsa_secure && r->ntlsa > 0)
@@ -213,7 +205,6 @@ void
 queue_tls_need_clear(struct delivery *d)
 {
 	d->tls_need.level = QUEUE_TLS_NONE;
-	d->tls_need.policy = NULL;
 	/* no addresses left: the delivery or its hop is being freed (the
 	 * connection code clears the need before every address of a host) */
 	if (d->naddrs == 0)
@@ -237,19 +228,14 @@ queue_tls_conn_new(struct delivery *d, int fd)
 		return t;
 	}
 	if (d->tls_need.level == QUEUE_TLS_VERIFY) {
-		const char *error = NULL;
-		struct tls_client_ctx *ctx = queue_tls_pkix_ctx_new(d->q, false, &error);
-		struct tls_conn *t;
-
-		if (ctx == NULL) {
-			log_error("queue", "%s: verified TLS for %s: %s", d->queue_id, d->host,
-				  error);
+		if (d->q->pkix == NULL) {
+			log_error("queue", "%s: verified TLS for %s: no trust anchors "
+				  "(smtp_outbound_ca_file did not load at start-up)",
+				  d->queue_id, d->host);
 			return NULL;
 		}
 		/* the outcome is judged in queue_tls_conn_ok (a reason to log) */
-		t = tls_client_conn_new(ctx, fd, d->host);
-		tls_client_ctx_unref(&ctx); /* the connection holds its own */
-		return t;
+		return tls_client_conn_new(d->q->pkix, fd, d->host);
 	}
 	if (d->q->tls == NULL)
 		return NULL;

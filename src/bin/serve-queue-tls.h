@@ -20,14 +20,10 @@ struct queue_sts_job;
 struct queue_tls_route {
 	/* the hop */
 	bool mx_secure; /* the MX RRset was DNSSEC-secure (RFC 7672 2.2.1) */
-	bool implicit;  /* no MX: the domain is its own host (RFC 5321 5.1) */
 	/* the current host (RFC 7672 2.2.2) */
-	bool host_secure;      /* its address records were secure */
-	bool tlsa_looked_up;   /* a TLSA answer was taken (secure or not) */
-	bool tlsa_secure;      /* ... and it was DNSSEC-secure */
+	bool tlsa_secure;      /* its TLSA answer was DNSSEC-secure */
 	struct tls_dane_tlsa *tlsa; /* usable records of a secure answer; data owned */
 	size_t ntlsa;
-	size_t tlsa_unusable;  /* secure records that are not usable (RFC 7672 3.1.3) */
 	/* MTA-STS (RFC 8461) of the hop's recipient domain */
 	struct queue_sts_policy *sts;  /* the policy in force, or NULL */
 	struct queue_sts_job *sts_job; /* its lookup in progress (serve-queue-sts.c), or NULL */
@@ -46,7 +42,8 @@ void queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res);
 
 /* serve-queue-tls.c: a client context trusting smtp_outbound_ca_file
  * (relative to config_dir) or the system's CAs; verify as in
- * tls_client_settings. NULL with *error_r. */
+ * tls_client_settings. NULL with *error_r. Called once at start-up
+ * (q->pkix, q->pkix_verify). */
 struct tls_client_ctx *queue_tls_pkix_ctx_new(struct queue_runner *q, bool verify,
 					      const char **error_r);
 

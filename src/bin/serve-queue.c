@@ -60,6 +60,7 @@
  * delay=s, dsn=x.y.z, status=sent|deferred|bounced (text)".
  */
 #include "bin/serve-queue-private.h"
+#include "bin/serve-queue-tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -376,7 +377,7 @@ struct scan_job {
 	bool sweep; /* also look for finished entries (scan_sweep) */
 };
 
-static bool
+bool
 entry_all_final(const struct store_queue_entry *e)
 {
 	for (size_t i = 0; i < e->rcpt_count; i++) {
@@ -768,10 +769,21 @@ serve_queue_start(struct server *srv, const struct queue_settings *set)
 		return -1;
 	}
 	memset(&ts, 0, sizeof(ts));
-	ts.verify = false; /* opportunistic TLS (RFC 7435); DANE/MTA-STS come later */
+	/* opportunistic TLS (RFC 7435) and ENCRYPT; DANE connections make
+	 * their own context from the TLSA records (serve-queue-tls.c) */
+	ts.verify = false;
 	q->tls = tls_client_ctx_new(&ts, &error);
 	if (q->tls == NULL)
 		log_error("queue", "no TLS for outbound mail: %s", error);
+	/* PKIX with the configured trust anchors: MTA-STS and REQUIRETLS
+	 * hosts (VERIFY), the MTA-STS policy fetch (RFC 8461 3.3) */
+	q->pkix = queue_tls_pkix_ctx_new(q, false, &error);
+	if (q->pkix == NULL)
+		log_error("queue", "no verified TLS for outbound mail: %s", error);
+	else
+		q->pkix_verify = queue_tls_pkix_ctx_new(q, true, &error);
+	if (q->pkix != NULL && q->pkix_verify == NULL)
+		log_error("queue", "no verified TLS for MTA-STS policy fetches: %s", error);
 	q->timer = loop_timer_add(srv->loop, 100, queue_timer, q);
 	srv->queue = q;
 	return 0;
@@ -826,6 +838,10 @@ serve_queue_free(struct server *srv)
 	queue_settings_free_copies(&q->set);
 	if (q->tls != NULL)
 		tls_client_ctx_unref(&q->tls);
+	if (q->pkix != NULL)
+		tls_client_ctx_unref(&q->pkix);
+	if (q->pkix_verify != NULL)
+		tls_client_ctx_unref(&q->pkix_verify);
 	mem_free(&q);
 	srv->queue = NULL;
 }

@@ -109,6 +109,13 @@ check_relay(const char *value, size_t len)
 	return NULL;
 }
 
+/* relayhost: one relay (check_relay), or empty for MX routing. */
+static const char *
+check_relayhost(const char *value)
+{
+	return value[0] == '\0' ? NULL : check_relay(value, strlen(value));
+}
+
 /* transport_map: "DOMAIN=RELAY" items separated by commas (blanks around
  * them allowed); DOMAIN a host name, ".DOMAIN" for its subdomains; RELAY
  * as relayhost. */
@@ -311,7 +318,7 @@ const struct conf_key conf_keys[] = {
 		   "empty = resolv.conf"),
 	KEY_STRING(dns_trust_anchor, "", 0, 4096, check_trust_anchor, 0,
 		   "DNSSEC trust anchor file (DANE); empty = /usr/share/dns/root.key if present; none"),
-	KEY_STRING(relayhost, "", 0, 300, NULL, 0,
+	KEY_STRING(relayhost, "", 0, 300, check_relayhost, 0,
 		   "Send all outbound mail through this host: host, host:port, [ip] or [ip]:port; "
 		   "empty = MX lookup"),
 	KEY_STRING(relayhost_auth_file, "", 0, 4096, NULL, 0,

@@ -394,6 +394,22 @@ test_transport_map(void)
 		  "'a.example=bad_host': relay is not a host name");
 }
 
+/* relayhost: one relay (the RELAY syntax of transport_map), empty = MX. */
+static void
+test_relayhost(void)
+{
+	value_ok("relayhost", "", "");
+	value_ok("relayhost", "mail.example.com", "mail.example.com");
+	value_ok("relayhost", "mail.example.com:587", "mail.example.com:587");
+	value_ok("relayhost", "[192.0.2.1]:2525", "[192.0.2.1]:2525");
+	value_ok("relayhost", "[2001:db8::1]", "[2001:db8::1]");
+	value_bad("relayhost", "[mail.example.com]",
+		  "'[mail.example.com]': not an IP address between [ ]");
+	value_bad("relayhost", "host:99999", "'host:99999': port out of range (1-65535)");
+	value_bad("relayhost", "host:", "'host:': bad port");
+	value_bad("relayhost", "bad_host", "'bad_host': relay is not a host name");
+}
+
 static void
 test_listen(void)
 {
@@ -896,6 +912,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_bools_enums),
 	TEST_ENTRY(test_strings),
 	TEST_ENTRY(test_transport_map),
+	TEST_ENTRY(test_relayhost),
 	TEST_ENTRY(test_listen),
 	TEST_ENTRY(test_listen_limits),
 	TEST_ENTRY(test_tls_listen),

@@ -133,6 +133,24 @@ net_addr_is_loopback(const struct net_addr *addr)
 	return false;
 }
 
+bool
+net_ip_is_loopback(const char *ip)
+{
+	struct net_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&a.ss)->sin_addr) == 1) {
+		a.ss.ss_family = AF_INET;
+		a.len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&a.ss)->sin6_addr) == 1) {
+		a.ss.ss_family = AF_INET6;
+		a.len = sizeof(struct sockaddr_in6);
+	} else {
+		return false;
+	}
+	return net_addr_is_loopback(&a);
+}
+
 int
 net_set_nonblock(int fd)
 {

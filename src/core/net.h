@@ -20,6 +20,9 @@ int net_addr_parse(const char *text, struct net_addr *addr_r, const char **error
 char *net_addr_ip(const struct net_addr *addr, char *dst, size_t dstsize);
 unsigned net_addr_port(const struct net_addr *addr);
 bool net_addr_is_loopback(const struct net_addr *addr);
+/* Is ip ("1.2.3.4" or "::1", no port, no brackets) a loopback address
+ * (net_addr_is_loopback)? False when it is not an IP address. */
+bool net_ip_is_loopback(const char *ip);
 
 /* Bound, listening, non-blocking socket; -1 with error_r (strerror text). */
 int net_listen(const struct net_addr *addr, int backlog, const char **error_r);

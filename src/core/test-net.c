@@ -90,7 +90,26 @@ test_net_accept_nodelay(void)
 	close(lfd);
 }
 
+/* Loopback from IP text: 127.0.0.0/8, ::1, ::ffff:127.x; nothing else. */
+static void
+test_net_ip_is_loopback(void)
+{
+	T_ASSERT(net_ip_is_loopback("127.0.0.1"));
+	T_ASSERT(net_ip_is_loopback("127.255.0.9"));
+	T_ASSERT(net_ip_is_loopback("::1"));
+	T_ASSERT(net_ip_is_loopback("::ffff:127.0.0.2"));
+	T_ASSERT(!net_ip_is_loopback("128.0.0.1"));
+	T_ASSERT(!net_ip_is_loopback("192.0.2.127"));
+	T_ASSERT(!net_ip_is_loopback("::2"));
+	T_ASSERT(!net_ip_is_loopback("2001:db8::1"));
+	T_ASSERT(!net_ip_is_loopback("::ffff:192.0.2.1"));
+	T_ASSERT(!net_ip_is_loopback("127.example"));
+	T_ASSERT(!net_ip_is_loopback("[::1]"));
+	T_ASSERT(!net_ip_is_loopback(""));
+}
+
 static const struct test tests[] = {
+	TEST_ENTRY(test_net_ip_is_loopback),
 	TEST_ENTRY(test_net_ip_port_list),
 	TEST_ENTRY(test_net_accept_nodelay),
 	{ NULL, NULL },

@@ -1,12 +1,13 @@
 /*
  * fuzz-queue-sts.c - libFuzzer target for the MTA-STS readers (queue-sts.c):
  * the input as a policy file (whole, and split at its first byte's value),
- * and as a _mta-sts TXT record.
+ * as a _mta-sts TXT record, and as the HTTP response of a policy fetch.
  *
  * Checks beyond "no crash": both ways of feeding the policy agree; a policy
  * read has at most QUEUE_STS_MX_MAX lower-case patterns and a max_age within
  * the limit; every pattern matches a host built from it; a TXT id is 1 to 32
- * letters and digits.
+ * letters and digits; an HTTP response taken has status 200 and a body
+ * inside the input, at its end, within QUEUE_STS_POLICY_MAX and without NUL.
  */
 #include "queue/queue-sts.h"
 
@@ -62,6 +63,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = strlen(id);
 
 		check(n >= 1 && n <= QUEUE_STS_ID_MAX);
+	}
+	{
+		const uint8_t *body = NULL;
+		size_t blen = 0;
+		unsigned status = 0;
+
+		if (queue_sts_http_response(data, size, &status, &body, &blen, &error) == 1) {
+			check(status == 200 && blen <= QUEUE_STS_POLICY_MAX);
+			check(body >= data && body + blen == data + size);
+			check(memchr(body, '\0', blen) == NULL);
+		} else {
+			check(body == NULL && blen == 0);
+			check(status == 0 || (status >= 100 && status <= 599));
+		}
 	}
 	mem_free(&a);
 	mem_free(&b);

@@ -8,6 +8,9 @@
  * case-sensitive (RFC 8461 3.2 ABNF: %s"..."); unknown fields are ignored
  * (3.2); a repeated field other than mx keeps its first value.
  *
+ * The HTTP response of the policy fetch is checked whole (the fetch reads
+ * until the server closes, HTTP/1.0 style), so it has no incremental form.
+ *
  * Does not: any I/O, logging or allocation.
  */
 #include "queue/queue-sts.h"
@@ -343,4 +346,175 @@ queue_sts_mx_match(const struct queue_sts_policy *policy, const char *host)
 		}
 	}
 	return false;
+}
+
+/* ---- the HTTP response of the policy fetch (RFC 8461 3.3) ---- */
+
+/* RFC 9110 5.6.2 tchar */
+static bool
+http_is_tchar(unsigned char c)
+{
+	return sts_is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Does [s, s + len) equal the lower-case ASCII word, ignoring case? */
+static bool
+http_eq_ci(const uint8_t *s, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (len != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (sts_lower(s[i]) != (unsigned char)word[i])
+			return false;
+	}
+	return true;
+}
+
+/* Content-Type value (OWS trimmed): "text/plain" then OWS and ";params", or
+ * nothing (RFC 9110 8.3.1; type and subtype are case-insensitive). */
+static bool
+http_type_is_text_plain(const uint8_t *v, size_t len)
+{
+	size_t i = 10;
+
+	if (len < 10 || !http_eq_ci(v, 10, "text/plain"))
+		return false;
+	while (i < len && sts_is_wsp(v[i]))
+		i++;
+	return i == len || v[i] == ';';
+}
+
+/* Content-Length value: 1*DIGIT (RFC 9110 8.6), no sign, no list; values
+ * above 2^32 are refused (far beyond any policy). */
+static bool
+http_parse_length(const uint8_t *v, size_t len, uint64_t *n_r)
+{
+	uint64_t n = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+		if (n > UINT32_MAX)
+			return false;
+	}
+	*n_r = n;
+	return true;
+}
+
+int
+queue_sts_http_response(const uint8_t *data, size_t len, unsigned *status_r,
+			const uint8_t **body_r, size_t *body_len_r, const char **error_r)
+{
+	const uint8_t *head_end, *line, *body;
+	size_t head_len, llen, body_len;
+	bool have_type = false, have_length = false;
+	uint64_t clen = 0;
+
+	*status_r = 0;
+	*body_r = NULL;
+	*body_len_r = 0;
+	head_end = memmem(data, len < QUEUE_STS_HEADER_MAX ? len : QUEUE_STS_HEADER_MAX,
+			  "\r\n\r\n", 4);
+	if (head_end == NULL) {
+		*error_r = len >= QUEUE_STS_HEADER_MAX ? "HTTP header section too long"
+						       : "incomplete HTTP response";
+		return -1;
+	}
+	head_len = (size_t)(head_end - data) + 2; /* every line with its CRLF */
+	/* the status line: HTTP-version SP status-code SP [reason-phrase] */
+	llen = (size_t)((const uint8_t *)memmem(data, head_len, "\r\n", 2) - data);
+	if (llen < 12 || memcmp(data, "HTTP/1.", 7) != 0 || data[7] < '0' || data[7] > '9' ||
+	    data[8] != ' ' || data[9] < '1' || data[9] > '5' || data[10] < '0' ||
+	    data[10] > '9' || data[11] < '0' || data[11] > '9' || (llen > 12 && data[12] != ' ')) {
+		*error_r = "malformed HTTP status line";
+		return -1;
+	}
+	*status_r = (unsigned)(data[9] - '0') * 100 + (unsigned)(data[10] - '0') * 10 +
+		    (unsigned)(data[11] - '0');
+	for (size_t i = 13; i < llen; i++) {
+		if ((data[i] < 0x20 && data[i] != '\t') || data[i] == 0x7f) {
+			*error_r = "control character in the HTTP status line";
+			return -1;
+		}
+	}
+	if (*status_r != 200) {
+		*error_r = "HTTP status is not 200 (redirects are not followed)";
+		return -1;
+	}
+	/* the header fields: field-name ":" OWS field-value OWS CRLF */
+	for (line = data + llen + 2; line < data + head_len; line += llen + 2) {
+		const uint8_t *v, *ve;
+		size_t nlen = 0;
+
+		llen = (size_t)((const uint8_t *)memmem(line, (size_t)(data + head_len - line),
+							"\r\n", 2) - line);
+		while (nlen < llen && http_is_tchar(line[nlen]))
+			nlen++;
+		if (nlen == 0 || nlen == llen || line[nlen] != ':') {
+			*error_r = sts_is_wsp(line[0]) ? "obsolete HTTP header line folding"
+						       : "malformed HTTP header line";
+			return -1;
+		}
+		v = line + nlen + 1;
+		ve = line + llen;
+		for (const uint8_t *c = v; c < ve; c++) {
+			if ((*c < 0x20 && *c != '\t') || *c == 0x7f) {
+				*error_r = "control character in an HTTP header field";
+				return -1;
+			}
+		}
+		while (v < ve && sts_is_wsp(*v))
+			v++;
+		while (ve > v && sts_is_wsp(ve[-1]))
+			ve--;
+		if (http_eq_ci(line, nlen, "content-type")) {
+			if (have_type) {
+				*error_r = "more than one Content-Type";
+				return -1;
+			}
+			have_type = true;
+			if (!http_type_is_text_plain(v, (size_t)(ve - v))) {
+				*error_r = "Content-Type is not text/plain";
+				return -1;
+			}
+		} else if (http_eq_ci(line, nlen, "content-length")) {
+			uint64_t n;
+
+			if (!http_parse_length(v, (size_t)(ve - v), &n)) {
+				*error_r = "invalid Content-Length";
+				return -1;
+			}
+			if (have_length && n != clen) {
+				*error_r = "conflicting Content-Length fields";
+				return -1;
+			}
+			have_length = true;
+			clen = n;
+		} else if (http_eq_ci(line, nlen, "transfer-encoding")) {
+			*error_r = "Transfer-Encoding is not supported";
+			return -1;
+		}
+	}
+	body = head_end + 4;
+	body_len = (size_t)(data + len - body);
+	if (have_length && clen != body_len) {
+		*error_r = "body length does not match Content-Length";
+		return -1;
+	}
+	if (body_len > QUEUE_STS_POLICY_MAX) {
+		*error_r = "policy larger than 64 KiB";
+		return -1;
+	}
+	if (memchr(body, '\0', body_len) != NULL) {
+		*error_r = "NUL in the policy";
+		return -1;
+	}
+	*body_r = body;
+	*body_len_r = body_len;
+	return 1;
 }

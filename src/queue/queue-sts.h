@@ -82,4 +82,25 @@ bool queue_sts_mx_match(const struct queue_sts_policy *policy, const char *host)
 /* "none", "testing", "enforce" (static). */
 const char *queue_sts_mode_name(enum queue_sts_mode mode);
 
+/* Longest header section of a policy fetch's HTTP response (with the
+ * status line and the empty line). */
+#define QUEUE_STS_HEADER_MAX 16384u
+
+/*
+ * The complete HTTP/1.x response to the policy fetch (RFC 8461 3.3), read
+ * until the server closed: 1 with *body_r (pointing into data) and
+ * *body_len_r the policy file, or -1 with *error_r (static text).
+ * *status_r is the status code once the status line parsed, else 0.
+ * Checked exactly: the status line (RFC 9112 4: "HTTP/1.D 3DIGIT" then SP
+ * or its end) with status 200 (3xx redirects are not followed, 3.3); every
+ * header line "token:value" ending in CRLF, without control characters or
+ * obsolete folding; Content-Type, when present once, text/plain with
+ * optional parameters; Content-Length, when present (repeats must agree),
+ * digits only and equal to the body's length; no Transfer-Encoding; the
+ * header section within QUEUE_STS_HEADER_MAX; the body within
+ * QUEUE_STS_POLICY_MAX and without NUL.
+ */
+int queue_sts_http_response(const uint8_t *data, size_t len, unsigned *status_r,
+			    const uint8_t **body_r, size_t *body_len_r, const char **error_r);
+
 #endif

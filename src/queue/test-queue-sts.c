@@ -1,7 +1,8 @@
 /*
  * test-queue-sts.c - MTA-STS parsing (queue-sts.c): policies fed whole,
  * byte by byte and at every split point must agree; the RFC 8461 3.2
- * fields, limits and errors; TXT records (3.1); MX pattern matching (4.1).
+ * fields, limits and errors; TXT records (3.1); MX pattern matching (4.1);
+ * the HTTP response of the policy fetch (3.3), checked whole.
  */
 #include "queue/queue-sts.h"
 
@@ -233,6 +234,146 @@ test_sts_mx_match(void)
 	mem_free(&pol);
 }
 
+/* The HTTP response of the policy fetch (RFC 8461 3.3): whole inputs, the
+ * checks are exact. */
+#define POL "version: STSv1\r\nmode: testing\r\nmx: mx.example\r\nmax_age: 60\r\n"
+
+static void
+test_sts_http_response(void)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		unsigned status;
+		const char *result; /* the body when 1, the error when -1 */
+	} cases[] = {
+		{ "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n" POL,
+		  1, 200, POL },
+		{ "HTTP/1.1 200 OK\r\ncontent-type:TEXT/Plain ; charset=utf-8\r\n"
+		  "Server: x\r\n\r\n" POL, 1, 200, POL },
+		{ "HTTP/1.1 200\r\n\r\n", 1, 200, "" },
+		{ "HTTP/1.1 200 \r\nContent-Length: 2\r\nContent-Length:2 \r\n\r\nab", 1, 200,
+		  "ab" },
+		{ "HTTP/1.1 200 OK\r\nX-Empty:\r\n\r\nab", 1, 200, "ab" },
+		/* status line */
+		{ "HTTP/1.1 2000 OK\r\n\r\n", -1, 0, "malformed HTTP status line" },
+		{ "HTTP/1.1 20 OK\r\n\r\n", -1, 0, "malformed HTTP status line" },
+		{ "HTTP/2 200 OK\r\n\r\n", -1, 0, "malformed HTTP status line" },
+		{ "HTTP/1.1  200 OK\r\n\r\n", -1, 0, "malformed HTTP status line" },
+		{ "http/1.1 200 OK\r\n\r\n", -1, 0, "malformed HTTP status line" },
+		{ "HTTP/1.1 200 O\x01K\r\n\r\n", -1, 200,
+		  "control character in the HTTP status line" },
+		{ "HTTP/1.1 301 Moved\r\nLocation: https://x/\r\n\r\n", -1, 301,
+		  "HTTP status is not 200 (redirects are not followed)" },
+		{ "HTTP/1.1 404 Not Found\r\n\r\n", -1, 404,
+		  "HTTP status is not 200 (redirects are not followed)" },
+		/* header fields */
+		{ "HTTP/1.1 200 OK\r\nContent-Type: text/plainfoo\r\n\r\n", -1, 200,
+		  "Content-Type is not text/plain" },
+		{ "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", -1, 200,
+		  "Content-Type is not text/plain" },
+		{ "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Type: text/plain\r\n\r\n",
+		  -1, 200, "more than one Content-Type" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nab", -1, 200,
+		  "invalid Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nab", -1, 200,
+		  "invalid Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nab", -1, 200,
+		  "invalid Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", -1, 200, "invalid Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551618\r\n\r\nab", -1, 200,
+		  "invalid Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab", -1, 200,
+		  "conflicting Content-Length fields" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab", -1, 200,
+		  "body length does not match Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab", -1, 200,
+		  "body length does not match Content-Length" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", -1,
+		  200, "Transfer-Encoding is not supported" },
+		{ "HTTP/1.1 200 OK\r\nContent-Type : text/plain\r\n\r\n", -1, 200,
+		  "malformed HTTP header line" },
+		{ "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", -1, 200, "malformed HTTP header line" },
+		{ "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n", -1, 200,
+		  "malformed HTTP header line" },
+		{ "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", -1, 200,
+		  "obsolete HTTP header line folding" },
+		{ "HTTP/1.1 200 OK\r\nX: a\nContent-Type: text/html\r\n\r\n", -1, 200,
+		  "control character in an HTTP header field" },
+		{ "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", -1, 200,
+		  "control character in an HTTP header field" },
+		/* incomplete */
+		{ "", -1, 0, "incomplete HTTP response" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", -1, 0, "incomplete HTTP response" },
+		{ "HTTP/1.1 200 OK\n\nab", -1, 0, "incomplete HTTP response" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const uint8_t *body = (const uint8_t *)"x";
+		size_t blen = 99;
+		unsigned status = 999;
+		const char *error = NULL;
+		int r = queue_sts_http_response((const uint8_t *)cases[i].in, strlen(cases[i].in),
+						&status, &body, &blen, &error);
+
+		T_INTEQ(r, cases[i].ret);
+		T_INTEQ(status, cases[i].status);
+		if (r == 1) {
+			T_MEMEQ(body, blen, cases[i].result, strlen(cases[i].result));
+		} else {
+			T_STREQ(error, cases[i].result);
+			T_ASSERT(body == NULL && blen == 0);
+		}
+	}
+}
+
+/* A response cut anywhere (the server closed early) is never taken when it
+ * has a Content-Length; a NUL and the size limits are refused. */
+static void
+test_sts_http_response_limits(void)
+{
+	static const char full[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n" POL;
+	size_t flen = strlen(full);
+	const uint8_t *body;
+	size_t blen;
+	unsigned status;
+	const char *error = NULL;
+	char *big;
+	size_t n;
+
+	for (size_t cut = 0; cut < flen; cut++)
+		T_INTEQ(queue_sts_http_response((const uint8_t *)full, cut, &status, &body, &blen,
+						&error), -1);
+	T_INTEQ(queue_sts_http_response((const uint8_t *)full, flen, &status, &body, &blen,
+					&error), 1);
+	T_INTEQ(queue_sts_http_response((const uint8_t *)"HTTP/1.1 200 OK\r\n\r\na\0b", 22,
+					&status, &body, &blen, &error), -1);
+	T_STREQ(error, "NUL in the policy");
+	/* a body of QUEUE_STS_POLICY_MAX octets is fine, one more is not */
+	n = 19 + QUEUE_STS_POLICY_MAX + 1;
+	big = mem_alloc(n);
+	memcpy(big, "HTTP/1.1 200 OK\r\n\r\n", 19);
+	memset(big + 19, 'a', n - 19);
+	T_INTEQ(queue_sts_http_response((const uint8_t *)big, n - 1, &status, &body, &blen,
+					&error), 1);
+	T_INTEQ(blen, QUEUE_STS_POLICY_MAX);
+	T_INTEQ(queue_sts_http_response((const uint8_t *)big, n, &status, &body, &blen, &error),
+		-1);
+	T_STREQ(error, "policy larger than 64 KiB");
+	mem_free(&big);
+	/* a header section longer than QUEUE_STS_HEADER_MAX */
+	n = QUEUE_STS_HEADER_MAX + 64;
+	big = mem_alloc(n);
+	memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
+	memset(big + 20, 'a', n - 20);
+	memcpy(big + n - 4, "\r\n\r\n", 4);
+	T_INTEQ(queue_sts_http_response((const uint8_t *)big, n, &status, &body, &blen, &error),
+		-1);
+	T_STREQ(error, "HTTP header section too long");
+	mem_free(&big);
+}
+
 int
 main(void)
 {
@@ -242,6 +383,8 @@ main(void)
 		TEST_ENTRY(test_sts_policy_limits),
 		TEST_ENTRY(test_sts_txt),
 		TEST_ENTRY(test_sts_mx_match),
+		TEST_ENTRY(test_sts_http_response),
+		TEST_ENTRY(test_sts_http_response_limits),
 		{ NULL, NULL },
 	};
 
