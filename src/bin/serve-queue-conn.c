@@ -31,6 +31,7 @@
  * share connections between processes.
  */
 #include "bin/serve-queue-private.h"
+#include "bin/serve-queue-tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -323,6 +324,27 @@ addr_has_8bit(const char *s)
 	return false;
 }
 
+/* RFC 8689 4.2.1 steps 3-4: a REQUIRETLS message goes only over TLS to a
+ * host whose EHLO offers REQUIRETLS. When this one does not, say goodbye
+ * and go on with the next host (its other addresses are the same server);
+ * serve-queue-route.c bounces with 5.7.30 when no host is left. */
+static bool
+requiretls_offered(struct delivery *d, struct smtp_client *c)
+{
+	if (smtp_client_is_tls(c) &&
+	    (smtp_client_get_extensions(c) & SMTP_CLIENT_EXT_REQUIRETLS) != 0)
+		return true;
+	snprintf(d->last_error, sizeof(d->last_error),
+		 "%.255s[%s]:%u: REQUIRETLS is required, but was not offered by host", d->host,
+		 d->ip, d->port);
+	log_info("queue", "%s: %s", d->queue_id, d->last_error);
+	queue_tls_route_get(d)->requiretls_unsupported++;
+	d->addr_i = d->naddrs;
+	d->reused = false; /* a fresh connection would not offer it either */
+	smtp_client_quit(c);
+	return false;
+}
+
 static void
 client_ready(struct smtp_client *c, void *ctx)
 {
@@ -349,6 +371,8 @@ client_ready(struct smtp_client *c, void *ctx)
 		smtp_client_quit(c);
 		return;
 	}
+	if (d->entry.requiretls && !requiretls_offered(d, c))
+		return;
 	d->sent = true;
 	h = &d->hops[d->hop];
 	rcpts = mem_array(h->n, sizeof(*rcpts));
@@ -381,6 +405,7 @@ client_ready(struct smtp_client *c, void *ctx)
 	/* RFC 6531 3.4: an internationalized envelope needs SMTPUTF8; the engine
 	 * fails the message (5.6.7) when the host does not offer it */
 	msg.smtputf8 = utf8;
+	msg.requiretls = d->entry.requiretls;
 	msg.ret = d->entry.ret == STORE_QUEUE_RET_FULL	 ? SMTP_CLIENT_RET_FULL
 		  : d->entry.ret == STORE_QUEUE_RET_HDRS ? SMTP_CLIENT_RET_HDRS
 							 : SMTP_CLIENT_RET_NONE;

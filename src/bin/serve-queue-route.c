@@ -145,10 +145,14 @@ delivery_try_next_host(struct delivery *d)
 	const char *error = NULL;
 
 	if (d->host_i >= d->nhosts && d->nhosts > 0 && d->tls_route != NULL &&
-	    d->tls_route->requiretls_refused >= d->nhosts) {
-		/* RFC 8689 4.2.1: no host can take it with the TLS it requires;
-		 * waiting does not change that: 5.7.10 */
-		delivery_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED, "5.7.10", d->last_error);
+	    d->tls_route->requiretls_refused + d->tls_route->requiretls_unsupported >=
+		    d->nhosts) {
+		/* RFC 8689 4.2.1-4.2.2: no host can take it with the TLS it
+		 * requires; waiting does not change that. 5.7.30 when some host
+		 * lacked the extension (RFC 8689 7.3), else 5.7.10 */
+		delivery_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED,
+				     d->tls_route->requiretls_unsupported > 0 ? "5.7.30" : "5.7.10",
+				     d->last_error);
 		delivery_hop_done(d);
 		return;
 	}

@@ -27,7 +27,8 @@ struct queue_tls_route {
 	/* MTA-STS (RFC 8461) of the hop's recipient domain */
 	struct queue_sts_policy *sts;  /* the policy in force, or NULL */
 	struct queue_sts_job *sts_job; /* its lookup in progress (serve-queue-sts.c), or NULL */
-	size_t requiretls_refused;     /* hosts of the hop REQUIRETLS could not use */
+	size_t requiretls_refused;     /* hosts of the hop REQUIRETLS could not authenticate */
+	size_t requiretls_unsupported; /* hosts whose EHLO lacked REQUIRETLS (RFC 8689 4.2.1) */
 };
 
 /* d->tls_route, made zeroed when there is none. Never NULL. */

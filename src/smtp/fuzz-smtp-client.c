@@ -7,7 +7,8 @@
  * A segment "!x" is an event (t: TLS done, f: TLS failed, T: timeout,
  * D: connection dropped, d: output drained, b: answer a deferred body
  * request, q: quit); any other segment is server bytes. The harness sends up
- * to three messages on ready and QUITs after. The run is made twice, server
+ * to three messages on ready (the second with REQUIRETLS) and QUITs after.
+ * The run is made twice, server
  * bytes fed whole and one byte at a time: the transcripts (client bytes and
  * hook calls) must be identical. Checked always: nothing is written after
  * close, closed comes once and after io close, every message result is
@@ -80,6 +81,7 @@ hk_ready(struct smtp_client *c, void *ctx)
 	if (f->sends > 0) {
 		f->sends--;
 		f->body_step = 0;
+		f->msg.requiretls = f->sends == 1; /* the second message asks for REQUIRETLS */
 		smtp_client_send_message(c, &f->msg);
 	} else {
 		smtp_client_quit(c);

@@ -473,6 +473,14 @@ msg_check(struct smtp_client *c, const struct smtp_client_message *msg, char **s
 				SMTP_CLIENT_STAGE_MAIL);
 		return false;
 	}
+	if (msg->requiretls && (!c->tls || (c->ext & SMTP_CLIENT_EXT_REQUIRETLS) == 0)) {
+		/* RFC 8689 4.2.1 step 4, 7.3 (X.7.30) */
+		undecided_local(c, SMTP_CLIENT_STATUS_PERMFAIL, "5.7.30",
+				c->tls ? "REQUIRETLS is required, but was not offered by host"
+				       : "REQUIRETLS is required, but the connection is not encrypted",
+				SMTP_CLIENT_STAGE_MAIL);
+		return false;
+	}
 	if (msg->eightbit && (c->ext & SMTP_CLIENT_EXT_8BITMIME) == 0) {
 		/* RFC 6152 3: 8-bit content only to a server offering 8BITMIME */
 		undecided_local(c, SMTP_CLIENT_STATUS_PERMFAIL, "5.6.3",
@@ -505,6 +513,8 @@ write_mail(struct smtp_client *c, const struct smtp_client_message *msg, const c
 		buf_append_str(&c->out, " BODY=8BITMIME");
 	if (msg->smtputf8)
 		buf_append_str(&c->out, " SMTPUTF8");
+	if (msg->requiretls)
+		buf_append_str(&c->out, " REQUIRETLS");
 	if (dsn && msg->ret != SMTP_CLIENT_RET_NONE)
 		buf_append_str(&c->out,
 			       msg->ret == SMTP_CLIENT_RET_FULL ? " RET=FULL" : " RET=HDRS");

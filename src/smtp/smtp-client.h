@@ -150,6 +150,9 @@ struct smtp_client_message {
 	bool smtputf8;          /* envelope or headers need SMTPUTF8 (RFC 6531) */
 	enum smtp_client_ret ret;       /* RET= with DSN */
 	const char *envid;      /* ENVID= with DSN (not yet xtext), or NULL */
+	bool requiretls;        /* REQUIRETLS (RFC 8689): only over TLS to a host
+				 * offering it; else failed locally with 5.7.30 (the
+				 * caller should have tried another host first) */
 };
 
 enum smtp_client_status {

@@ -739,6 +739,35 @@ test_8bit_utf8_dsn(void)
 	    "[closed OK 0 2.0.0 local QUIT (connection closed)]\n");
 }
 
+/* RFC 8689 4.2.1: REQUIRETLS in MAIL FROM, only over TLS to a host offering it. */
+static void
+test_requiretls(void)
+{
+	struct harness h;
+	const char *ehlo = "250-mx\r\n250-REQUIRETLS\r\n250 8BITMIME\r\n";
+
+	harness_init(&h);
+	h.msg.requiretls = true;
+	h.set.tls_active = true;
+	run(&h, (const char *const[]){ GREET, ehlo, "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
+				       "250 ok\r\n", "221 bye\r\n", NULL },
+	    "EHLO me.example\r\n[ready]\nMAIL FROM:<s@me.example> REQUIRETLS\r\n"
+	    "RCPT TO:<a@x.example>\r\nDATA\r\n" BODY_OUT
+	    "[rcpt 0: OK 250 2.0.0 end of DATA (ok)]\n[ready]\nQUIT\r\n[close]\n"
+	    "[closed OK 0 2.0.0 local QUIT (connection closed)]\n");
+	/* TLS, but the host does not offer it: nothing is sent */
+	run(&h, (const char *const[]){ GREET, EHLO_PLAIN, "221 bye\r\n", NULL },
+	    "EHLO me.example\r\n[ready]\n[rcpt 0: PERM 0 5.7.30 local MAIL FROM (REQUIRETLS "
+	    "is required, but was not offered by host)]\n[ready]\nQUIT\r\n[close]\n"
+	    "[closed OK 0 2.0.0 local QUIT (connection closed)]\n");
+	/* offered (wrongly) without TLS: still nothing is sent */
+	h.set.tls_active = false;
+	run(&h, (const char *const[]){ GREET, ehlo, "221 bye\r\n", NULL },
+	    "EHLO me.example\r\n[ready]\n[rcpt 0: PERM 0 5.7.30 local MAIL FROM (REQUIRETLS "
+	    "is required, but the connection is not encrypted)]\n[ready]\nQUIT\r\n[close]\n"
+	    "[closed OK 0 2.0.0 local QUIT (connection closed)]\n");
+}
+
 /* The body is pulled only while the output is below max_output. */
 static void
 test_flow_control(void)
@@ -847,6 +876,7 @@ main(void)
 		TEST_ENTRY(test_drop_and_timeout),
 		TEST_ENTRY(test_reuse),
 		TEST_ENTRY(test_8bit_utf8_dsn),
+		TEST_ENTRY(test_requiretls),
 		TEST_ENTRY(test_flow_control),
 		TEST_ENTRY(test_long_body_line),
 		TEST_ENTRY(test_free_in_hook),

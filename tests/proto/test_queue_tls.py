@@ -77,6 +77,7 @@ class TlsSmtp:
         self.messages = []
         self.handshakes = 0        # completed TLS handshakes
         self.mail_cmds = []        # every MAIL FROM command as received
+        self.no_requiretls = set()  # SNI names whose EHLO does not offer REQUIRETLS
         self.lock = threading.Lock()
         self.stop_flag = False
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -117,6 +118,8 @@ class TlsSmtp:
                 if up.startswith("EHLO"):
                     # REQUIRETLS (RFC 8689 4.1) is offered over TLS only
                     starttls = b"250-REQUIRETLS\r\n" if tls else b"250-STARTTLS\r\n"
+                    if tls and getattr(conn, "sni", None) in self.no_requiretls:
+                        starttls = b""
                     conn.sendall(b"250-tls.test\r\n250-8BITMIME\r\n" + starttls
                                  + b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 10000000\r\n")
                 elif up == "STARTTLS" and not tls:
@@ -399,6 +402,10 @@ POLICIES = {
     "mta-sts.notlisted.sts": "version: STSv1\nmode: enforce\nmx: *.ok.notlisted.sts\n"
                              "max_age: 86400\n",
     "mta-sts.rotate.sts": "version: STSv1\nmode: enforce\nmx: mx.rotate.sts\nmax_age: 86400\n",
+    "mta-sts.norequire.sts": "version: STSv1\nmode: enforce\nmx: *.norequire.sts\n"
+                             "max_age: 86400\n",
+    "mta-sts.none.norequire.sts": "version: STSv1\nmode: enforce\nmx: mx1.norequire.sts\n"
+                                  "max_age: 86400\n",
 }
 
 
@@ -456,6 +463,7 @@ class SniSmtp(TlsSmtp):
         def pick(sock, name, ctx):
             with self.lock:
                 self.snis.append(name)
+            sock.sni = name
             if name in ctxs:
                 sock.context = ctxs[name]
         self.ctx.sni_callback = pick
@@ -483,6 +491,15 @@ rotate.sts. 300 IN MX 10 mx.rotate.sts.
 mx.rotate.sts. 300 IN A {MX_IP}
 plain.sts. 300 IN MX 10 mx.plain.sts.
 mx.plain.sts. 300 IN A {MX_IP}
+_mta-sts.norequire.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.norequire.sts. 300 IN A {STS_IP}
+norequire.sts. 300 IN MX 10 mx1.norequire.sts.
+norequire.sts. 300 IN MX 20 mx2.norequire.sts.
+mx1.norequire.sts. 300 IN A {MX_IP}
+mx2.norequire.sts. 300 IN A {MX_IP}
+_mta-sts.none.norequire.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.none.norequire.sts. 300 IN A {STS_IP}
+none.norequire.sts. 300 IN MX 10 mx1.norequire.sts.
 """
 
 
@@ -491,12 +508,13 @@ def sts_env(tmp_path):
     ca = make_ca(tmp_path)
     mx_cert = make_leaf(tmp_path, ca, "mxleaf",
                         ["mx.good.sts", "mx1.notlisted.sts", "mx2.ok.notlisted.sts",
-                         "mx.rotate.sts"])
+                         "mx.rotate.sts", "mx1.norequire.sts", "mx2.norequire.sts"])
     other = make_leaf(tmp_path, ca, "otherleaf", ["other.sts"])
     https = make_leaf(tmp_path, ca, "https", list(POLICIES))
     POLICIES["mta-sts.rotate.sts"] = ("version: STSv1\nmode: enforce\nmx: mx.rotate.sts\n"
                                       "max_age: 86400\n")
     smtp = SniSmtp(mx_cert, {"mx.wrongcert.sts": other})
+    smtp.no_requiretls.add("mx1.norequire.sts")
     web = PolicyServer(*https)
     dns = DnsServer(sts_zone()).start()
     yield ca, smtp, web, dns
@@ -600,16 +618,21 @@ def test_sts_new_id_refetches(sts_server, sts_env):
 # REQUIRETLS (RFC 8689)
 
 
-def test_requiretls_insecure_mx_bounced(sts_server, sts_env):
-    s, (_, smtp, _, _) = sts_server, sts_env
-    msg = make_message("requiretls", b"only over verified TLS\r\n", sender=USER,
-                       to="e@plain.sts")
-    submit(s, ["e@plain.sts"], msg, requiretls=True)
+def requiretls_bounce(s, rcpt, body):
+    """Submit a REQUIRETLS message to rcpt and return the one DSN it earns."""
+    msg = make_message("requiretls", body, sender=USER, to=rcpt)
+    submit(s, [rcpt], msg, requiretls=True)
 
     def dsns():
         return [m for m in s.messages(USER) if b"multipart/report" in m]
     wait_for(lambda: len(dsns()) == 1, "the DSN", s)
-    assert b"Status: 5.7.10" in dsns()[0], dsns()[0][:2000]
+    return dsns()[0]
+
+
+def test_requiretls_insecure_mx_bounced(sts_server, sts_env):
+    s, (_, smtp, _, _) = sts_server, sts_env
+    dsn = requiretls_bounce(s, "e@plain.sts", b"only over verified TLS\r\n")
+    assert b"Status: 5.7.10" in dsn, dsn[:2000]
     assert smtp.received("e@plain.sts") == []
     assert "mx.plain.sts" not in smtp.snis
 
@@ -622,12 +645,38 @@ def test_requiretls_sts_host_verified(sts_server, sts_env):
     assert smtp.received("f@good.sts")[0][3]
 
 
+def test_requiretls_sent_in_mail_from_and_host_without_it_skipped(sts_server, sts_env):
+    s, (_, smtp, _, _) = sts_server, sts_env
+    # RFC 8689 4.2.1: mx1 (preference 10) does not offer REQUIRETLS after STARTTLS, so the
+    # message must not go there; mx2 offers it and gets MAIL FROM with the parameter
+    msg = make_message("requiretls mx2", b"next host\r\n", sender=USER, to="k@norequire.sts")
+    submit(s, ["k@norequire.sts"], msg, requiretls=True)
+    wait_for(lambda: smtp.received("k@norequire.sts"), "delivery through mx2", s)
+    assert "mx1.norequire.sts" in smtp.snis and "mx2.norequire.sts" in smtp.snis, smtp.snis
+    with smtp.lock:
+        mails = [c for c in smtp.mail_cmds if USER in c]
+    assert len(mails) == 1 and mails[0].endswith(" REQUIRETLS"), smtp.mail_cmds
+    assert smtp.received("k@norequire.sts")[0][3]
+    assert (f"mx1.norequire.sts[{MX_IP}]:{smtp.port}: REQUIRETLS is required, but was not "
+            "offered by host") in s.log_text()
+
+
+def test_requiretls_no_host_offers_it_bounced(sts_server, sts_env):
+    s, (_, smtp, _, _) = sts_server, sts_env
+    dsn = requiretls_bounce(s, "m@none.norequire.sts", b"nowhere\r\n")
+    assert b"Status: 5.7.30" in dsn, dsn[:2000]
+    assert smtp.received("m@none.norequire.sts") == []
+    assert smtp.mail_cmds == [], smtp.mail_cmds  # not even MAIL FROM went out
+
+
 def test_requiretls_dane_host(dane_server, mx):
     s = dane_server
     msg = make_message("requiretls dane", b"dane\r\n", sender=USER, to="g@dane.signed.test")
     submit(s, ["g@dane.signed.test"], msg, requiretls=True)
     wait_for(lambda: mx.received("g@dane.signed.test"), "delivery over DANE", s)
     assert mx.received("g@dane.signed.test")[0][3]
+    with mx.lock:
+        assert any(c.endswith(" REQUIRETLS") for c in mx.mail_cmds), mx.mail_cmds
 
 
 def test_tls_required_no_overrides_policy(sts_server, sts_env):
