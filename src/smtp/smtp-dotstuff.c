@@ -65,10 +65,10 @@ line_octet(struct smtp_dotstuff *e, struct buf *out, uint8_t c)
 		}
 	}
 	if (e->line_len == 0 && c == '.' && e->dot_stuff) {
-		/* RFC 5321 4.5.2 */
+		/* RFC 5321 4.5.2; the added dot is not part of the line's
+		 * length (RFC 5321 4.5.3.1.6) */
 		if (put(e, out, ".", 1) < 0)
 			return -1;
-		e->line_len++;
 	}
 	e->line_len++;
 	return put(e, out, &c, 1);

@@ -48,7 +48,7 @@ struct smtp_dotstuff {
 	bool dot_stuff;
 	bool in_header;         /* no empty line seen yet */
 	bool cr_pending;        /* a CR whose next octet is not known yet */
-	size_t line_len;        /* octets output on the current line */
+	size_t line_len;        /* octets of the current line (a stuffed dot not counted) */
 	bool finished;
 	/* statistics for the log */
 	uint64_t bytes_in, bytes_out;

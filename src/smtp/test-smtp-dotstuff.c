@@ -124,6 +124,10 @@ test_long_lines(void)
 	CHECK("h\r\n\r\n0123.x\r\n", true, 4, "h\r\n\r\n0123\r\n..x\r\n.\r\n");
 	/* exactly max_line is not broken */
 	CHECK("h\r\n\r\n0123\r\n", true, 4, "h\r\n\r\n0123\r\n.\r\n");
+	/* nor is a line of max_line starting with a dot: the stuffed dot does
+	 * not count (RFC 5321 4.5.3.1.6) */
+	CHECK("h\r\n\r\n.123\r\n", true, 4, "h\r\n\r\n..123\r\n.\r\n");
+	CHECK("h\r\n\r\n.1234\r\n", true, 4, "h\r\n\r\n..123\r\n4\r\n.\r\n");
 }
 
 static void

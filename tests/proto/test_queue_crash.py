@@ -1,6 +1,7 @@
 """
 Outbound delivery across a crash (issue 5, DESIGN.md 3): SIGKILL of `posthorn serve` while the
-queue is in the middle of deliveries loses nothing. The scripted remote server holds every
+queue is in the middle of deliveries loses nothing. The scripted remote server (ScriptedSmtp of
+queuehelp.py, its hold_data hook) holds every
 first DATA phase of hold* recipients open after the whole message arrived, without replying;
 the server is killed then, and the remote drops those sessions without keeping the messages
 (it never acknowledged them, so it must not have committed them). After the restart every
@@ -20,32 +21,15 @@ import pytest
 
 from conftest import USER, deadline_loop, make_message
 from tlshelp import tls_factory  # noqa: F401 (fixture)
-from test_queue import ZONE, DnsServer, ScriptedSmtp, queue_ids, submit, wait_for
+from queuehelp import (ScriptedSmtp, dns_fixture, outbound_conf, queue_ids, sink_fixture, submit,
+                       wait_for)
 
-
-@pytest.fixture
-def remote():
-    s = ScriptedSmtp()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def dns():
-    with DnsServer(ZONE) as d:
-        yield d
+remote = sink_fixture(ScriptedSmtp)
+dns = dns_fixture()
 
 
 def outbound(tls_factory, remote, dns):
-    return tls_factory(conf={
-        "dns_resolver": f"127.0.0.1@{dns.port}",
-        "dns_trust_anchor": "none",
-        "relayhost": "",
-        "smtp_outbound_port": str(remote.port),
-        "queue_retry_min": "1s",
-        "queue_retry_max": "2s",
-        "queue_scan_interval": "1s",
-    })
+    return tls_factory(conf=outbound_conf(dns, remote.port))
 
 
 def sigkill(server):

@@ -3,8 +3,8 @@ Outbound delivery, failure paths (issue 5): malformed and overlong replies from 
 DNS timeouts, queue lifetime expiry, mail loops (too many Received: fields), a DSN that cannot
 be delivered (never a DSN about a DSN), and `posthorn queue bounce`.
 
-Uses the scripted remote server, the DNS zone and the helpers of test_queue.py; the scripted
-server's rcpt_raw / hold_rcpt hooks make it misbehave on purpose. Every wait is bounded.
+Uses ScriptedSmtp, the DNS zone and the helpers of queuehelp.py; the scripted server's
+rcpt_replies / hold_rcpt hooks make it misbehave on purpose. Every wait is bounded.
 """
 
 import email
@@ -15,50 +15,13 @@ import pytest
 
 from conftest import USER, make_message
 from tlshelp import tls_factory  # noqa: F401 (fixture)
-from test_queue import (ZONE, DnsServer, ScriptedSmtp, queue_ids, submit,
-                        wait_for)
+from queuehelp import (ZONE, ScriptedSmtp, dns_fixture, dsns, log_lines, outbound_conf,
+                       outcomes, queue_ids, sink_fixture, submit, wait_for)
 
 FAILURE_ZONE = ZONE + "!timeout slow.test.\n"
 
-
-@pytest.fixture
-def remote():
-    s = ScriptedSmtp()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def dns():
-    with DnsServer(FAILURE_ZONE) as d:
-        yield d
-
-
-def outbound_conf(remote, dns, **extra):
-    conf = {
-        "dns_resolver": f"127.0.0.1@{dns.port}",
-        "dns_trust_anchor": "none",
-        "relayhost": "",
-        "smtp_outbound_port": str(remote.port),
-        "queue_retry_min": "1s",
-        "queue_retry_max": "2s",
-        "queue_scan_interval": "1s",
-    }
-    conf.update(extra)
-    return conf
-
-
-def dsns(server, user=USER):
-    return [m for m in server.messages(user) if b"multipart/report" in m]
-
-
-def log_lines(server, needle):
-    return [line for line in server.log_text().splitlines() if needle in line]
-
-
-def outcomes(server, rcpt, status):
-    """The scheduler's log lines for rcpt with status= status (sent, deferred, bounced)."""
-    return [line for line in log_lines(server, f"to=<{rcpt}>") if f"status={status} " in line]
+remote = sink_fixture(ScriptedSmtp)
+dns = dns_fixture(FAILURE_ZONE)
 
 
 def status_part(dsn_bytes):
@@ -80,9 +43,10 @@ def test_malformed_multiline_reply_deferred(tls_factory, remote, dns):
     """A multi-line reply whose lines carry different codes, or a continuation line without a
     code, breaks the connection (RFC 5321 4.2.1): the recipient is deferred, nothing crashes,
     and the log line carries only sanitised text."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
-    remote.rcpt_raw["mixcode"] = b"250-first line fine\r\n451-" + NASTY + b"\r\n250 last\r\n"
-    remote.rcpt_raw["nocode"] = b"250-first line fine\r\ngarbage " + NASTY + b"\r\n"
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
+    remote.rcpt_replies["mixcode"] = (b"250-first line fine\r\n451-" + NASTY
+                                      + b"\r\n250 last\r\n")
+    remote.rcpt_replies["nocode"] = b"250-first line fine\r\ngarbage " + NASTY + b"\r\n"
     for rcpt in ("mixcode1@remote.test", "nocode1@remote.test"):
         submit(s, [rcpt], make_message("malformed", b"x\r\n", sender=USER, to=rcpt))
     for rcpt in ("mixcode1@remote.test", "nocode1@remote.test"):
@@ -101,9 +65,9 @@ def test_malformed_multiline_reply_deferred(tls_factory, remote, dns):
 def test_overlong_reply_lines(tls_factory, remote, dns):
     """Reply lines far above the 512 octets of RFC 5321 4.5.3.1.5: the code counts (451 is
     deferred, 550 bounced), the text is truncated and sanitised in the log and the DSN."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
-    remote.rcpt_raw["ovtemp"] = b"451 4.3.2 " + b"T" * 6000 + NASTY + b"\r\n"
-    remote.rcpt_raw["ovperm"] = (b"550-5.1.1 " + b"P" * 3000 + b"\r\n550 5.1.1 " + NASTY
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
+    remote.rcpt_replies["ovtemp"] = b"451 4.3.2 " + b"T" * 6000 + NASTY + b"\r\n"
+    remote.rcpt_replies["ovperm"] = (b"550-5.1.1 " + b"P" * 3000 + b"\r\n550 5.1.1 " + NASTY
                                  + b"Q" * 70000 + b"\r\n")
     submit(s, ["ovperm1@remote.test", "ok7@remote.test"],
            make_message("overlong", b"overlong replies\r\n", sender=USER, to="ok7@remote.test"))
@@ -135,7 +99,7 @@ def test_overlong_reply_lines(tls_factory, remote, dns):
 def test_dns_timeout_defers(tls_factory, remote, dns):
     """An MX query that is never answered: after the resolver's timeout the recipient is
     deferred (4.4.3 class), never bounced."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
     submit(s, ["a@slow.test"],
            make_message("dns timeout", b"t\r\n", sender=USER, to="a@slow.test"))
     start = time.monotonic()
@@ -149,7 +113,7 @@ def test_dns_timeout_defers(tls_factory, remote, dns):
 
 def test_servfail_retried_not_bounced(tls_factory, remote, dns):
     """SERVFAIL stays a temporary failure across retries."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
     submit(s, ["a@broken.test"], make_message("servfail", b"s\r\n", sender=USER,
                                               to="a@broken.test"))
     wait_for(lambda: len(outcomes(s, "a@broken.test", "deferred")) >= 2, "two deferrals", s, 40)
@@ -161,8 +125,8 @@ def test_servfail_retried_not_bounced(tls_factory, remote, dns):
 def test_lifetime_expiry_bounces_once(tls_factory, remote, dns):
     """A recipient that keeps getting 4xx bounces when the queue lifetime is over: one DSN for
     it, none for the recipient that was delivered, and the entry leaves the queue."""
-    s = tls_factory(conf=outbound_conf(remote, dns, queue_lifetime="3s"))
-    remote.rcpt_raw["tmpnasty"] = b"451 4.2.1 busy " + NASTY + b"\r\n"
+    s = tls_factory(conf=outbound_conf(dns, remote.port, queue_lifetime="3s"))
+    remote.rcpt_replies["tmpnasty"] = b"451 4.2.1 busy " + NASTY + b"\r\n"
     submit(s, ["tmp1@remote.test", "ok8@remote.test", "tmpnasty1@remote.test"],
            make_message("expiry", b"expire me\r\n", sender=USER, to="ok8@remote.test"))
     wait_for(lambda: queue_ids(s) == [], "the entry to expire", s, 40)
@@ -187,7 +151,7 @@ def test_lifetime_expiry_bounces_once(tls_factory, remote, dns):
 def test_too_many_received_is_a_loop(tls_factory, remote, dns):
     """More than 50 Received: fields (RFC 5321 6.3): bounced 5.4.6, never sent; a message
     with fewer goes out."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
     few = [f"Received: from hop{i}.example by hop{i + 1}.example; Mon, 1 Jan 2024 00:00:00 +0000"
            for i in range(40)]
     many = few + few[:15]
@@ -209,7 +173,7 @@ def test_too_many_received_is_a_loop(tls_factory, remote, dns):
 def test_undeliverable_dsn_makes_no_dsn(tls_factory, remote, dns):
     """A DSN (null sender) that itself fails is dropped with a log line, never answered by
     another DSN (RFC 5321 4.5.5): the sender's account disappears while its message bounces."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
     reached, release = threading.Event(), threading.Event()
     remote.hold_rcpt["bad9"] = (reached, release)
     submit(s, ["bad9@remote.test"], make_message("dsn of dsn", b"d\r\n", sender=USER,
@@ -232,7 +196,8 @@ def test_undeliverable_dsn_makes_no_dsn(tls_factory, remote, dns):
 def test_cli_bounce(tls_factory, remote, dns):
     """`posthorn queue bounce ID`: every pending recipient fails permanently, the scheduler
     finishes the entry (one DSN, entry removed) although no recipient is due any more."""
-    s = tls_factory(conf=outbound_conf(remote, dns, queue_retry_min="1h", queue_retry_max="2h"))
+    s = tls_factory(conf=outbound_conf(dns, remote.port, queue_retry_min="1h",
+                                       queue_retry_max="2h"))
     submit(s, ["tmp2@remote.test", "ok11@remote.test"],
            make_message("cli bounce", b"b\r\n", sender=USER, to="tmp2@remote.test"))
     wait_for(lambda: outcomes(s, "tmp2@remote.test", "deferred"), "a deferral", s)
@@ -241,9 +206,14 @@ def test_cli_bounce(tls_factory, remote, dns):
     r = s.cli("queue", "bounce", ids[0])
     assert r.returncode == 0, r.stderr
     assert "1 recipient bounced" in r.stdout, r.stdout
+    # the CLI marks the queue changed, so the next scan may finish the entry before `show`
+    # runs: then the entry is gone (and the DSN below proves the bounce); while it is
+    # there, it must show the bounce
     shown = s.cli("queue", "show", ids[0], "--json")
-    assert '"state":"bounced"' in shown.stdout, shown.stdout
-    # the server has no signal from the CLI: its periodic sweep (10 scan intervals) finds it
+    if shown.returncode == 0:
+        assert '"state":"bounced"' in shown.stdout, shown.stdout
+    else:
+        assert queue_ids(s) == [], (shown.stdout, shown.stderr)
     wait_for(lambda: queue_ids(s) == [], "the entry to be finished", s, 40)
     wait_for(lambda: len(dsns(s)) == 1, "the DSN", s)
     status = status_part(dsns(s)[0])
@@ -259,8 +229,8 @@ def test_cli_bounce_while_stopped_finished_at_start(tls_factory, remote, dns):
     """An entry bounced while the server is down (like one left all-final by a crash between
     recording and removal) is finished by the sweep at start-up, long before the periodic one:
     one DSN, the entry removed."""
-    s = tls_factory(conf=outbound_conf(remote, dns, queue_retry_min="1h", queue_retry_max="2h",
-                                       queue_scan_interval="30s"))
+    s = tls_factory(conf=outbound_conf(dns, remote.port, queue_retry_min="1h",
+                                       queue_retry_max="2h", queue_scan_interval="30s"))
     submit(s, ["tmp3@remote.test"], make_message("bounce offline", b"o\r\n", sender=USER,
                                                  to="tmp3@remote.test"))
     wait_for(lambda: outcomes(s, "tmp3@remote.test", "deferred"), "a deferral", s)
@@ -279,7 +249,7 @@ def test_broken_starttls_falls_back_to_plain_text(tls_factory, remote, dns):
     """A next hop that offers STARTTLS but cannot do TLS: with opportunistic TLS (RFC 7435,
     smtp_outbound_tls = may) the same host is tried again at once without STARTTLS, and the
     mail goes out in the same delivery run (no deferral), exactly once."""
-    s = tls_factory(conf=outbound_conf(remote, dns))
+    s = tls_factory(conf=outbound_conf(dns, remote.port))
     remote.broken_starttls = True
     submit(s, ["ok12@remote.test"], make_message("bad tls", b"tls is broken\r\n", sender=USER,
                                                  to="ok12@remote.test"))

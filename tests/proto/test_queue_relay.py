@@ -5,58 +5,29 @@ after STARTTLS; a refused login defers (4.7.8, like Postfix's smtp_sasl_auth_sof
 credentials file that others may read is refused; transport_map sends a domain to its own
 relay; and `posthorn queue bounce` from another process takes effect within a scan interval.
 
-Uses CountingSmtp of test_queue_reuse.py (it can do STARTTLS with the server's own test
-certificate and AUTH PLAIN) and ScriptedSmtp of test_queue.py. Every wait is bounded.
+Uses CountingSmtp and ScriptedSmtp of queuehelp.py (CountingSmtp can do STARTTLS with the
+server's own test certificate and AUTH PLAIN). Every wait is bounded.
 """
 
 import os
-import ssl
 import time
-
-import pytest
 
 from conftest import USER, make_message
 from tlshelp import tls_factory  # noqa: F401 (fixture)
-from test_queue import ZONE, DnsServer, ScriptedSmtp, queue_ids, submit, wait_for
-from test_queue_reuse import CountingSmtp
+from queuehelp import (CountingSmtp, ScriptedSmtp, dns_fixture, dsns, log_lines,
+                       outbound_conf, queue_ids, server_context, sink_fixture, submit,
+                       wait_for)
 
 RELAY_USER = "relayuser@example.net"
 RELAY_PASSWORD = "pa55 with spaces"
 
-
-@pytest.fixture
-def dns():
-    with DnsServer(ZONE) as d:
-        yield d
-
-
-@pytest.fixture
-def relay_a():
-    s = CountingSmtp()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def relay_b():
-    s = CountingSmtp()
-    yield s
-    s.close()
+dns = dns_fixture()
+relay_a = sink_fixture(CountingSmtp)
+relay_b = sink_fixture(CountingSmtp)
 
 
 def base_conf(dns, port, **extra):
-    conf = {
-        "dns_resolver": f"127.0.0.1@{dns.port}",
-        "dns_trust_anchor": "none",
-        "relayhost": "",
-        "smtp_outbound_port": str(port),
-        "queue_retry_min": "1s",
-        "queue_retry_max": "2s",
-        "queue_scan_interval": "1s",
-        "relayhost_auth_file": "relay-auth",
-    }
-    conf.update({k: str(v) for k, v in extra.items()})
-    return conf
+    return outbound_conf(dns, port, relayhost_auth_file="relay-auth", **extra)
 
 
 def make_server(tls_factory, conf, mode=0o600, content=None):
@@ -72,13 +43,7 @@ def make_server(tls_factory, conf, mode=0o600, content=None):
 
 
 def server_tls(s):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(s.cert_path), str(s.key_path))
-    return ctx
-
-
-def lines(server, needle):
-    return [ln for ln in server.log_text().splitlines() if needle in ln]
+    return server_context(s.cert_path, s.key_path)
 
 
 def test_relay_auth_plain_after_starttls(tls_factory, dns, relay_a):
@@ -117,14 +82,14 @@ def test_relay_auth_failure_defers(tls_factory, dns, relay_a):
     relay_a.tls_context = server_tls(s)
     relay_a.auth_reply = b"535 5.7.8 authentication credentials invalid\r\n"
     submit(s, ["x@far.test"], make_message("bad login", b"b\r\n", sender=USER, to="x@far.test"))
-    wait_for(lambda: [ln for ln in lines(s, "to=<x@far.test>") if "status=deferred" in ln],
+    wait_for(lambda: [ln for ln in log_lines(s, "to=<x@far.test>") if "status=deferred" in ln],
              "the deferral", s)
-    line = [ln for ln in lines(s, "to=<x@far.test>") if "status=deferred" in ln][0]
+    line = [ln for ln in log_lines(s, "to=<x@far.test>") if "status=deferred" in ln][0]
     assert "dsn=4.7.8" in line and "535" in line and "AUTH" in line, line
-    assert lines(s, "status=bounced") == []
+    assert log_lines(s, "status=bounced") == []
     assert relay_a.messages == []
     assert len(queue_ids(s)) == 1
-    assert [m for m in s.messages(USER) if b"multipart/report" in m] == []
+    assert dsns(s) == []
 
 
 def test_transport_map_and_mx(tls_factory, dns, relay_a, relay_b):
@@ -170,8 +135,8 @@ def test_auth_file_readable_by_others_refused(tls_factory, dns, relay_a):
     the relay with or without AUTH; the rest of the server runs."""
     s = make_server(tls_factory, base_conf(dns, 1, relayhost=f"[127.0.0.2]:{relay_a.port}"),
                     mode=0o644)
-    wait_for(lambda: lines(s, "relayhost_auth_file") and
-             lines(s, "readable by group or others"), "the refusal in the log", s, 10)
+    wait_for(lambda: log_lines(s, "relayhost_auth_file") and
+             log_lines(s, "readable by group or others"), "the refusal in the log", s, 10)
     submit(s, ["z@far.test"], make_message("no", b"n\r\n", sender=USER, to="z@far.test"))
     time.sleep(2)
     assert relay_a.connections == 0
@@ -192,15 +157,12 @@ def test_config_check_reports_bad_transport_map(tls_factory, dns):
 def test_cli_bounce_taken_up_within_a_scan(tls_factory, dns):
     """`posthorn queue bounce` in another process: the scheduler finishes the entry (DSN,
     removal) within a few seconds, long before its periodic sweep (10 scan intervals = 30 s)."""
-    remote = ScriptedSmtp()
-    try:
-        s = tls_factory(conf={
-            "dns_resolver": f"127.0.0.1@{dns.port}", "dns_trust_anchor": "none",
-            "relayhost": "", "smtp_outbound_port": str(remote.port),
-            "queue_retry_min": "1h", "queue_retry_max": "2h", "queue_scan_interval": "3s"})
+    with ScriptedSmtp() as remote:
+        s = tls_factory(conf=outbound_conf(dns, remote.port, queue_retry_min="1h",
+                                           queue_retry_max="2h", queue_scan_interval="3s"))
         submit(s, ["tmp9@remote.test"], make_message("bounce me", b"b\r\n", sender=USER,
                                                      to="tmp9@remote.test"))
-        wait_for(lambda: [ln for ln in lines(s, "to=<tmp9@remote.test>")
+        wait_for(lambda: [ln for ln in log_lines(s, "to=<tmp9@remote.test>")
                           if "status=deferred" in ln], "a deferral", s)
         ids = queue_ids(s)
         assert len(ids) == 1
@@ -210,7 +172,4 @@ def test_cli_bounce_taken_up_within_a_scan(tls_factory, dns):
         assert r.returncode == 0, r.stderr
         wait_for(lambda: queue_ids(s) == [], "the entry to be finished", s, 10)
         assert time.monotonic() - t0 < 8
-        wait_for(lambda: [m for m in s.messages(USER) if b"multipart/report" in m],
-                 "the DSN", s)
-    finally:
-        remote.close()
+        wait_for(lambda: dsns(s), "the DSN", s)

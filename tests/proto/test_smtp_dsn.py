@@ -13,24 +13,14 @@ NOTIFY=SUCCESS, none for the null sender or without SUCCESS; REQUIRETLS refused 
 
 import email
 import smtplib
-import socket
 import sqlite3
 import subprocess
-import threading
 
-import pytest
-
-from conftest import BOB, TIMEOUT, USER, deadline_loop, make_message, require_tool
+from conftest import BOB, TIMEOUT, USER, make_message, require_tool
 from tlshelp import tls_factory  # noqa: F401 (fixture)
+from queuehelp import SmtpSink, dsns, sink_fixture, submit, wait_for
 
 CLIENT_TIMEOUT = 60
-
-
-def wait_for(pred, what, server, seconds=20):
-    for _ in deadline_loop(seconds, 0.1):
-        if pred():
-            return
-    raise AssertionError(f"timed out waiting for {what}; log:\n{server.log_tail(40)}")
 
 
 def plain_smtp(server):
@@ -52,10 +42,6 @@ def send(s, mail_from, rcpts, msg, mail_options=(), rcpt_options=()):
     return text.decode().rsplit(" ", 1)[-1]
 
 
-def reports(server, user):
-    return [m for m in server.messages(user) if b"multipart/report" in m]
-
-
 def queue_rows(server, queue_id):
     """The queue entry and its recipients as the store keeps them (read-only)."""
     dbs = list(server.dir.rglob("posthorn.db"))
@@ -72,76 +58,9 @@ def queue_rows(server, queue_id):
         db.close()
 
 
-class DsnRelay:
-    """A relay host on 127.0.0.1 that offers DSN and records every command line."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.lines = []
-        self.messages = 0
-        self.lock = threading.Lock()
-        self.stop_flag = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.stop_flag = True
-        self.thread.join(5)
-        self.sock.close()
-
-    def serve(self):
-        while not self.stop_flag:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
-
-    def session(self, conn):
-        conn.settimeout(10)
-        f = conn.makefile("rb")
-        try:
-            conn.sendall(b"220 relay.test ESMTP\r\n")
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                cmd = line.decode("utf-8", "replace").rstrip("\r\n")
-                with self.lock:
-                    self.lines.append(cmd)
-                up = cmd.upper()
-                if up.startswith("EHLO"):
-                    conn.sendall(b"250-relay.test\r\n250-8BITMIME\r\n250-DSN\r\n"
-                                 b"250 ENHANCEDSTATUSCODES\r\n")
-                elif up == "DATA":
-                    conn.sendall(b"354 go ahead\r\n")
-                    while f.readline() not in (b".\r\n", b""):
-                        pass
-                    with self.lock:
-                        self.messages += 1
-                    conn.sendall(b"250 2.0.0 accepted\r\n")
-                elif up == "QUIT":
-                    conn.sendall(b"221 2.0.0 bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"250 2.0.0 ok\r\n")
-        except OSError:
-            return
-        finally:
-            conn.close()
-
-
-@pytest.fixture
-def relay():
-    r = DsnRelay()
-    yield r
-    r.close()
+# a relay host on 127.0.0.1 that offers DSN and records every command line
+relay = sink_fixture(SmtpSink, ip="127.0.0.1", name="relay.test",
+                     capabilities=("8BITMIME", "DSN", "ENHANCEDSTATUSCODES"), backlog=8)
 
 
 # ---- EHLO
@@ -199,21 +118,13 @@ def test_malformed_dsn_parameters_refused(tls_factory):
 def test_queued_entry_keeps_dsn_parameters_and_relays_them(tls_factory, relay):
     s = tls_factory(conf={"relayhost": f"[127.0.0.1]:{relay.port}",
                           "queue_scan_interval": "1s"})
-    c = s.authed_submission()
-    try:
-        assert c.cmd(f"MAIL FROM:<{USER}> RET=HDRS ENVID=QQ+2B314").code == 250
-        assert c.cmd("RCPT TO:<a@remote.test> NOTIFY=SUCCESS,DELAY "
-                     "ORCPT=rfc822;a+2Bx@remote.test").code == 250
-        assert c.cmd("RCPT TO:<b@remote.test> NOTIFY=NEVER").code == 250
-        assert c.cmd("RCPT TO:<c@remote.test>").code == 250
-        r = c.send_message(make_message("dsn relay", b"relayed with DSN\r\n", sender=USER,
-                                        to="a@remote.test"))
-        assert r.code == 250, r
-    finally:
-        c.close()
-    wait_for(lambda: relay.messages >= 1, "the relay to receive the message", s)
+    submit(s, [("a@remote.test", "NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bx@remote.test"),
+               ("b@remote.test", "NOTIFY=NEVER"), "c@remote.test"],
+           make_message("dsn relay", b"relayed with DSN\r\n", sender=USER, to="a@remote.test"),
+           mail_params="RET=HDRS ENVID=QQ+2B314")
+    wait_for(lambda: len(relay.messages) >= 1, "the relay to receive the message", s)
     with relay.lock:
-        lines = list(relay.lines)
+        lines = list(relay.commands)
     mail = [ln for ln in lines if ln.upper().startswith("MAIL FROM:")]
     assert len(mail) == 1 and mail[0].startswith(f"MAIL FROM:<{USER}>"), lines
     assert "RET=HDRS" in mail[0].split() and "ENVID=QQ+2B314" in mail[0].split(), lines
@@ -231,18 +142,11 @@ def test_queued_entry_envelope_in_store(tls_factory, tmp_path):
     # with an unreadable trust anchor outbound delivery is off and mail for
     # other domains stays queued (the server says so in its log).
     s = tls_factory(conf={"dns_trust_anchor": str(tmp_path / "no-such-root.key")})
-    c = s.authed_submission()
-    try:
-        assert c.cmd(f"MAIL FROM:<{USER}> RET=FULL ENVID=env+2B1 REQUIRETLS").code == 250
-        assert c.cmd("RCPT TO:<a@remote.test> NOTIFY=FAILURE ORCPT=rfc822;A@remote.test"
-                     ).code == 250
-        assert c.cmd("RCPT TO:<b@remote.test>").code == 250
-        r = c.send_message(make_message("dsn store", b"kept\r\n", sender=USER,
-                                        to="a@remote.test"))
-        assert r.code == 250, r
-        qid = r.text.rsplit(" ", 1)[-1]
-    finally:
-        c.close()
+    r = submit(s, [("a@remote.test", "NOTIFY=FAILURE ORCPT=rfc822;A@remote.test"),
+                   "b@remote.test"],
+               make_message("dsn store", b"kept\r\n", sender=USER, to="a@remote.test"),
+               mail_params="RET=FULL ENVID=env+2B1 REQUIRETLS")
+    qid = r.text.rsplit(" ", 1)[-1]
     assert "outbound delivery is off" in s.log_text(), "the scheduler was not kept off"
     entry, rcpts = queue_rows(s, qid)
     assert entry["envid"] == "env+2B1" and entry["ret"] == 1, entry
@@ -261,8 +165,8 @@ def test_local_notify_success_sends_delivered_dsn(tls_factory):
         qid = send(c, USER, [BOB], msg, mail_options=["RET=HDRS", "ENVID=track+2B7"],
                    rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob+2Bdsn@localhost"])
     assert any(b"confirm delivery" in m for m in s.messages(BOB))
-    wait_for(lambda: len(reports(s, USER)) == 1, "the delivered DSN in the sender's mailbox", s)
-    raw = reports(s, USER)[0]
+    wait_for(lambda: len(dsns(s, USER)) == 1, "the delivered DSN in the sender's mailbox", s)
+    raw = dsns(s, USER)[0]
     assert b"\r\nFrom: Mail Delivery System <MAILER-DAEMON@" in b"\r\n" + raw, raw[:300]
     dsn = email.message_from_bytes(raw)
     assert dsn.get_content_type() == "multipart/report"
@@ -293,8 +197,8 @@ def test_no_dsn_without_success_or_to_null_sender(tls_factory):
         send(c, USER, [BOB], make_message("marker", b"d\r\n", sender=USER, to=BOB),
              rcpt_options=["NOTIFY=SUCCESS"])
     assert len(s.messages(BOB)) == 4
-    wait_for(lambda: len(reports(s, USER)) >= 1, "the marker's DSN", s)
-    got = reports(s, USER)
+    wait_for(lambda: len(dsns(s, USER)) >= 1, "the marker's DSN", s)
+    got = dsns(s, USER)
     assert len(got) == 1 and b"Subject: marker" in got[0], got
     assert s.log_text().count("sender delivery status notification") == 1
 
@@ -307,8 +211,8 @@ def test_success_dsn_one_for_all_recipients_headers_only(tls_factory):
         send(c, USER, [BOB, "user+tag@localhost"],
              make_message("full return", b"the whole body\r\n", sender=USER, to=BOB),
              mail_options=["RET=FULL"], rcpt_options=["NOTIFY=SUCCESS"])
-    wait_for(lambda: len(reports(s, USER)) == 1, "the DSN", s)
-    raw = reports(s, USER)[0]
+    wait_for(lambda: len(dsns(s, USER)) == 1, "the DSN", s)
+    raw = dsns(s, USER)[0]
     dsn = email.message_from_bytes(raw)
     parts = dsn.get_payload()
     assert parts[2].get_content_type() == "text/rfc822-headers"
