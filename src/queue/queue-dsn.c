@@ -9,6 +9,13 @@
  *   part 2: message/delivery-status: the per-message fields, then one
  *           block per recipient
  *   part 3: message/rfc822 (the original) or text/rfc822-headers
+ * For an internationalized original (RFC 6533 3, 6): report-type
+ * global-delivery-status, message/global-delivery-status with "utf-8"
+ * addresses (raw UTF-8, 8bit), and message/global or message/global-headers.
+ *
+ * Diagnostic-Code (RFC 3464 2.3.6): "smtp; REPLY" for a remote server's
+ * reply (REPLY cut out of the scheduler's "host H said: REPLY (in reply to
+ * X)" text), "X-Posthorn; TEXT" for our own (DNS, local) reasons.
  *
  * The boundary is derived from the queue id and time and lengthened until
  * it occurs nowhere in the returned original. Network text (diagnostics)
@@ -203,13 +210,52 @@ dsn_human_part(const struct queue_dsn *dsn, struct buf *out, bool any_failed, bo
 	}
 }
 
+static bool
+dsn_is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	}
+	return true;
+}
+
+/* RFC 6533 3: "utf-8" for an address that is not ASCII (only in a global
+ * report), else "rfc822". */
+static const char *
+dsn_addr_type(const char *addr)
+{
+	return dsn_is_ascii(addr) ? "rfc822" : "utf-8";
+}
+
+/* The remote reply inside "host H said: REPLY (in reply to X)" (the
+ * scheduler's form), or the whole text when it is not in that form. */
 static void
-dsn_status_part(const struct queue_dsn *dsn, struct buf *out)
+dsn_reply_of(const char *text, const char **start_r, size_t *len_r)
+{
+	const char *said = strncmp(text, "host ", 5) == 0 ? strstr(text, " said: ") : NULL;
+	const char *in_reply;
+	size_t len;
+
+	if (said != NULL)
+		text = said + 7;
+	len = strlen(text);
+	in_reply = strstr(text, " (in reply to ");
+	if (said != NULL && in_reply != NULL && text[len - 1] == ')')
+		len = (size_t)(in_reply - text);
+	*start_r = text;
+	*len_r = len;
+}
+
+static void
+dsn_status_part(const struct queue_dsn *dsn, struct buf *out, bool global)
 {
 	char dec[1024];
 
-	(void)buf_append_str(out, "Content-Description: Delivery report\r\n"
-				  "Content-Type: message/delivery-status\r\n\r\n");
+	(void)buf_printf(out, "Content-Description: Delivery report\r\n"
+			      "Content-Type: message/%sdelivery-status\r\n%s\r\n",
+			 global ? "global-" : "",
+			 global ? "Content-Transfer-Encoding: 8bit\r\n" : "");
 	/* RFC 3464 2.2: per-message fields */
 	if (dsn->envid != NULL && queue_xtext_decode(dsn->envid, dec, sizeof(dec)))
 		(void)buf_printf(out, "Original-Envelope-Id: %s\r\n", dec);
@@ -228,13 +274,27 @@ dsn_status_part(const struct queue_dsn *dsn, struct buf *out)
 		if (r->orcpt != NULL && queue_xtext_decode(r->orcpt, dec, sizeof(dec)) &&
 		    strchr(dec, ';') != NULL)
 			(void)buf_printf(out, "Original-Recipient: %s\r\n", dec);
-		(void)buf_printf(out, "Final-Recipient: rfc822; %s\r\n", r->address);
+		(void)buf_printf(out, "Final-Recipient: %s; %s\r\n", dsn_addr_type(r->address),
+				 r->address);
 		(void)buf_printf(out, "Action: %s\r\n", dsn_action_name(r->action));
 		(void)buf_printf(out, "Status: %s\r\n", r->status);
 		if (r->remote_mta != NULL)
 			(void)buf_printf(out, "Remote-MTA: dns; %s\r\n", r->remote_mta);
-		if (r->diagnostic != NULL) {
+		if (r->diagnostic != NULL && r->remote_mta != NULL) {
+			const char *reply;
+			size_t len;
+			char cut[QUEUE_DSN_TEXT_MAX + 1];
+
+			dsn_reply_of(r->diagnostic, &reply, &len);
+			if (len > QUEUE_DSN_TEXT_MAX)
+				len = QUEUE_DSN_TEXT_MAX;
+			memcpy(cut, reply, len);
+			cut[len] = '\0';
 			(void)buf_append_str(out, "Diagnostic-Code: smtp; ");
+			dsn_append_text(out, cut);
+			(void)buf_append(out, "\r\n", 2);
+		} else if (r->diagnostic != NULL) {
+			(void)buf_append_str(out, "Diagnostic-Code: X-Posthorn; ");
 			dsn_append_text(out, r->diagnostic);
 			(void)buf_append(out, "\r\n", 2);
 		}
@@ -251,17 +311,23 @@ dsn_status_part(const struct queue_dsn *dsn, struct buf *out)
 	}
 }
 
+struct dsn_shape {
+	bool any_failed, any_delayed;
+	bool headers_only;  /* only the original's header is returned */
+	bool eightbit;      /* the DSN holds 8-bit octets */
+	bool global;        /* internationalized (RFC 6533) */
+	size_t ret_len;     /* octets of the original returned */
+};
+
 static void dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary,
-		      bool any_failed, bool any_delayed, bool headers_only, bool eightbit,
-		      size_t ret_len);
+		      const struct dsn_shape *sh);
 
 int
 queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 		const char **error_r)
 {
 	char boundary[128];
-	bool any_failed = false, any_delayed = false, headers_only, eightbit = false;
-	size_t ret_len = 0;
+	struct dsn_shape sh;
 	unsigned attempt = 0;
 	struct buf tmp;
 
@@ -272,6 +338,8 @@ queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 		*error_r = "invalid DSN arguments";
 		return -1;
 	}
+	memset(&sh, 0, sizeof(sh));
+	sh.global = dsn->smtputf8 || !dsn_is_ascii(dsn->to);
 	for (size_t i = 0; i < dsn->rcpt_count; i++) {
 		const struct queue_dsn_rcpt *r = &dsn->rcpts[i];
 
@@ -280,26 +348,28 @@ queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 			*error_r = "invalid DSN recipient";
 			return -1;
 		}
-		any_failed |= r->action == QUEUE_DSN_FAILED;
-		any_delayed |= r->action == QUEUE_DSN_DELAYED;
+		sh.any_failed |= r->action == QUEUE_DSN_FAILED;
+		sh.any_delayed |= r->action == QUEUE_DSN_DELAYED;
+		sh.global |= !dsn_is_ascii(r->address);
 	}
-	headers_only = dsn->headers_only ||
-		       (dsn->max_return != 0 && dsn->original_len > dsn->max_return) ||
-		       /* a delay notice or success report never needs the whole message */
-		       !any_failed;
+	sh.headers_only = dsn->headers_only ||
+			  (dsn->max_return != 0 && dsn->original_len > dsn->max_return) ||
+			  /* a delay notice or success report never needs the whole message */
+			  !sh.any_failed;
 	if (dsn->original != NULL) {
-		ret_len = headers_only ? dsn_header_len(dsn->original, dsn->original_len)
-				       : dsn->original_len;
-		eightbit = dsn_has_8bit(dsn->original, ret_len);
+		sh.ret_len = sh.headers_only ? dsn_header_len(dsn->original, dsn->original_len)
+					     : dsn->original_len;
+		sh.eightbit = dsn_has_8bit(dsn->original, sh.ret_len);
 	}
+	sh.eightbit |= sh.global; /* raw UTF-8 in the report */
 	do {
 		snprintf(boundary, sizeof(boundary), "%s.%lld.%u/%s", dsn->queue_id,
 			 (long long)dsn->now, attempt++, dsn->reporting_mta);
-	} while (dsn_contains(dsn->original, ret_len, boundary, strlen(boundary)) &&
+	} while (dsn_contains(dsn->original, sh.ret_len, boundary, strlen(boundary)) &&
 		 attempt < 1000);
 
 	buf_init(&tmp, 0);
-	dsn_write(dsn, &tmp, boundary, any_failed, any_delayed, headers_only, eightbit, ret_len);
+	dsn_write(dsn, &tmp, boundary, &sh);
 	if (buf_append(out, buf_data(&tmp), buf_len(&tmp)) < 0) {
 		buf_deinit(&tmp);
 		*error_r = "DSN too large";
@@ -307,14 +377,17 @@ queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 	}
 	buf_deinit(&tmp);
 	if (eightbit_r != NULL)
-		*eightbit_r = eightbit;
+		*eightbit_r = sh.eightbit;
 	return 0;
 }
 
 static void
-dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary, bool any_failed,
-	  bool any_delayed, bool headers_only, bool eightbit, size_t ret_len)
+dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary,
+	  const struct dsn_shape *sh)
 {
+	bool any_failed = sh->any_failed, any_delayed = sh->any_delayed;
+	bool headers_only = sh->headers_only, eightbit = sh->eightbit;
+
 	(void)buf_printf(out, "From: Mail Delivery System <%s>\r\n", dsn->from);
 	(void)buf_printf(out, "To: <%s>\r\n", dsn->to);
 	(void)buf_printf(out, "Subject: %s\r\n",
@@ -327,8 +400,8 @@ dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary, bo
 	(void)buf_printf(out, "Message-ID: <%s.%lld.dsn@%s>\r\n", dsn->queue_id,
 			 (long long)dsn->now, dsn->reporting_mta);
 	(void)buf_append_str(out, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n");
-	(void)buf_printf(out, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-			      "\tboundary=\"%s\"\r\n", boundary);
+	(void)buf_printf(out, "Content-Type: multipart/report; report-type=%sdelivery-status;\r\n"
+			      "\tboundary=\"%s\"\r\n", sh->global ? "global-" : "", boundary);
 	if (eightbit)
 		(void)buf_append_str(out, "Content-Transfer-Encoding: 8bit\r\n");
 	(void)buf_append_str(out, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
@@ -336,18 +409,19 @@ dsn_write(const struct queue_dsn *dsn, struct buf *out, const char *boundary, bo
 	(void)buf_printf(out, "--%s\r\n", boundary);
 	dsn_human_part(dsn, out, any_failed, any_delayed);
 	(void)buf_printf(out, "\r\n--%s\r\n", boundary);
-	dsn_status_part(dsn, out);
+	dsn_status_part(dsn, out, sh->global);
 	if (dsn->original != NULL) {
 		(void)buf_printf(out, "\r\n--%s\r\n", boundary);
 		(void)buf_printf(out, "Content-Description: %s%s\r\n",
 				 any_failed || any_delayed ? "Undelivered Message" : "Message",
 				 headers_only ? " Headers" : "");
 		(void)buf_printf(out, "Content-Type: %s\r\n",
-				 headers_only ? "text/rfc822-headers" : "message/rfc822");
+				 sh->global ? (headers_only ? "message/global-headers" : "message/global")
+				 : headers_only ? "text/rfc822-headers" : "message/rfc822");
 		if (eightbit)
 			(void)buf_append_str(out, "Content-Transfer-Encoding: 8bit\r\n");
 		(void)buf_append(out, "\r\n", 2);
-		dsn_append_crlf(out, dsn->original, ret_len);
+		dsn_append_crlf(out, dsn->original, sh->ret_len);
 	}
 	(void)buf_printf(out, "\r\n--%s--\r\n", boundary);
 }

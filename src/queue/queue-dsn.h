@@ -9,7 +9,10 @@
  * block each, and the returned original as message/rfc822, or only its
  * header as text/rfc822-headers (RET=HDRS, RFC 3461 4.3, or when it is
  * larger than the return limit). ORCPT values arrive xtext-encoded (RFC
- * 3461 4.2) and are decoded. Lines end in CRLF; text that came from the
+ * 3461 4.2) and are decoded. An internationalized original (RFC 6533)
+ * gets report-type global-delivery-status, a message/global-delivery-status
+ * part with "utf-8" address types, and message/global (or
+ * message/global-headers) for the original. Lines end in CRLF; text that came from the
  * network (remote replies) must have been sanitised by the caller and is
  * cut to a safe length here.
  *
@@ -40,8 +43,11 @@ struct queue_dsn_rcpt {
 	enum queue_dsn_action action;
 	const char *status;       /* RFC 3463 "5.1.1" */
 	const char *remote_mta;   /* host name of the server that answered, NULL = none */
-	const char *diagnostic;   /* that server's reply ("550 5.1.1 No such user"), or
-				     NULL; sanitised by the caller */
+	const char *diagnostic;   /* that server's reply ("550 5.1.1 No such user"), also
+				     in the scheduler's "host H[ip] said: REPLY (in reply
+				     to X)" form (only REPLY goes into Diagnostic-Code),
+				     or without remote_mta a local or DNS error text; NULL
+				     = none; sanitised by the caller */
 	int64_t last_attempt;     /* seconds since the epoch, 0 = none */
 	int64_t retry_until;      /* DELAYED: when the queue gives up, 0 = not said */
 };
@@ -60,6 +66,9 @@ struct queue_dsn {
 	size_t rcpt_count;         /* >= 1 */
 	const uint8_t *original;   /* the original message, NULL = not available */
 	size_t original_len;
+	bool smtputf8;             /* the original came with SMTPUTF8 (RFC 6531): report
+				      it as internationalized (RFC 6533); implied when
+				      the sender or a recipient address is not ASCII */
 };
 
 /*

@@ -281,6 +281,61 @@ test_xtext(void)
 	T_ASSERT(queue_xtext_decode("abcde", out, 6));
 }
 
+/* RFC 6533: a UTF-8 recipient makes the report internationalized; the
+ * scheduler's "host H said: REPLY (in reply to X)" gives Diagnostic-Code
+ * "smtp; REPLY"; our own reasons are "X-Posthorn;". */
+static void
+test_dsn_international_and_diagnostics(void)
+{
+	static const struct queue_dsn_rcpt rcpts[] = {
+		{ "j\xc3\xb6rg@remote.example", NULL, QUEUE_DSN_FAILED, "5.1.1",
+		  "mx.remote.example",
+		  "host mx.remote.example[192.0.2.1] said: 550 5.1.1 unknown (in reply to RCPT TO "
+		  "command)", 1700000000, 0 },
+		{ "carl@remote.example", NULL, QUEUE_DSN_FAILED, "5.4.4", NULL,
+		  "Host or domain name not found", 0, 0 },
+	};
+	struct queue_dsn d;
+	struct buf out;
+	const char *error = NULL;
+	bool eightbit = false;
+	struct mime_part *root;
+	const struct mime_part *p;
+
+	dsn_init(&d);
+	d.rcpts = rcpts;
+	buf_init(&out, 0);
+	T_INTEQ(queue_dsn_build(&d, &out, &eightbit, &error), 0);
+	T_ASSERT(eightbit);
+	T_ASSERT(all_crlf(&out));
+	T_ASSERT(has(&out, "report-type=global-delivery-status;"));
+	T_ASSERT(has(&out, "Content-Type: message/global-delivery-status\r\n"));
+	T_ASSERT(has(&out, "Final-Recipient: utf-8; j\xc3\xb6rg@remote.example\r\n"));
+	T_ASSERT(has(&out, "Final-Recipient: rfc822; carl@remote.example\r\n"));
+	T_ASSERT(has(&out, "Diagnostic-Code: smtp; 550 5.1.1 unknown\r\n"));
+	T_ASSERT(has(&out, "Diagnostic-Code: X-Posthorn; Host or domain name not found\r\n"));
+	/* the human-readable part keeps the whole story */
+	T_ASSERT(has(&out, "said: 550 5.1.1 unknown (in reply to RCPT TO command)"));
+	T_ASSERT(has(&out, "Content-Type: message/global\r\n"));
+	root = mime_parse_message(buf_data(&out), buf_len(&out), NULL);
+	T_ASSERT(root != NULL && root->n_children == 3);
+	p = mime_part_child(root, 2);
+	T_ASSERT(p != NULL && strcmp(p->content_type.subtype, "global-delivery-status") == 0);
+	mime_part_free(&root);
+
+	/* headers only: message/global-headers; the flag alone also makes it global */
+	d.rcpts = two_rcpts;
+	d.smtputf8 = true;
+	d.headers_only = true;
+	buf_reset(&out);
+	T_INTEQ(queue_dsn_build(&d, &out, &eightbit, &error), 0);
+	T_ASSERT(has(&out, "Content-Type: message/global-headers\r\n"));
+	T_ASSERT(has(&out, "Final-Recipient: rfc822; bob@remote.example\r\n"));
+	/* not in the scheduler's form: the text as it is */
+	T_ASSERT(has(&out, "Diagnostic-Code: smtp; 550 5.1.1 <bob@remote.example>: no such  user"));
+	buf_deinit(&out);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(test_dsn_failure_structure),
 	TEST_ENTRY(test_dsn_headers_only),
@@ -289,6 +344,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(test_dsn_boundary_avoids_content),
 	TEST_ENTRY(test_dsn_bad_arguments),
 	TEST_ENTRY(test_xtext),
+	TEST_ENTRY(test_dsn_international_and_diagnostics),
 	{ NULL, NULL },
 };
 
