@@ -33,11 +33,11 @@
 
 #include "core/mem.h"
 #include "imap/imap-fetch.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-message.h"
 #include "imap/imap-seqset.h"
 
 #include <string.h>
-#include <strings.h>
 
 struct fetch_job {
 	struct serve_imap_job base;     /* first */
@@ -137,34 +137,6 @@ fetch_list(struct fetch_job *job, struct store *store, bool uids_only,
 	return store_message_list(store, job->mailbox_id, &q, msgs_r, n_r, NULL);
 }
 
-/* Add the keywords of kw not in *set yet (ASCII case-insensitive). */
-static void
-fetch_keywords_add(struct buf *set, const char *kw)
-{
-	for (const char *p = kw; p != NULL && *p != '\0';) {
-		size_t n = strcspn(p, " ");
-		const char *q = buf_cstr(set);
-		bool found = false;
-
-		while (n > 0 && *q != '\0' && !found) {
-			size_t m = strcspn(q, " ");
-
-			found = m == n && strncasecmp(q, p, n) == 0;
-			q += m;
-			while (*q == ' ')
-				q++;
-		}
-		if (n > 0 && !found) {
-			if (buf_len(set) > 0)
-				(void)buf_append_byte(set, ' ');
-			(void)buf_append(set, p, n);
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-}
-
 /* Render the messages; false on an error that ends the request. */
 static bool
 fetch_render_all(struct fetch_job *job, struct store *store, const struct store_message *msgs,
@@ -231,7 +203,7 @@ fetch_render_all(struct fetch_job *job, struct store *store, const struct store_
 			msg.flags |= IMAP_FLAG_RECENT;
 		r = imap_fetch_render(job->items, &msg, flags, &job->out);
 		if (r == IMAP_FETCH_RENDER_OK)
-			fetch_keywords_add(&job->keywords, msg.keywords);
+			(void)imap_keywords_add(&job->keywords, msg.keywords);
 		imap_message_deinit(&msg);
 		serve_imap_body_unmap(data, len);
 		if (r == IMAP_FETCH_RENDER_UNKNOWN_CTE) {

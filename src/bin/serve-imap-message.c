@@ -442,9 +442,7 @@ catenate_url(struct store *store, uint64_t account_id, const struct append_part 
 	int ret;
 	enum catenate_result res = CATENATE_BADURL;
 
-	/* RFC 9051 5.1: INBOX in any case, also as a parent */
-	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == '/'))
-		memcpy(name, "INBOX", 5);
+	imap_server_mailbox_fold_inbox(name);
 	ret = serve_imap_mailbox_resolve(store, account_id, name, &mb);
 	mem_free(&name);
 	if (ret != 1) {
@@ -608,16 +606,11 @@ append_done(struct serve_imap_job *base)
 	struct append_job *job = (struct append_job *)base;
 
 	if (base->client != NULL && (job->badurl != NULL || job->toobig)) {
-		struct buf code;
-
 		/* RFC 4469 6: NO [BADURL url] / NO [TOOBIG] */
-		buf_init(&code, 0);
-		if (job->badurl != NULL)
-			(void)buf_printf(&code, "BADURL %s", job->badurl);
-		else
-			(void)buf_append_str(&code, "TOOBIG");
-		imap_server_append_refused(base->client->session, buf_cstr(&code), job->text);
-		buf_deinit(&code);
+		imap_server_append_refused(base->client->session,
+					   job->badurl != NULL ? IMAP_CATENATE_BADURL
+							       : IMAP_CATENATE_TOOBIG,
+					   job->badurl, job->text);
 	} else if (base->client != NULL) {
 		message_log_error(base, "APPEND", job->error);
 		imap_server_append_done(base->client->session, job->uidvalidity, job->uids,

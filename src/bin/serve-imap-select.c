@@ -31,13 +31,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "bin/serve-imap.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-seqset.h"
 
 /* What a session does with \Recent. */
@@ -184,47 +184,6 @@ select_watch_notified(struct serve_imap_selected *w)
 	m = w->notified_modseq;
 	pthread_mutex_unlock(&hub.lock);
 	return m;
-}
-
-/* Add each keyword of kw not yet in *set (loop thread). */
-static void
-select_keywords_merge(char **set, const char *kw)
-{
-	struct buf b;
-	bool changed = false;
-
-	if (kw == NULL || *kw == '\0')
-		return;
-	buf_init(&b, 0);
-	(void)buf_append_str(&b, *set);
-	for (const char *p = kw; *p != '\0';) {
-		size_t n = strcspn(p, " ");
-		const char *q = buf_cstr(&b);
-		bool found = false;
-
-		while (n > 0 && *q != '\0' && !found) {
-			size_t m = strcspn(q, " ");
-
-			found = m == n && strncasecmp(q, p, n) == 0;
-			q += m;
-			while (*q == ' ')
-				q++;
-		}
-		if (n > 0 && !found) {
-			if (buf_len(&b) > 0)
-				(void)buf_append_byte(&b, ' ');
-			(void)buf_append(&b, p, n);
-			changed = true;
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	if (changed) {
-		mem_free(set);
-		*set = buf_steal_str(&b);
-	}
-	buf_deinit(&b);
 }
 
 static enum imap_mailbox_result
@@ -426,7 +385,7 @@ select_done(struct serve_imap_job *base)
 	c->sel = w;
 	w->client = c;
 	for (size_t i = 0; i < job->msg_count; i++)
-		select_keywords_merge(&w->keywords, job->msgs[i].keywords);
+		(void)imap_keywords_merge(&w->keywords, job->msgs[i].keywords);
 	job->view.keywords = w->keywords;
 	job->view.rights = job->rights;
 	w->seen_uidnext = job->view.uidnext;
@@ -573,7 +532,7 @@ sync_done(struct serve_imap_job *base)
 	}
 	if (c->sel != NULL && job->result == IMAP_MAILBOX_OK) {
 		for (size_t i = 0; i < job->msg_count; i++)
-			select_keywords_merge(&c->sel->keywords, job->msgs[i].keywords);
+			(void)imap_keywords_merge(&c->sel->keywords, job->msgs[i].keywords);
 		job->view.keywords = c->sel->keywords;
 		if (job->view.uidvalidity == 0)
 			job->view.uidvalidity = c->sel->uidvalidity;

@@ -53,12 +53,20 @@ bool imap_server_append_catenate(const struct imap_server_session *s, size_t ind
 				 const struct imap_catenate_part **parts_r, size_t *count_r,
 				 uint64_t *max_size_r);
 
+/* Why the glue refuses a CATENATE APPEND: the response code (RFC 4469 6). */
+enum imap_catenate_refusal {
+	IMAP_CATENATE_BADURL = 1,   /* NO [BADURL url]: a URL names nothing the user may read */
+	IMAP_CATENATE_TOOBIG,       /* NO [TOOBIG]: the result is over max_size */
+};
+
 /*
- * Complete the running APPEND hook with "NO [code] text": code is
- * "BADURL <url>" or "TOOBIG" (RFC 4469 6); it is sanitised (no "]" or
- * control characters). Nothing was appended.
+ * Complete the running APPEND hook with "NO [code] text". url is the URL as
+ * the client sent it (imap_catenate_part.url_text) for IMAP_CATENATE_BADURL,
+ * sanitised into the code (no "]" or control characters), and ignored (may
+ * be NULL) for IMAP_CATENATE_TOOBIG; text NULL gives a default text. Both
+ * are read during the call. Nothing was appended.
  */
-void imap_server_append_refused(struct imap_server_session *s, const char *code,
-				const char *text);
+void imap_server_append_refused(struct imap_server_session *s, enum imap_catenate_refusal code,
+				const char *url, const char *text);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/mem.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-server.h"
 #include "mime/imap-bodystructure.h"
 #include "mime/imap-envelope.h"
@@ -94,37 +95,26 @@ put_date(struct render *r, int64_t when)
 static void
 put_flags(struct render *r)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-		{ IMAP_FLAG_ANSWERED, "\\Answered" }, { IMAP_FLAG_FLAGGED, "\\Flagged" },
-		{ IMAP_FLAG_DELETED, "\\Deleted" },   { IMAP_FLAG_SEEN, "\\Seen" },
-		{ IMAP_FLAG_DRAFT, "\\Draft" },     { IMAP_FLAG_RECENT, "\\Recent" },
-	};
+	const char *name;
+	unsigned bit;
 	bool first = true;
 
 	put_str(r, "FLAGS (");
-	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
-		if ((r->msg->flags & names[i].bit) == 0)
+	/* \Recent (set by the glue for rev1 sessions) after the others */
+	for (size_t i = 0; (name = imap_flag_at(i, &bit)) != NULL; i++) {
+		if ((r->msg->flags & bit) == 0)
 			continue;
 		if (!first)
 			put(r, " ", 1);
-		put_str(r, names[i].name);
+		put_str(r, name);
 		first = false;
 	}
 	/* keywords are atoms (the store checks them); one that is not could
 	 * break the response, so it is left out */
 	for (const char *p = r->msg->keywords; p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, " ");
-		bool atom = true;
 
-		for (size_t i = 0; i < n && atom; i++) {
-			unsigned char c = (unsigned char)p[i];
-
-			atom = c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
-		}
-		if (n > 0 && atom) {
+		if (imap_keyword_valid(p, n)) {
 			if (!first)
 				put(r, " ", 1);
 			put(r, p, n);
@@ -170,21 +160,45 @@ root_of(struct render *r)
 	return imap_message_mime(r->msg);
 }
 
-/* Apply <origin.count> to data[0..*len) (RFC 9051 6.4.5). */
+const uint8_t *
+imap_fetch_partial(const uint8_t *data, size_t *len, uint64_t origin, uint64_t count)
+{
+	uint64_t off = origin < *len ? origin : *len;
+	uint64_t left = *len - off;
+
+	*len = (size_t)(count != 0 && count < left ? count : left);
+	return off > 0 ? data + off : data;
+}
+
+/* Apply <origin.count> to data[0..*len) (RFC 9051 6.4.5); the parser
+ * refuses a count of 0 (nz-number64). */
 static const uint8_t *
 apply_partial(const struct imap_fetch_item *it, const uint8_t *data, size_t *len)
 {
 	if (!it->partial)
 		return data;
-	if (it->partial_origin >= *len) {
-		*len = 0;
-		return data;
+	return imap_fetch_partial(data, len, it->partial_origin, it->partial_count);
+}
+
+int
+imap_fetch_section_data(const struct imap_section *section, const struct mime_part *root,
+			const uint8_t *msg, struct buf *scratch, const uint8_t **data_r,
+			size_t *len_r)
+{
+	struct imap_section_range range;
+
+	if (root == NULL || imap_section_resolve(section, root, &range) <= 0)
+		return 0;
+	*data_r = msg + range.offset;
+	*len_r = (size_t)range.size;
+	if (range.mode != IMAP_SECTION_MODE_RAW) {
+		buf_reset(scratch);
+		if (imap_section_filter_header(section, *data_r, *len_r, scratch) < 0)
+			return -1;
+		*data_r = buf_data(scratch);
+		*len_r = buf_len(scratch);
 	}
-	data += it->partial_origin;
-	*len -= (size_t)it->partial_origin;
-	if (it->partial_count < *len)
-		*len = (size_t)it->partial_count;
-	return data;
+	return 1;
 }
 
 static void
@@ -199,24 +213,20 @@ put_section_name(struct render *r, const char *name, const struct imap_fetch_ite
 static void
 put_body_section(struct render *r, const struct imap_fetch_item *it)
 {
-	const struct mime_part *root = root_of(r);
-	struct imap_section_range range;
 	struct buf filtered;
-	const uint8_t *data = NULL;
-	size_t len = 0;
+	const uint8_t *data;
+	size_t len;
 
 	put_section_name(r, "BODY", it);
 	buf_init(&filtered, 0);
-	if (root != NULL && imap_section_resolve(&it->section, root, &range) > 0) {
-		data = r->msg->data + range.offset;
-		len = (size_t)range.size;
-		if (range.mode != IMAP_SECTION_MODE_RAW) {
-			imap_section_filter_header(&it->section, data, len, &filtered);
-			data = buf_data(&filtered);
-			len = buf_len(&filtered);
-		}
+	/* a part that does not exist is the empty string (RFC 9051 6.4.5);
+	 * filtered has no maximum, so -1 cannot happen */
+	if (imap_fetch_section_data(&it->section, root_of(r), r->msg->data, &filtered, &data,
+				    &len) <= 0) {
+		data = (const uint8_t *)"";
+		len = 0;
 	}
-	data = apply_partial(it, data != NULL ? data : (const uint8_t *)"", &len);
+	data = apply_partial(it, data, &len);
 	put_literal(r, data, len, false);
 	buf_deinit(&filtered);
 }

@@ -19,6 +19,9 @@
  *    are skipped, as RFC 2045 6.7/6.8 ask of decoders); a part whose
  *    Content-Transfer-Encoding is not known makes the render fail with
  *    IMAP_FETCH_RENDER_UNKNOWN_CTE (RFC 3516 4.3: NO [UNKNOWN-CTE]).
+ *  - imap_fetch_section_data(), imap_fetch_partial(): the octets of
+ *    BODY[section]<partial>, which CATENATE's URLs (imap-url.h) cut the
+ *    same way.
  *  - PREVIEW: up to 256 characters of the first text/plain leaf that is
  *    not an attachment (else the first text/html one, tags stripped),
  *    transfer-decoded, only for the charsets UTF-8, US-ASCII (and none)
@@ -176,6 +179,29 @@ enum imap_fetch_render_result {
 enum imap_fetch_render_result
 imap_fetch_render(const struct imap_fetch_items *items, struct imap_message *msg,
 		  unsigned flags, struct buf *out);
+
+/*
+ * The octets BODY[section] names (RFC 9051 6.4.5) in the message msg whose
+ * MIME tree is root: the resolved range as it is, or for HEADER.FIELDS
+ * [.NOT] the header filtered into scratch (reset first; the blank line
+ * included). Returns 1 with *data_r, *len_r pointing into msg or into
+ * scratch (valid while both are); 0 when the part does not exist in the
+ * message or root is NULL (no content); -1 when the filtered header would
+ * take scratch over its maximum. CATENATE's URLs (imap-url.h) cut with the
+ * same function as FETCH.
+ */
+int imap_fetch_section_data(const struct imap_section *section, const struct mime_part *root,
+			    const uint8_t *msg, struct buf *scratch, const uint8_t **data_r,
+			    size_t *len_r);
+
+/*
+ * Cut a partial range out of data[0..*len): the octets from origin on (none
+ * when origin is past the end), at most count of them (0 = to the end; RFC
+ * 9051 6.4.5 <origin.count>, RFC 5092 5 ";PARTIAL=origin[.length]").
+ * Returns the start and sets *len to what is left.
+ */
+const uint8_t *imap_fetch_partial(const uint8_t *data, size_t *len, uint64_t origin,
+				  uint64_t count);
 
 /* ---- helpers, public for tests (imap-fetch-decode.c) ---- */
 

@@ -24,6 +24,7 @@
 #include "imap/imap-search-private.h"
 
 #include "core/mem.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-server.h"
 #include "mime/rfc5322-date.h"
@@ -220,25 +221,6 @@ parse_set(struct parse_ctx *ctx, const char *s, size_t len, bool uid, struct sea
 	}
 	imap_seqset_deinit(&set);
 	return 1;
-}
-
-static unsigned
-system_flag(const char *name)
-{
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} flags[] = {
-	        {"\\Seen", IMAP_FLAG_SEEN},       {"\\Answered", IMAP_FLAG_ANSWERED},
-	        {"\\Flagged", IMAP_FLAG_FLAGGED}, {"\\Deleted", IMAP_FLAG_DELETED},
-	        {"\\Draft", IMAP_FLAG_DRAFT},    {"\\Recent", IMAP_FLAG_RECENT},
-	};
-
-	for (size_t i = 0; i < N_ELEMENTS(flags); i++) {
-		if (strcasecmp(name, flags[i].name) == 0)
-			return flags[i].flag;
-	}
-	return 0;
 }
 
 static int parse_key(struct parse_ctx *ctx, const struct imap_arg *args, unsigned count,
@@ -482,7 +464,7 @@ parse_key(struct parse_ctx *ctx, const struct imap_arg *args, unsigned count, un
 		(*i)++;
 		if (def->key == SK_KEYWORD || def->key == SK_UNKEYWORD) {
 			/* a system flag given as a keyword: its flag */
-			unsigned f = node->str[0] == '\\' ? system_flag(node->str) : 0;
+			unsigned f = node->str[0] == '\\' ? imap_flag_from_name(node->str) : 0;
 
 			if (node->str[0] == '\\') {
 				node->key = f == 0 ? (def->key == SK_KEYWORD ? SK_NONE : SK_ALL)
@@ -702,26 +684,6 @@ set_contains(const struct search_node *n, uint32_t v)
 }
 
 static bool
-has_keyword(const char *keywords, const char *kw, size_t kw_len)
-{
-	const char *p = keywords;
-
-	if (p == NULL)
-		return false;
-	while (*p != '\0') {
-		size_t n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == kw_len && strncasecmp(p, kw, n) == 0)
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-static bool
 match_header(struct match_ctx *m, const struct search_node *n)
 {
 	struct search_header *h = ctx_header(m);
@@ -796,9 +758,9 @@ match_node(struct match_ctx *m, const struct search_node *n)
 	case SK_FLAG_UNSET:
 		return (msg->flags & n->num) == 0;
 	case SK_KEYWORD:
-		return has_keyword(msg->keywords, n->str, n->str_len);
+		return imap_keywords_has(msg->keywords, n->str, n->str_len);
 	case SK_UNKEYWORD:
-		return !has_keyword(msg->keywords, n->str, n->str_len);
+		return !imap_keywords_has(msg->keywords, n->str, n->str_len);
 	case SK_LARGER:
 		return msg->size > n->num;
 	case SK_SMALLER:

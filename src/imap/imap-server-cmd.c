@@ -20,7 +20,6 @@
  */
 #include "imap/imap-server-private.h"
 
-#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -173,12 +172,8 @@ imap_server_cmd_enable(struct imap_server_session *s, const struct imap_command 
 	imap_server_untagged(s, "%s", buf_cstr(&enabled));
 	/* RFC 7162 3.1.8: CONDSTORE newly enabled with a mailbox selected
 	 * announces its HIGHESTMODSEQ */
-	if (s->sel != NULL && s->condstore_enabled && !was_condstore &&
-	    !s->sel->modseq_announced) {
-		s->sel->modseq_announced = true;
-		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
-				     imap_server_modseq_out(s->sel->highest_modseq));
-	}
+	if (!was_condstore)
+		imap_server_modseq_announce(s);
 	buf_deinit(&enabled);
 	imap_server_ok(s, NULL, "ENABLE completed");
 }

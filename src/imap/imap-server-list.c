@@ -412,9 +412,7 @@ imap_server_nodes_build(struct imap_server_session *s, const struct imap_mailbox
 			continue;
 		imap_server_nodes_add(n, name, len, boxes[i].special_use, boxes[i].exists,
 				      boxes[i].subscribed, rights != NULL ? rights[i] : NULL);
-		if (strncasecmp(name, "INBOX", 5) == 0 &&
-		    (name[5] == '\0' || name[5] == IMAP_SERVER_SEP))
-			memcpy(n->v[n->count - 1].name, "INBOX", 5);
+		imap_server_mailbox_fold_inbox(n->v[n->count - 1].name);
 	}
 	real = n->count;
 	for (size_t i = 0; i < real; i++) {

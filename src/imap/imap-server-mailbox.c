@@ -144,11 +144,16 @@ imap_server_mailbox_name(const struct imap_server_session *s, const char *wire, 
 		return 0;
 	}
 	*name_r = buf_steal_str(&b);
-	/* RFC 9051 5.1: INBOX is case-insensitive, also as a parent */
-	if (strncasecmp(*name_r, "INBOX", 5) == 0 &&
-	    ((*name_r)[5] == '\0' || (*name_r)[5] == IMAP_SERVER_SEP))
-		memcpy(*name_r, "INBOX", 5);
+	imap_server_mailbox_fold_inbox(*name_r);
 	return 1;
+}
+
+void
+imap_server_mailbox_fold_inbox(char *name)
+{
+	/* RFC 9051 5.1: INBOX is case-insensitive, also as a parent */
+	if (strncasecmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == IMAP_SERVER_SEP))
+		memcpy(name, "INBOX", 5);
 }
 
 bool

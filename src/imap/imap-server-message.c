@@ -46,6 +46,7 @@
 
 #include "core/mem.h"
 #include "imap/imap-catenate.h"
+#include "imap/imap-flags.h"
 
 #define IMAP_SERVER_KEYWORD_MAX 100
 #define IMAP_SERVER_KEYWORDS_MAX 64
@@ -90,16 +91,6 @@ struct imap_server_message {
 	char **msg_keywords;
 	struct imap_server_catenate *cats;  /* count 0: an ordinary literal */
 	size_t msg_count;
-};
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} imap_server_flag_names[] = {
-	/* in the order of the FLAGS response (imap-server-view.c) */
-	{ "\\Answered", IMAP_FLAG_ANSWERED }, { "\\Flagged", IMAP_FLAG_FLAGGED },
-	{ "\\Deleted", IMAP_FLAG_DELETED },   { "\\Seen", IMAP_FLAG_SEEN },
-	{ "\\Draft", IMAP_FLAG_DRAFT },
 };
 
 /* ---- command state ---- */
@@ -244,21 +235,12 @@ imap_server_message_begin(struct imap_server_session *s, enum imap_server_pendin
 
 /* ---- flags ---- */
 
-/* RFC 9051 9 ATOM-CHAR, without 8-bit. */
-static bool
-imap_server_atom_char(unsigned char c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	return strchr("(){%*\"\\]", c) == NULL;
-}
-
 /* One flag into *flags / kw (space-separated, case-insensitively unique). */
 static int
 imap_server_flag_add(const struct imap_arg *arg, unsigned *flags, struct buf *kw,
 		     unsigned *kw_count, const char **error_r)
 {
-	const char *atom, *p;
+	const char *atom;
 	size_t len;
 
 	/* RFC 9051 9: flag-keyword = atom, and "NIL" is an atom like any
@@ -270,39 +252,28 @@ imap_server_flag_add(const struct imap_arg *arg, unsigned *flags, struct buf *kw
 	atom = arg->str;
 	len = arg->str_len;
 	if (atom[0] == '\\') {
-		for (size_t i = 0; i < N_ELEMENTS(imap_server_flag_names); i++) {
-			if (strcasecmp(atom, imap_server_flag_names[i].name) == 0) {
-				*flags |= imap_server_flag_names[i].bit;
-				return 1;
-			}
+		unsigned bit = imap_flag_from_name(atom);
+
+		if (bit != 0 && bit != IMAP_FLAG_RECENT) {
+			*flags |= bit;
+			return 1;
 		}
 		/* RFC 9051 2.3.2: \Recent is the server's (and gone in rev2) */
-		*error_r = strcasecmp(atom, "\\Recent") == 0 ? "\\Recent cannot be set"
-							      : "Unknown system flag";
+		*error_r = bit == IMAP_FLAG_RECENT ? "\\Recent cannot be set"
+						   : "Unknown system flag";
 		return 0;
 	}
 	if (len == 0 || len > IMAP_SERVER_KEYWORD_MAX) {
 		*error_r = "Invalid keyword length";
 		return 0;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if (!imap_server_atom_char((unsigned char)atom[i])) {
-			*error_r = "Invalid character in keyword";
-			return 0;
-		}
+	if (!imap_keyword_valid(atom, len)) {
+		*error_r = "Invalid character in keyword";
+		return 0;
 	}
 	/* already there? keywords compare case-insensitively */
-	p = buf_len(kw) > 0 ? buf_cstr(kw) : "";
-	while (*p != '\0') {
-		const char *end = strchr(p, ' ');
-		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (n == len && strncasecmp(p, atom, len) == 0)
-			return 1;
-		p += n;
-		if (*p == ' ')
-			p++;
-	}
+	if (imap_keywords_has(buf_len(kw) > 0 ? buf_cstr(kw) : NULL, atom, len))
+		return 1;
 	if (*kw_count >= IMAP_SERVER_KEYWORDS_MAX) {
 		*error_r = "Too many keywords";
 		return 0;
@@ -342,24 +313,6 @@ imap_server_parse_flags(const struct imap_arg *arg, unsigned *flags_r, char **ke
 			const char **error_r)
 {
 	return imap_server_parse_flag_args(arg, 1, flags_r, keywords_r, error_r);
-}
-
-void
-imap_server_append_flags(struct buf *out, unsigned flags, const char *keywords)
-{
-	const char *sep = "";
-	int ret = buf_append_byte(out, '(');
-
-	for (size_t i = 0; i < N_ELEMENTS(imap_server_flag_names) && ret == 0; i++) {
-		if ((flags & imap_server_flag_names[i].bit) != 0) {
-			ret = buf_printf(out, "%s%s", sep, imap_server_flag_names[i].name);
-			sep = " ";
-		}
-	}
-	if (ret == 0 && keywords != NULL && keywords[0] != '\0')
-		ret = buf_printf(out, "%s%s", sep, keywords);
-	if (ret < 0 || buf_append_byte(out, ')') < 0)
-		PANIC("unlimited buffer refused data");
 }
 
 /* A set of numbers (ascending runs as "a:b") onto out. */
@@ -506,7 +459,7 @@ imap_server_store_run(struct imap_server_session *s, const struct imap_arg *args
 	imap_server_message_new(s, IMAP_MESSAGE_STORE, uid)->silent = silent;
 	/* RFC 7162 3.1: UNCHANGEDSINCE is a CONDSTORE enabling command */
 	if (req.unchangedsince_set)
-		s->condstore_enabled = true;
+		imap_server_condstore_enable(s);
 	if (s->sel->readonly) {
 		/* RFC 9051 6.4.6: no changes in a read-only mailbox */
 		imap_server_message_set_reply(s, "NO", "READ-ONLY", "Mailbox is read-only");
@@ -1180,7 +1133,8 @@ imap_server_append_catenate(const struct imap_server_session *s, size_t index,
 }
 
 void
-imap_server_append_refused(struct imap_server_session *s, const char *code, const char *text)
+imap_server_append_refused(struct imap_server_session *s, enum imap_catenate_refusal code,
+			   const char *url, const char *text)
 {
 	struct imap_server_message *m;
 	bool was_held;
@@ -1193,8 +1147,8 @@ imap_server_append_refused(struct imap_server_session *s, const char *code, cons
 	s->pending = IMAP_PENDING_NONE;
 	was_held = imap_server_hold(s);
 	m = s->message;
-	if (strncmp(code, "BADURL ", 7) == 0) {
-		imap_server_append_badurl(s, code + 7, NULL);
+	if (code == IMAP_CATENATE_BADURL) {
+		imap_server_append_badurl(s, url != NULL ? url : "", NULL);
 		mem_free(&m->text);
 		m->text = imap_server_glue_text(text, "Invalid URL");
 	} else {

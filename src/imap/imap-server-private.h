@@ -390,6 +390,10 @@ uint64_t imap_server_modseq_out(uint64_t modseq);
 /* A CONDSTORE-enabling command (RFC 7162 3.1) ran: enable CONDSTORE; the
  * HIGHESTMODSEQ goes out once, at the command's end (imap_server_finish). */
 void imap_server_condstore_enable(struct imap_server_session *s);
+/* RFC 7162 3.1, 3.1.8: with a mailbox selected and CONDSTORE on, send
+ * "OK [HIGHESTMODSEQ n]" unless this selection already did (once per
+ * selection: SELECT, ENABLE, or the end of an enabling command). */
+void imap_server_modseq_announce(struct imap_server_session *s);
 /* While IDLE: sync now if the mailbox changed, and write the updates. */
 void imap_server_idle_sync(struct imap_server_session *s);
 /* A command of this session (STORE) reports changes to the client: the
@@ -433,8 +437,6 @@ void imap_server_message_free(struct imap_server_session *s);
  * refused. 1 ok, 0 invalid (*error_r). */
 int imap_server_parse_flags(const struct imap_arg *arg, unsigned *flags_r, char **keywords_r,
 			    const char **error_r);
-/* "(\Seen \Deleted kw1 kw2)" onto out. */
-void imap_server_append_flags(struct buf *out, unsigned flags, const char *keywords);
 
 /* imap-server-compress.c */
 void imap_server_cmd_compress(struct imap_server_session *s, const struct imap_command *cmd);

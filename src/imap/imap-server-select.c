@@ -322,7 +322,7 @@ select_enter(struct imap_server_session *s, const struct imap_mailbox_view *v)
 	s->state = IMAP_STATE_SELECTED;
 	/* RFC 7162 3.1.8: SELECT (CONDSTORE) enables CONDSTORE */
 	if (op->params.condstore)
-		s->condstore_enabled = true;
+		imap_server_condstore_enable(s);
 	/* RFC 3501 2.3.2: what the glue claimed (SELECT) or found unclaimed
 	 * (EXAMINE) is \Recent in this session */
 	if (!s->rev2_enabled)
@@ -341,11 +341,7 @@ select_enter(struct imap_server_session *s, const struct imap_mailbox_view *v)
 	unseen = imap_server_seq_of(s, v->first_unseen_uid);
 	if (!s->rev2_enabled && unseen != 0)
 		imap_server_untagged(s, "OK [UNSEEN %" PRIu32 "] First unseen", unseen);
-	if (s->condstore_enabled) {
-		sel->modseq_announced = true;
-		imap_server_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
-				     imap_server_modseq_out(sel->highest_modseq));
-	}
+	imap_server_modseq_announce(s);
 	/* RFC 8474 4.2: the mailbox's object id */
 	if (v->mailboxid != NULL && imap_server_objectid_valid(v->mailboxid))
 		imap_server_untagged(s, "OK [MAILBOXID (%s)] Ok", v->mailboxid);

@@ -51,9 +51,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/mem.h"
+#include "imap/imap-flags.h"
 #include "imap/imap-seqset.h"
 
 /* ---- the UID array and gone bits ---- */
@@ -264,32 +264,22 @@ view_append_flag(struct buf *b, const char *flag)
 void
 imap_server_view_flags(struct buf *b, unsigned flags, const char *keywords)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-		{ IMAP_FLAG_ANSWERED, "\\Answered" }, { IMAP_FLAG_FLAGGED, "\\Flagged" },
-		{ IMAP_FLAG_DELETED, "\\Deleted" },   { IMAP_FLAG_SEEN, "\\Seen" },
-		{ IMAP_FLAG_DRAFT, "\\Draft" },
-	};
+	const char *name;
+	unsigned bit;
 
-	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
-		if ((flags & names[i].bit) != 0)
-			view_append_flag(b, names[i].name);
+	/* \Recent is the caller's (it comes first in a FETCH, and never in
+	 * FLAGS or PERMANENTFLAGS) */
+	flags &= IMAP_FLAG_MASK;
+	for (size_t i = 0; (name = imap_flag_at(i, &bit)) != NULL; i++) {
+		if ((flags & bit) != 0)
+			view_append_flag(b, name);
 	}
 	/* keywords are atoms (the store checked them); drop anything that
 	 * could break the line */
 	for (const char *p = keywords; p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, " ");
-		bool ok = n > 0;
 
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-
-			if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-				ok = false;
-		}
-		if (ok) {
+		if (imap_keyword_valid(p, n)) {
 			if (buf_len(b) > 0)
 				(void)buf_append_byte(b, ' ');
 			(void)buf_append(b, p, n);
@@ -494,53 +484,15 @@ imap_server_view_write_flag_lists(struct imap_server_session *s)
 	buf_deinit(&b);
 }
 
-/* Is the keyword p[0..n) in the space-separated list (ASCII
- * case-insensitive, as keywords compare)? */
-static bool
-view_keyword_listed(const char *list, const char *p, size_t n)
-{
-	while (*list != '\0') {
-		size_t m = strcspn(list, " ");
-
-		if (m == n && strncasecmp(list, p, n) == 0)
-			return true;
-		list += m;
-		while (*list == ' ')
-			list++;
-	}
-	return false;
-}
-
 void
 imap_server_view_keywords(struct imap_server_session *s, const char *keywords)
 {
 	struct imap_server_selected *sel = s->sel;
-	struct buf b;
-	bool added = false;
 
 	if (sel == NULL || keywords == NULL)
 		return;
-	buf_init(&b, 0);
-	(void)buf_append_str(&b, sel->keywords);
-	for (const char *p = keywords; *p != '\0';) {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0 && !view_keyword_listed(buf_cstr(&b), p, n)) {
-			if (buf_len(&b) > 0)
-				(void)buf_append_byte(&b, ' ');
-			(void)buf_append(&b, p, n);
-			added = true;
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	if (added) {
-		mem_free(&sel->keywords);
-		sel->keywords = buf_steal_str(&b);
+	if (imap_keywords_merge(&sel->keywords, keywords))
 		imap_server_view_write_flag_lists(s);
-	}
-	buf_deinit(&b);
 }
 
 /* ---- \Recent (RFC 3501 2.3.2) ---- */
@@ -646,10 +598,8 @@ imap_server_condstore_enable(struct imap_server_session *s)
 	s->condstore_enabled = true;
 }
 
-/* RFC 7162 3.1: the first CONDSTORE-enabling command with a mailbox
- * selected tells the client its HIGHESTMODSEQ, once. */
-static void
-view_announce_modseq(struct imap_server_session *s)
+void
+imap_server_modseq_announce(struct imap_server_session *s)
 {
 	if (s->sel == NULL || !s->condstore_enabled || s->sel->modseq_announced)
 		return;
@@ -844,7 +794,7 @@ view_finish_done(struct imap_server_session *s)
 	void (*done)(struct imap_server_session *s) = s->finish_done;
 
 	s->finish_done = NULL;
-	view_announce_modseq(s);
+	imap_server_modseq_announce(s);
 	if (done != NULL)
 		done(s);
 }

@@ -359,6 +359,14 @@ const char *imap_server_session_client_ip(const struct imap_server_session *s);
 const char *imap_server_session_user(const struct imap_server_session *s);
 
 /*
+ * RFC 9051 5.1: "INBOX" is case-insensitive, also as the first level of a
+ * hierarchy ("inbox/Sub"). Rewrite the first five octets of name (a UTF-8
+ * mailbox name, '/' as separator) as "INBOX" when they spell it in any case
+ * and end the name or the level; other names are left alone.
+ */
+void imap_server_mailbox_fold_inbox(char *name);
+
+/*
  * Completion of hooks->mailbox_list: boxes[0..count) (copied as needed;
  * yours again on return). Names the engine would refuse are skipped; INBOX
  * is listed even when missing. result != IMAP_MAILBOX_OK answers the

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "core/mem.h"
+#include "imap/imap-fetch.h"
 #include "mime/imap-section.h"
 #include "mime/mime-parser.h"
 
@@ -359,43 +360,26 @@ imap_url_section(const struct imap_url *url, const uint8_t *msg, size_t len,
 
 	if (url->section != NULL) {
 		struct imap_section section;
-		struct imap_section_range range;
 		struct mime_part *root;
 		int ret;
 
 		if (imap_section_parse(url->section, strlen(url->section), &section, error_r) < 0)
 			return -1;
+		/* the section as FETCH BODY[section] cuts it */
 		root = mime_parse_message(msg, len, NULL);
-		ret = root != NULL ? imap_section_resolve(&section, root, &range) : 0;
-		if (ret <= 0) {
+		ret = imap_fetch_section_data(&section, root, msg, scratch, &data, &n);
+		if (ret == 0)
 			*error_r = "No such part in the message";
-		} else if (range.mode != IMAP_SECTION_MODE_RAW) {
-			buf_reset(scratch);
-			if (imap_section_filter_header(&section, msg + range.offset,
-						       (size_t)range.size, scratch) < 0) {
-				*error_r = "Section too big";
-				ret = -1;
-			}
-			data = buf_data(scratch);
-			n = buf_len(scratch);
-		} else {
-			data = msg + range.offset;
-			n = (size_t)range.size;
-		}
+		else if (ret < 0)
+			*error_r = "Section too big";
 		mime_part_free(&root);
 		imap_section_deinit(&section);
 		if (ret <= 0)
 			return -1;
 	}
-	if (url->partial) {
-		/* RFC 5092 5: an origin past the end gives no octets */
-		uint64_t off = url->partial_offset < n ? url->partial_offset : n;
-		uint64_t left = n - off;
-
-		data += off;
-		n = (size_t)(url->partial_length != 0 && url->partial_length < left
-				     ? url->partial_length : left);
-	}
+	/* RFC 5092 5: an origin past the end gives no octets */
+	if (url->partial)
+		data = imap_fetch_partial(data, &n, url->partial_offset, url->partial_length);
 	*data_r = data != NULL ? data : (const uint8_t *)"";
 	*len_r = n;
 	return 1;

@@ -11,7 +11,8 @@
  *    decoded (RFC 5092 3: the mailbox name is UTF-8 once decoded);
  *  - checks the section with mime/imap-section.h, so a URL that parses
  *    names something a message may have;
- *  - cuts the named octets out of a message (imap_url_section()).
+ *  - cuts the named octets out of a message (imap_url_section()), with
+ *    the section and partial cutting of FETCH (imap-fetch.h).
  *
  * What it does not do: URLAUTH (";EXPIRE=", ";URLAUTH=", RFC 4467), search
  * or message-list URLs ("?", no ";UID="), relative URLs other than the

@@ -644,6 +644,55 @@ test_preview(void)
 	buf_deinit(&expected);
 }
 
+/* The section and partial cutting FETCH shares with CATENATE URLs. */
+static void
+test_section_data(void)
+{
+	static const char msg[] = "From: a@b\r\nSubject: s\r\n\r\nHello world\r\n";
+	struct imap_message m = { .data = (const uint8_t *)msg, .size = sizeof(msg) - 1 };
+	struct imap_section sec;
+	struct buf scratch;
+	const uint8_t *data;
+	const char *error;
+	size_t len;
+
+	buf_init(&scratch, 0);
+	T_INTEQ(imap_section_parse("TEXT", 4, &sec, &error), 1);
+	T_INTEQ(imap_fetch_section_data(&sec, NULL, m.data, &scratch, &data, &len), 0);
+	T_INTEQ(imap_fetch_section_data(&sec, imap_message_mime(&m), m.data, &scratch, &data, &len),
+		1);
+	T_MEMEQ(data, len, "Hello world\r\n", 13);
+	imap_section_deinit(&sec);
+	T_INTEQ(imap_section_parse("HEADER.FIELDS (FROM)", 20, &sec, &error), 1);
+	T_INTEQ(imap_fetch_section_data(&sec, imap_message_mime(&m), m.data, &scratch, &data, &len),
+		1);
+	T_MEMEQ(data, len, "From: a@b\r\n\r\n", 13);
+	imap_section_deinit(&sec);
+	T_INTEQ(imap_section_parse("2", 1, &sec, &error), 1);
+	T_INTEQ(imap_fetch_section_data(&sec, imap_message_mime(&m), m.data, &scratch, &data, &len),
+		0);
+	imap_section_deinit(&sec);
+	imap_message_deinit(&m);
+	buf_deinit(&scratch);
+
+	/* <origin.count>; count 0 = to the end; an origin past the end = nothing */
+	len = 10;
+	T_ASSERT(imap_fetch_partial((const uint8_t *)"0123456789", &len, 2, 3)[0] == '2');
+	T_INTEQ(len, 3);
+	len = 10;
+	T_ASSERT(imap_fetch_partial((const uint8_t *)"0123456789", &len, 7, 0)[0] == '7');
+	T_INTEQ(len, 3);
+	len = 10;
+	T_ASSERT(imap_fetch_partial((const uint8_t *)"0123456789", &len, 8, 100)[0] == '8');
+	T_INTEQ(len, 2);
+	len = 10;
+	(void)imap_fetch_partial((const uint8_t *)"0123456789", &len, 10, 1);
+	T_INTEQ(len, 0);
+	len = 10;
+	(void)imap_fetch_partial((const uint8_t *)"0123456789", &len, UINT64_MAX, 0);
+	T_INTEQ(len, 0);
+}
+
 int
 main(void)
 {
@@ -663,6 +712,7 @@ main(void)
 		TEST_ENTRY(test_render_8bit),
 		TEST_ENTRY(test_decode),
 		TEST_ENTRY(test_preview),
+		TEST_ENTRY(test_section_data),
 		{ NULL, NULL },
 	};
 

@@ -185,11 +185,12 @@ fx_complete_append(struct fx *fx)
 	}
 	/* the glue's CATENATE failures (RFC 4469 6) */
 	if (strcmp(fx->name, "BadUrl") == 0) {
-		imap_server_append_refused(fx->s, "BADURL /INBOX/;UID=9]\r\n", "No such\rmessage");
+		imap_server_append_refused(fx->s, IMAP_CATENATE_BADURL, "/INBOX/;UID=9]\r\n",
+					   "No such\rmessage");
 		return;
 	}
 	if (strcmp(fx->name, "Big") == 0) {
-		imap_server_append_refused(fx->s, "TOOBIG", NULL);
+		imap_server_append_refused(fx->s, IMAP_CATENATE_TOOBIG, NULL, NULL);
 		return;
 	}
 	for (size_t i = 0; i < fx->append_count; i++)
@@ -616,11 +617,14 @@ test_imap_server_message_flags(void)
 		struct buf b;
 
 		buf_init(&b, 0);
-		imap_server_append_flags(&b, IMAP_FLAG_SEEN | IMAP_FLAG_DELETED, "$Junk x");
-		T_STREQ(buf_cstr(&b), "(\\Deleted \\Seen $Junk x)");
+		/* the FLAGS writer: response order, \\Recent left to the
+		 * caller, keywords that are no atom left out */
+		imap_server_view_flags(&b, IMAP_FLAG_SEEN | IMAP_FLAG_DELETED | IMAP_FLAG_RECENT,
+				       "$Junk x a]b");
+		T_STREQ(buf_cstr(&b), "\\Deleted \\Seen $Junk x");
 		buf_reset(&b);
-		imap_server_append_flags(&b, 0, NULL);
-		T_STREQ(buf_cstr(&b), "()");
+		imap_server_view_flags(&b, 0, NULL);
+		T_STREQ(buf_cstr(&b), "");
 		buf_deinit(&b);
 	}
 }

@@ -158,7 +158,8 @@ test_copy(void)
 
 /* The octets a URL names in msg, as text ("E" when none). */
 static void
-check_section(const char *url_text, const char *msg, const char *expected)
+check_section_max(const char *url_text, const char *msg, size_t scratch_max,
+		  const char *expected)
 {
 	struct imap_url url;
 	struct buf scratch, out;
@@ -166,7 +167,7 @@ check_section(const char *url_text, const char *msg, const char *expected)
 	const uint8_t *data;
 	size_t len;
 
-	buf_init(&scratch, 0);
+	buf_init(&scratch, scratch_max);
 	buf_init(&out, 0);
 	T_INTEQ(imap_url_parse(url_text, strlen(url_text), &url, &error), 1);
 	if (imap_url_section(&url, (const uint8_t *)msg, strlen(msg), &scratch, &data, &len,
@@ -179,6 +180,12 @@ check_section(const char *url_text, const char *msg, const char *expected)
 	imap_url_deinit(&url);
 	buf_deinit(&scratch);
 	buf_deinit(&out);
+}
+
+static void
+check_section(const char *url_text, const char *msg, const char *expected)
+{
+	check_section_max(url_text, msg, 0, expected);
 }
 
 static void
@@ -209,6 +216,13 @@ test_section(void)
 	check_section("/m/;UID=1/;SECTION=2", multi, "<b>two</b>");
 	check_section("/m/;UID=1/;SECTION=2.MIME", multi, "Content-Type: text/html\r\n\r\n");
 	check_section("/m/;UID=1/;SECTION=3", multi, "E No such part in the message");
+	/* a filtered header goes through the caller's bounded scratch buffer;
+	 * a raw range does not */
+	check_section_max("/m/;UID=1/;SECTION=HEADER.FIELDS%20(Subject)/;PARTIAL=0.7", plain, 14,
+			  "Subject");
+	check_section_max("/m/;UID=1/;SECTION=HEADER.FIELDS%20(Subject)", plain, 13,
+			  "E Section too big");
+	check_section_max("/m/;UID=1/;SECTION=TEXT", plain, 1, "Hello world\r\n");
 }
 
 int
