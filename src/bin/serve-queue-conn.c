@@ -873,6 +873,10 @@ delivery_try_next_addr(struct delivery *d)
 		d->waiting = true;
 		d->wait_seq = ++q->wait_seq;
 		d->retry_plain = d->tls_plain;
+		/* it holds no queue_max_deliveries place while it waits
+		 * (serve-queue.c, queue_has_room) */
+		log_debug("queue", "%s: waiting for a connection slot to %s:%u", d->queue_id,
+			  d->host, d->port);
 		return;
 	}
 	a = &d->addrs[d->addr_i++];

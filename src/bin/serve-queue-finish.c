@@ -18,13 +18,24 @@
  * Never to the null sender (RFC 5321 4.5.5); the notice itself has the null
  * sender and NOTIFY=NEVER (bin/serve-dsn.c), so it causes no notice.
  *
- * Crash safety: a success notice owed is recorded with the SENT state in
- * one write (STORE_QUEUE_RCPT_F_SUCCESS_OWED), and the flags that say a
- * notice went out (owed cleared, F_DELAY_SENT) are written only after the
- * notice is durable in the queue; the entry is removed only after its
- * final notice was queued, and stays (retried by the next round or the
- * sweep of serve-queue.c) when queueing it failed. A crash in between thus
- * repeats a notice at worst and never loses one.
+ * Two ways to end a round. When it makes every recipient final (the
+ * common case: one message, all SENT), the notice is queued first and then
+ * one store write (store_queue_finish) records the outcomes and removes the
+ * entry: one commit, one fsync, instead of one per recipient plus one for
+ * the removal (finish_in_one_step says why a crash can repeat a notice but
+ * never lose one). Otherwise each outcome is recorded, then the notice
+ * queued, then its flags marked, and the entry stays.
+ *
+ * Crash safety of the second way: a success notice owed is recorded with
+ * the SENT state in one write (STORE_QUEUE_RCPT_F_SUCCESS_OWED), and the
+ * flags that say a notice went out (owed cleared, F_DELAY_SENT) are written
+ * only after the notice is durable in the queue; an entry is removed only
+ * after its final notice was queued, and stays (retried by the next round
+ * or the sweep of serve-queue.c) when queueing it failed. A crash in
+ * between thus repeats a notice at worst and never loses one.
+ *
+ * The scheduler is kicked after a round only when that can start
+ * something (finish_done says when).
  *
  * Log lines follow Postfix: "ID: sender non-delivery notification: NEWID",
  * "... sender delay notification: NEWID", "... sender delivery status
@@ -223,19 +234,18 @@ notice_mark(struct server *srv, const struct store_queue_entry *e, const struct 
 	}
 }
 
-static void
-finish_work(void *ctx)
-{
-	struct delivery *d = ctx;
-	struct server *srv = d->q != NULL ? d->q->srv : NULL;
-	struct store_queue_entry e;
-	struct notice nt;
-	const char *error = NULL;
-	int64_t now = now_secs();
-	bool all_final;
+/* A finish job: the delivery, and what the worker did for finish_done. */
+struct finish_job {
+	struct delivery *d;
+	bool notice_queued; /* a notice became a new queue entry, due now */
+};
 
-	if (srv == NULL)
-		return;
+/* Record each outcome of this round with its own write (entry stays). */
+static void
+outcomes_record(struct delivery *d, struct server *srv, int64_t now)
+{
+	const char *error = NULL;
+
 	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
 		struct queue_outcome_rec *o = &d->out[i];
 		const struct store_queue_rcpt *r = &d->entry.rcpts[i];
@@ -265,6 +275,140 @@ finish_work(void *ctx)
 			log_error("queue", "%s: cannot record the attempt: %s", d->queue_id,
 				  error);
 	}
+}
+
+static bool
+state_final(enum store_queue_rcpt_state state)
+{
+	return state == STORE_QUEUE_RCPT_SENT || state == STORE_QUEUE_RCPT_BOUNCED;
+}
+
+/* Is every recipient final once this round's outcomes count? */
+static bool
+round_ends_entry(const struct delivery *d)
+{
+	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
+		if (!state_final(d->out[i].set ? d->out[i].state : d->entry.rcpts[i].state))
+			return false;
+	}
+	return true;
+}
+
+/* Make d->entry (read by load_work of this delivery; nothing else writes
+ * the entry while it is in delivery) say what store_queue_update_rcpt_flags
+ * would have recorded for this round, for the notice. */
+static void
+entry_apply_outcomes(struct delivery *d, int64_t now)
+{
+	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
+		const struct queue_outcome_rec *o = &d->out[i];
+		struct store_queue_rcpt *r = &d->entry.rcpts[i];
+
+		if (!o->set)
+			continue;
+		r->flags |= outcome_flags(o, r, d->entry.sender);
+		r->state = o->state;
+		r->attempts++;
+		r->last_attempt = now;
+		r->next_attempt = 0;
+		mem_free(&r->status);
+		r->status = mem_strdup(o->status);
+		mem_free(&r->dsn);
+		r->dsn = o->dsn[0] != '\0' ? mem_strdup(o->dsn) : NULL;
+	}
+}
+
+/* The round made every recipient final: notice first, then outcomes and
+ * removal in one store write (store_queue_finish).
+ *
+ * Why this order never loses a notice: until store_queue_finish commits,
+ * the store still holds the entry as it was before this round (nothing of
+ * the round is written before), so a crash at any point before that commit
+ * makes the next start deliver the round's recipients again and build
+ * their notice again: a duplicate delivery (RFC 5321 6.1 accepts it) and
+ * at worst a repeated notice. The one commit that records the outcomes
+ * also removes the entry, and it comes only after serve_dsn_queue returned
+ * with the notice durable in the queue. So no state exists in which the
+ * outcomes are recorded, the entry is gone or marked done, and the notice
+ * is not queued. When queueing the notice fails, the outcomes are recorded
+ * one by one instead (with SUCCESS_OWED where due) and the entry stays:
+ * the sweep of serve-queue.c finds it all final and tries the notice
+ * again, as before. */
+static void
+finish_in_one_step(struct finish_job *job, struct server *srv, int64_t now)
+{
+	struct delivery *d = job->d;
+	struct store_queue_final *finals;
+	struct notice nt;
+	const char *error = NULL;
+	size_t n = 0;
+	int ret;
+
+	entry_apply_outcomes(d, now);
+	notice_collect(d, &d->entry, now, true, &nt);
+	if (!notice_send(d, srv, &d->entry, &nt)) {
+		notice_free(&nt);
+		outcomes_record(d, srv, now);
+		return;
+	}
+	job->notice_queued = nt.n > 0;
+	notice_free(&nt);
+	finals = mem_array(d->entry.rcpt_count + 1, sizeof(*finals));
+	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
+		const struct store_queue_rcpt *r = &d->entry.rcpts[i];
+
+		if (!d->out[i].set)
+			continue;
+		finals[n].rcpt_index = i;
+		finals[n].state = r->state;
+		finals[n].status = r->status;
+		finals[n].dsn = r->dsn;
+		finals[n].flags_set = r->flags;
+		n++;
+	}
+	ret = store_queue_finish(srv->store, d->queue_id, finals, n, &error);
+	if (ret < 0) {
+		log_error("queue", "%s: cannot finish: %s", d->queue_id, error);
+		/* as outcomes_record does: a text the store refuses must not keep
+		 * the entry (and a hot retry) alive */
+		for (size_t k = 0; k < n; k++) {
+			finals[k].status = "status text not recordable";
+			finals[k].dsn = finals[k].state == STORE_QUEUE_RCPT_SENT ? "2.0.0" : "5.0.0";
+		}
+		ret = store_queue_finish(srv->store, d->queue_id, finals, n, &error);
+	}
+	mem_free(&finals);
+	if (ret < 0) {
+		/* the notice is queued: record what can be recorded so the
+		 * recipients are not tried again; the sweep then removes the
+		 * entry (repeating the notice, never losing it) */
+		log_error("queue", "%s: cannot finish: %s", d->queue_id, error);
+		outcomes_record(d, srv, now);
+		return;
+	}
+	d->done_all = ret > 0;
+}
+
+static void
+finish_work(void *ctx)
+{
+	struct finish_job *job = ctx;
+	struct delivery *d = job->d;
+	struct server *srv = d->q != NULL ? d->q->srv : NULL;
+	struct store_queue_entry e;
+	struct notice nt;
+	const char *error = NULL;
+	int64_t now = now_secs();
+	bool all_final;
+
+	if (srv == NULL)
+		return;
+	if (round_ends_entry(d)) {
+		finish_in_one_step(job, srv, now);
+		return;
+	}
+	/* recipients remain waiting: record this round, then notices */
+	outcomes_record(d, srv, now);
 	if (store_queue_get(srv->store, d->queue_id, &e, &error) != 1)
 		return;
 	all_final = entry_all_final(&e);
@@ -273,34 +417,70 @@ finish_work(void *ctx)
 		/* the entry stays with its flags: the next round or the sweep
 		 * tries the notice again */
 	} else if (all_final) {
+		/* the store changed under us (not expected): finish as before */
 		if (store_queue_delete(srv->store, d->queue_id, &error) < 0)
 			log_error("queue", "%s: cannot remove: %s", d->queue_id, error);
 		d->done_all = true;
+		job->notice_queued = nt.n > 0;
 	} else {
 		notice_mark(srv, &e, &nt);
+		job->notice_queued = nt.n > 0;
 	}
 	notice_free(&nt);
 	store_queue_entry_deinit(&e);
 }
 
+/*
+ * When to look at the queue again (serve_queue_kick). Not after every
+ * message: a scan reads the due part of the queue table, and doing it per
+ * delivered message costs as much as the delivery's own bookkeeping.
+ *  - A notice was queued: a new entry is due now; only a scan finds it.
+ *  - The runner was at its limit before this one ended, i.e. it had at
+ *    least min(max_deliveries, QUEUE_SCAN_BATCH) deliveries in flight: a
+ *    scan may have left due entries waiting (scan_done stops when there is
+ *    no room, which needs max_deliveries in flight, counting those waiting
+ *    for a connection slot), or not seen them behind a full batch of
+ *    entries in flight; the slot this delivery frees must go to them now,
+ *    not at the next timer scan. The test is wider than scan_done's (a
+ *    needless scan is cheap, a missed one stalls the queue until the timer).
+ * Below that limit nothing was left waiting by the last scan: scan_done
+ * starts every due entry it read while slots are free, and asks for the
+ * next scan itself when it read a full batch (serve-queue.c). A scan in
+ * progress takes the slots freed meanwhile when it ends, and entries
+ * that became due otherwise come with their own kick (a new message from
+ * SMTP) or the timer (a retry time passed; every scan_interval).
+ * Entries that ended while a scan was reading are skipped by that scan
+ * (it notes the ones in flight when it starts), so a stale read cannot
+ * fill a slot with a load that finds the entry gone and frees the slot
+ * without ever reaching this point.
+ */
 static void
 finish_done(void *ctx)
 {
-	struct delivery *d = ctx;
+	struct finish_job *job = ctx;
+	struct delivery *d = job->d;
 	struct queue_runner *q = d->q;
+	bool kick = false;
 
-	if (q != NULL && d->done_all)
-		log_info("queue", "%s: removed", d->queue_id);
+	if (q != NULL) {
+		unsigned limit = q->set.max_deliveries < QUEUE_SCAN_BATCH ? q->set.max_deliveries
+									   : QUEUE_SCAN_BATCH;
+
+		if (d->done_all)
+			log_info("queue", "%s: removed", d->queue_id);
+		kick = !q->stopping && (job->notice_queued || q->active_count >= limit);
+	}
 	delivery_unlink(d);
 	delivery_free(d);
-	/* a DSN may have been queued, and a slot is free: look again */
-	if (q != NULL && !q->stopping)
+	mem_free(&job);
+	if (kick)
 		serve_queue_kick(q->srv);
 }
 
 void
 delivery_finish(struct delivery *d)
 {
+	struct finish_job *job;
 	int64_t now = now_secs();
 
 	delivery_conn_free(d);
@@ -331,5 +511,7 @@ delivery_finish(struct delivery *d)
 								: "deferred",
 			 o->status);
 	}
-	worker_pool_submit(d->q->srv->pool, finish_work, finish_done, d);
+	job = mem_zalloc(sizeof(*job));
+	job->d = d;
+	worker_pool_submit(d->q->srv->pool, finish_work, finish_done, job);
 }

@@ -58,6 +58,7 @@ struct queue_hop {
 
 struct delivery;
 struct queue_tls_route;
+struct queue_sts_cache;
 
 /* The TLS the current host must get (serve-queue-tls.c decides it before
  * connecting): MAY = opportunistic (RFC 7435, plain retry after a failed
@@ -105,6 +106,12 @@ struct queue_runner {
 	 * start-up (queue_tls_pkix_ctx_new); NULL when that failed (logged). */
 	struct tls_client_ctx *pkix;    /* VERIFY: judged after the handshake */
 	struct tls_client_ctx *pkix_verify; /* MTA-STS fetch: fails unless verified */
+	/* serve-queue-tls.c: made at the first DANE connection and shared by
+	 * all (the TLSA records go on each connection); NULL until then */
+	struct tls_client_ctx *dane;
+	/* serve-queue-sts.c: parsed MTA-STS policies by domain, in memory in
+	 * front of the store's cache; NULL until the first one */
+	struct queue_sts_cache *sts_cache;
 	struct queue_settings set;
 	struct delivery *active;
 	unsigned active_count;

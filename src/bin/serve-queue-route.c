@@ -188,36 +188,46 @@ delivery_try_next_host(struct delivery *d)
 
 /* The MX hosts to try (RFC 8461 4.1): with an MTA-STS policy in enforce
  * mode only those matching one of its mx patterns (none: the hop is
- * deferred, 5.1: "MUST NOT deliver"); in testing mode every host, the
- * mismatches logged. 1 hosts set, -1 outcomes set (deferred). */
+ * deferred, 5: "MUST NOT deliver the message to hosts that fail MX
+ * matching"); in testing mode every host, the mismatches logged. The
+ * implicit MX (RFC 5321 5.1: the domain itself, as if named by an MX
+ * record) is a candidate like any other: RFC 8461 has no exception for it,
+ * so it must match the policy too. 1 hosts set, -1 outcomes set
+ * (deferred). */
 static int
-mx_sts_filter(struct delivery *d, const struct queue_route *route)
+mx_sts_filter(struct delivery *d, const char *const *hosts, size_t count, bool implicit)
 {
 	const struct queue_sts_policy *sts = d->tls_route != NULL ? d->tls_route->sts : NULL;
 	struct queue_hop *h = &d->hops[d->hop];
-	size_t max = route->count < QUEUE_MAX_HOSTS ? route->count : QUEUE_MAX_HOSTS;
+	size_t max = count < QUEUE_MAX_HOSTS ? count : QUEUE_MAX_HOSTS;
+	const char *what = implicit ? "Implicit MX" : "MX";
 
 	d->hosts = mem_array(max > 0 ? max : 1, sizeof(*d->hosts));
 	d->nhosts = 0;
-	for (size_t i = 0; i < route->count && d->nhosts < max; i++) {
+	for (size_t i = 0; i < count && d->nhosts < max; i++) {
 		bool match = sts == NULL || sts->mode == QUEUE_STS_MODE_NONE ||
-			     queue_sts_mx_match(sts, route->hosts[i]);
+			     queue_sts_mx_match(sts, hosts[i]);
 
 		if (!match && sts->mode == QUEUE_STS_MODE_ENFORCE) {
-			log_info("queue", "%s: MX %s of %s is not in its MTA-STS policy: not used",
-				 d->queue_id, route->hosts[i], h->nh.domain);
+			log_info("queue", "%s: %s %s of %s is not in its MTA-STS policy: not used",
+				 d->queue_id, what, hosts[i], h->nh.domain);
 			continue;
 		}
 		if (!match)
-			log_info("queue", "%s: MX %s of %s is not in its MTA-STS policy (testing "
-				 "mode: used)", d->queue_id, route->hosts[i], h->nh.domain);
-		d->hosts[d->nhosts++] = mem_strdup(route->hosts[i]);
+			log_info("queue", "%s: %s %s of %s is not in its MTA-STS policy (testing "
+				 "mode: used)", d->queue_id, what, hosts[i], h->nh.domain);
+		d->hosts[d->nhosts++] = mem_strdup(hosts[i]);
 	}
 	if (d->nhosts == 0) {
 		char text[400];
 
-		snprintf(text, sizeof(text), "Domain %s: no MX host matches its MTA-STS policy "
-			 "(RFC 8461 5.1)", h->nh.domain);
+		if (implicit)
+			snprintf(text, sizeof(text), "Domain %s: no MX records, and the domain "
+				 "itself (implicit MX) is not in its MTA-STS policy (RFC 8461 4.1, "
+				 "5)", h->nh.domain);
+		else
+			snprintf(text, sizeof(text), "Domain %s: no MX host matches its MTA-STS "
+				 "policy (RFC 8461 5.1)", h->nh.domain);
 		delivery_outcome_all(d, STORE_QUEUE_RCPT_DEFERRED, "4.7.5", text);
 		return -1;
 	}
@@ -238,18 +248,19 @@ mx_done(void *ctx, struct dns_result *res)
 	queue_tls_route_get(d)->mx_secure = res->security == DNS_SEC_SECURE;
 	switch (route.verdict) {
 	case QUEUE_ROUTE_HOSTS:
-		if (mx_sts_filter(d, &route) < 0) {
+	case QUEUE_ROUTE_IMPLICIT: {
+		const char *implicit[1] = { h->nh.domain };
+		bool is_implicit = route.verdict == QUEUE_ROUTE_IMPLICIT;
+
+		if (mx_sts_filter(d, is_implicit ? implicit : route.hosts,
+				  is_implicit ? 1 : route.count, is_implicit) < 0) {
 			queue_route_deinit(&route);
 			dns_result_free(&res);
 			delivery_hop_done(d);
 			return;
 		}
 		break;
-	case QUEUE_ROUTE_IMPLICIT:
-		d->nhosts = 1;
-		d->hosts = mem_array(1, sizeof(*d->hosts));
-		d->hosts[0] = mem_strdup(h->nh.domain);
-		break;
+	}
 	case QUEUE_ROUTE_TEMPFAIL:
 	case QUEUE_ROUTE_PERMFAIL: {
 		char text[400];

@@ -1,20 +1,29 @@
 /*
  * serve-queue-sts.c - the MTA-STS step of an MX hop (RFC 8461 3, 5): the
- * recipient domain's _mta-sts TXT record, the policy cached in the store
- * (sts_policies), and when the record's id differs from the cached one or
- * the cache expired, the policy fetched from
- * https://mta-sts.DOMAIN:mta_sts_port/.well-known/mta-sts.txt (3.3): the
- * certificate verified for that name against smtp_outbound_ca_file or the
- * system's CAs, no redirects, at most QUEUE_STS_POLICY_MAX octets of body,
- * QUEUE_STS_FETCH_TIMEOUT_MS in all. A new policy is stored; a failed fetch
- * keeps an unexpired cached policy in force (5.1). Then the MX lookup goes
- * on (delivery_lookup_mx) with d->tls_route->sts set or NULL.
+ * recipient domain's _mta-sts TXT record, then the policy cached in memory
+ * (q->sts_cache: parsed policies, at most QUEUE_STS_MEM_MAX domains, the
+ * least recently used one evicted), else the one cached in the store
+ * (sts_policies; a fresh one found there enters the memory cache), and
+ * when the record's id differs from the cached one or the cache expired,
+ * the policy fetched from
+ * https://mta-sts.DOMAIN:mta_sts_port/.well-known/mta-sts.txt (3.3): each
+ * address of the policy host in turn (A first, then AAAA) until one takes
+ * the connection, the certificate verified for that name against
+ * smtp_outbound_ca_file or the system's CAs, no redirects, at most
+ * QUEUE_STS_POLICY_MAX octets of body, QUEUE_STS_FETCH_TIMEOUT_MS in all.
+ * A new policy goes to the store and the memory cache; a failed fetch
+ * keeps an unexpired cached policy in force (5.1). The same rules hold for
+ * both caches: a policy is used while unexpired (fetched + max_age) and
+ * while the TXT id names it, or no valid TXT record is found. Then the MX
+ * lookup goes on (delivery_lookup_mx) with d->tls_route->sts set or NULL.
  *
  * What the policy does to hosts (enforce: only matching MX hosts, PKIX
  * verification; testing: logged) is serve-queue-route.c's and
  * serve-queue-tls.c's business.
  *
  * Does not: proactive refresh (3.3 "SHOULD"), TLSRPT reporting (RFC 8460),
+ * remember that a domain has no policy (each hop without one asks the
+ * store: another node sharing it may have stored one),
  * HTTP keep-alive or chunked bodies (the request is HTTP/1.0, so the body
  * ends with the connection or Content-Length).
  *
@@ -36,6 +45,97 @@
 #include "core/buf.h"
 
 #define QUEUE_STS_FETCH_TIMEOUT_MS 20000u
+#define QUEUE_STS_MEM_MAX 64u /* domains in the memory cache */
+
+/* ---- the memory cache (q->sts_cache) ---- */
+
+struct queue_sts_mem_entry {
+	char domain[STORE_STS_DOMAIN_MAX + 1]; /* "" = a free slot */
+	char policy_id[STORE_STS_ID_MAX + 1];
+	int64_t expires;
+	uint64_t used;                          /* q->sts_cache->clock at the last use */
+	struct queue_sts_policy *policy;
+};
+
+struct queue_sts_cache {
+	struct queue_sts_mem_entry e[QUEUE_STS_MEM_MAX];
+	uint64_t clock;
+};
+
+static void
+sts_mem_entry_clear(struct queue_sts_mem_entry *e)
+{
+	mem_free(&e->policy);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+queue_sts_cache_free(struct queue_runner *q)
+{
+	if (q->sts_cache == NULL)
+		return;
+	for (size_t i = 0; i < QUEUE_STS_MEM_MAX; i++)
+		sts_mem_entry_clear(&q->sts_cache->e[i]);
+	mem_free(&q->sts_cache);
+}
+
+/* The entry of domain, or NULL. An expired one is dropped on the way. */
+static struct queue_sts_mem_entry *
+sts_mem_find(struct queue_runner *q, const char *domain)
+{
+	struct queue_sts_cache *c = q->sts_cache;
+
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < QUEUE_STS_MEM_MAX; i++) {
+		struct queue_sts_mem_entry *e = &c->e[i];
+
+		if (e->domain[0] == '\0' || strcasecmp(e->domain, domain) != 0)
+			continue;
+		if (e->expires <= now_secs()) {
+			sts_mem_entry_clear(e); /* RFC 8461 5.1: max_age passed */
+			return NULL;
+		}
+		e->used = ++c->clock;
+		return e;
+	}
+	return NULL;
+}
+
+/* Keep a copy of policy for domain (replacing its entry, else taking a
+ * free slot, else the least recently used one). */
+static void
+sts_mem_put(struct queue_runner *q, const char *domain, const char *policy_id, int64_t expires,
+	    const struct queue_sts_policy *policy)
+{
+	struct queue_sts_cache *c;
+	struct queue_sts_mem_entry *slot = NULL;
+
+	if (q->sts_cache == NULL)
+		q->sts_cache = mem_zalloc(sizeof(*q->sts_cache));
+	c = q->sts_cache;
+	for (size_t i = 0; i < QUEUE_STS_MEM_MAX && slot == NULL; i++) {
+		if (c->e[i].domain[0] != '\0' && strcasecmp(c->e[i].domain, domain) == 0)
+			slot = &c->e[i];
+	}
+	for (size_t i = 0; i < QUEUE_STS_MEM_MAX && slot == NULL; i++) {
+		if (c->e[i].domain[0] == '\0')
+			slot = &c->e[i];
+	}
+	if (slot == NULL) {
+		slot = &c->e[0];
+		for (size_t i = 1; i < QUEUE_STS_MEM_MAX; i++) {
+			if (c->e[i].used < slot->used)
+				slot = &c->e[i];
+		}
+	}
+	sts_mem_entry_clear(slot);
+	snprintf(slot->domain, sizeof(slot->domain), "%s", domain);
+	snprintf(slot->policy_id, sizeof(slot->policy_id), "%s", policy_id);
+	slot->expires = expires;
+	slot->used = ++c->clock;
+	slot->policy = mem_memdup(policy, sizeof(*policy));
+}
 
 struct queue_sts_job {
 	struct delivery *d;       /* NULL once cancelled */
@@ -48,6 +148,9 @@ struct queue_sts_job {
 	struct store_sts_policy put;
 	/* the fetch */
 	struct dns_query *dnsq;
+	struct dns_address addrs[QUEUE_MAX_ADDRS]; /* of the policy host, A first */
+	size_t naddrs, addr_i;
+	char addr_error[200];     /* the last address's failure */
 	int fd;
 	struct loop_io *io;
 	struct loop_timer *timer;
@@ -158,6 +261,8 @@ sts_put_done(void *ctx)
 		log_warning("queue", "MTA-STS policy of %s not cached: %s", job->domain,
 			    job->error);
 	p = sts_policy_from_text(job->put.policy, strlen(job->put.policy), &error);
+	if (p != NULL)
+		sts_mem_put(job->d->q, job->domain, job->put.policy_id, job->put.expires, p);
 	sts_proceed(job, p);
 }
 
@@ -326,6 +431,30 @@ sts_connected(struct queue_sts_job *job)
 	}
 }
 
+static void sts_connect_next(struct queue_sts_job *job);
+
+/* The current address did not take the connection: note why, try the next. */
+static void
+sts_connect_failed(struct queue_sts_job *job, int err)
+{
+	const struct dns_address *a = &job->addrs[job->addr_i];
+	char ip[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(a->family, &a->u, ip, sizeof(ip)) == NULL)
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(job->addr_error, sizeof(job->addr_error), "%s: %s", ip, strerror(err));
+	loop_io_remove(&job->io);
+	if (job->fd >= 0) {
+		close(job->fd);
+		job->fd = -1;
+	}
+	job->addr_i++;
+	if (job->addr_i < job->naddrs)
+		log_info("queue", "%s: MTA-STS policy host of %s, %s; trying the next address",
+			 job->d->queue_id, job->domain, job->addr_error);
+	sts_connect_next(job);
+}
+
 static void
 sts_connect_ready(void *ctx, unsigned events)
 {
@@ -339,47 +468,53 @@ sts_connect_ready(void *ctx, unsigned events)
 	if (getsockopt(job->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err != 0) {
-		sts_fetch_failed(job, strerror(err));
+		sts_connect_failed(job, err);
 		return;
 	}
 	sts_connected(job);
 }
 
+/* Connect to the policy host's next address (RFC 8461 3.3 names the host,
+ * not an address: every address of it may serve the policy), within the
+ * fetch's one timer. */
 static void
-sts_addrs_done(void *ctx, struct dns_result *res)
+sts_connect_next(struct queue_sts_job *job)
 {
-	struct queue_sts_job *job = ctx;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	unsigned port;
+	unsigned port = job->d->q->set.mta_sts_port > 0 ? job->d->q->set.mta_sts_port : 443;
+	const struct dns_address *a;
 
-	job->dnsq = NULL;
-	if (res->status != DNS_OK || res->count == 0) {
-		dns_result_free(&res);
-		sts_fetch_failed(job, "no address for the policy host");
+	if (job->addr_i >= job->naddrs) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "%s%s",
+			 job->naddrs > 1 ? "no address of the policy host answered, the last: "
+					 : "",
+			 job->addr_error);
+		sts_fetch_failed(job, why);
 		return;
 	}
-	port = job->d->q->set.mta_sts_port > 0 ? job->d->q->set.mta_sts_port : 443;
+	a = &job->addrs[job->addr_i];
 	memset(&ss, 0, sizeof(ss));
-	if (res->addrs[0].family == AF_INET) {
+	if (a->family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
-		sin->sin_addr = res->addrs[0].u.v4;
+		sin->sin_addr = a->u.v4;
 		sl = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
-		sin6->sin6_addr = res->addrs[0].u.v6;
+		sin6->sin6_addr = a->u.v6;
 		sl = sizeof(*sin6);
 	}
-	job->fd = socket(res->addrs[0].family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	dns_result_free(&res);
+	job->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (job->fd < 0) {
-		sts_fetch_failed(job, strerror(errno));
+		sts_connect_failed(job, errno);
 		return;
 	}
 	if (connect(job->fd, (struct sockaddr *)&ss, sl) == 0) {
@@ -387,10 +522,28 @@ sts_addrs_done(void *ctx, struct dns_result *res)
 		return;
 	}
 	if (errno != EINPROGRESS) {
-		sts_fetch_failed(job, strerror(errno));
+		sts_connect_failed(job, errno);
 		return;
 	}
 	job->io = loop_io_add(job->d->q->srv->loop, job->fd, LOOP_WRITE, sts_connect_ready, job);
+}
+
+static void
+sts_addrs_done(void *ctx, struct dns_result *res)
+{
+	struct queue_sts_job *job = ctx;
+
+	job->dnsq = NULL;
+	if (res->status != DNS_OK || res->count == 0) {
+		dns_result_free(&res);
+		sts_fetch_failed(job, "no address for the policy host");
+		return;
+	}
+	job->naddrs = res->count < QUEUE_MAX_ADDRS ? res->count : QUEUE_MAX_ADDRS;
+	memcpy(job->addrs, res->addrs, job->naddrs * sizeof(job->addrs[0]));
+	job->addr_i = 0;
+	dns_result_free(&res);
+	sts_connect_next(job);
 }
 
 static void
@@ -444,6 +597,8 @@ sts_get_done(void *ctx)
 	 * unless the TXT record announces another id */
 	if (cached != NULL && (job->txt_id[0] == '\0' || strcmp(job->txt_id,
 								 job->cached.policy_id) == 0)) {
+		sts_mem_put(job->d->q, job->domain, job->cached.policy_id, job->cached.expires,
+			    cached);
 		sts_proceed(job, cached);
 		return;
 	}
@@ -462,6 +617,7 @@ sts_txt_done(void *ctx, struct dns_result *res)
 {
 	struct delivery *d = ctx;
 	struct queue_sts_job *job = d->tls_route->sts_job;
+	struct queue_sts_mem_entry *mem;
 	size_t found = 0;
 	int valid = 0;
 
@@ -486,6 +642,15 @@ sts_txt_done(void *ctx, struct dns_result *res)
 	if (found != 1 || !valid)
 		job->txt_id[0] = '\0';
 	dns_result_free(&res);
+	/* RFC 8461 5.1: the policy cached in memory, on the same terms as the
+	 * store's (fresh, and named by the TXT id unless there is none) */
+	mem = sts_mem_find(d->q, job->domain);
+	if (mem != NULL && (job->txt_id[0] == '\0' || strcmp(job->txt_id, mem->policy_id) == 0)) {
+		log_debug("queue", "%s: MTA-STS policy of %s (id %s) from memory", d->queue_id,
+			  job->domain, mem->policy_id);
+		sts_proceed(job, mem_memdup(mem->policy, sizeof(*mem->policy)));
+		return;
+	}
 	job->in_worker = true;
 	worker_pool_submit(d->q->srv->pool, sts_get_work, sts_get_done, job);
 }

@@ -7,10 +7,12 @@
  *     addresses) and the host's addresses are DNSSEC-secure, dane is on and
  *     a secure TLSA RRset at _PORT._tcp.HOST holds usable records
  *     (DANE-TA(2), DANE-EE(3); RFC 7672 3.1.3). STARTTLS is required and the
- *     certificate must match a record (tls_client_conn_new_dane); the TLSA
- *     base domain is the MX host name (RFC 7672 3.2.2). A secure TLSA RRset
- *     with no usable record leaves the configured level (RFC 7672 2.2:
- *     "mandatory unauthenticated TLS" is only for usable records).
+ *     certificate must match a record (tls_client_conn_new_dane, on the
+ *     runner's one DANE context, q->dane, made at the first use; the
+ *     records go on each connection); the TLSA base domain is the MX host
+ *     name (RFC 7672 3.2.2). A secure TLSA RRset with no usable record
+ *     leaves the configured level (RFC 7672 2.2: "mandatory
+ *     unauthenticated TLS" is only for usable records).
  *   VERIFY (RFC 8461 4.2): the recipient domain has an MTA-STS policy in
  *     enforce mode and the host matches it: STARTTLS required, the chain
  *     verified against smtp_outbound_ca_file (or the system's CAs) and
@@ -220,9 +222,17 @@ queue_tls_conn_new(struct delivery *d, int fd)
 		return NULL;
 	if (d->tls_need.level == QUEUE_TLS_DANE && r != NULL) {
 		const char *error = NULL;
-		struct tls_conn *t =
-			tls_client_conn_new_dane(fd, d->host, r->tlsa, r->ntlsa, &error);
+		struct tls_conn *t;
 
+		if (d->q->dane == NULL) {
+			d->q->dane = tls_client_dane_ctx_new(&error);
+			if (d->q->dane == NULL) {
+				log_error("queue", "%s: DANE TLS for %s: %s", d->queue_id, d->host,
+					  error);
+				return NULL;
+			}
+		}
+		t = tls_client_conn_new_dane(d->q->dane, fd, d->host, r->tlsa, r->ntlsa, &error);
 		if (t == NULL)
 			log_error("queue", "%s: DANE TLS for %s: %s", d->queue_id, d->host, error);
 		return t;
@@ -240,6 +250,13 @@ queue_tls_conn_new(struct delivery *d, int fd)
 	if (d->q->tls == NULL)
 		return NULL;
 	return tls_client_conn_new(d->q->tls, fd, d->host);
+}
+
+void
+queue_tls_runner_free(struct queue_runner *q)
+{
+	tls_client_ctx_unref(&q->dane);
+	queue_sts_cache_free(q);
 }
 
 bool

@@ -48,6 +48,11 @@ void queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res);
 struct tls_client_ctx *queue_tls_pkix_ctx_new(struct queue_runner *q, bool verify,
 					      const char **error_r);
 
+/* Free what the TLS policy code keeps in the runner (q->dane,
+ * q->sts_cache). Called once by serve_queue_free(), after every delivery
+ * is gone. */
+void queue_tls_runner_free(struct queue_runner *q);
+
 /* REQUIRETLS (RFC 8689 4.2.1): may the current host get this entry? True
  * when the entry does not require TLS, or when the host can be
  * authenticated: DANE, an MTA-STS policy in enforce mode that lists it, a
@@ -67,5 +72,8 @@ void delivery_lookup_mx(struct delivery *d);
 void queue_sts_hop_start(struct delivery *d);
 /* Stop the step in progress (route freed): its callbacks do nothing more. */
 void queue_sts_job_cancel(struct queue_sts_job **job);
+/* Free the runner's memory cache of policies (q->sts_cache; NULL is fine).
+ * Only when no step is in progress (queue_tls_runner_free). */
+void queue_sts_cache_free(struct queue_runner *q);
 
 #endif

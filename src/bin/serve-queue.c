@@ -13,9 +13,11 @@
  *
  * Flow per entry (struct delivery): a worker job loads the entry and maps
  * its body, and settles the recipients that need no network (our own
- * domains: delivered into the mailbox like SMTP does; mail loops; unknown
- * local users); then the remote recipients are grouped by next hop and
- * each hop is tried in turn on the loop: route, addresses, connect, SMTP.
+ * domains and local_address_literals, as RCPT decides: all of them stored
+ * together, the body once and one copy per account, like one SMTP
+ * transaction; mail loops; unknown local users); then the remote
+ * recipients are grouped by next hop and each hop is tried in turn on the
+ * loop: route, addresses, connect, SMTP.
  * A host that cannot be reached or fails before the transaction makes the
  * next address or MX host be tried (RFC 5321 5.1); replies to the
  * transaction are final for that hop. With opportunistic TLS (RFC 7435) a
@@ -210,10 +212,33 @@ count_received(const uint8_t *p, uint64_t n)
 	return count;
 }
 
-/* A recipient of one of our domains: deliver into the mailbox (a DSN to a
- * local sender takes this way). Returns false when the address is not ours. */
+/* ---- local recipients ---- */
+
+/* The recipients of one entry that are ours, delivered together like the
+ * SMTP server does for one transaction (serve-smtp.c merges the accounts
+ * of every accepted RCPT): the body is written once and stored once, and
+ * every account gets one copy however many recipients (aliases,
+ * subaddresses, literals) reach it (DESIGN.md 1). */
+struct local_batch {
+	size_t *idx;   /* entry rcpt indices resolved to accounts, in entry order */
+	size_t n;
+	uint64_t *ids; /* the union of their accounts (delivery_ids_merge) */
+	size_t nids;
+};
+
+/* Recipient i of the entry, if it is one of ours: a domain of the store, or
+ * an address literal (RFC 5321 4.1.3) of local_address_literals. Both are
+ * decided by delivery_resolve, as for RCPT on the SMTP side (serve-smtp.c),
+ * so that what the server accepts as local the scheduler delivers locally
+ * and nothing is sent over SMTP to ourselves. A recipient that resolves to
+ * accounts joins lb (delivered by local_batch_deliver); one that cannot be
+ * delivered gets its outcome here: unknown user 5.1.1, alias loop 5.4.6 and
+ * an alias to another domain 5.3.0 bounce (RCPT refuses them), a full
+ * mailbox (RFC 9208; 4.2.2 like RCPT's 452) and a lookup failure (4.3.0)
+ * are deferred. Returns false when the address is not ours (routed by the
+ * network). Worker thread. */
 static bool
-load_local_rcpt(struct delivery *d, struct server *srv, size_t i)
+local_rcpt_resolve(struct delivery *d, struct server *srv, size_t i, struct local_batch *lb)
 {
 	const char *addr = d->entry.rcpts[i].address, *at = strrchr(addr, '@');
 	uint64_t *ids = NULL;
@@ -221,48 +246,103 @@ load_local_rcpt(struct delivery *d, struct server *srv, size_t i)
 	const char *error = NULL;
 	char local[STORE_ADDRESS_MAX + 1];
 	enum delivery_status st;
+	bool literal;
 
-	if (at == NULL || (size_t)(at - addr) > STORE_LOCAL_PART_MAX || at[1] == '[')
+	if (at == NULL || at == addr || at[1] == '\0' ||
+	    (size_t)(at - addr) > STORE_LOCAL_PART_MAX)
 		return false;
+	literal = at[1] == '[';
 	memcpy(local, addr, (size_t)(at - addr));
 	local[at - addr] = '\0';
-	st = delivery_resolve(srv->store, &srv->delivery, local, at + 1, false, &ids, &n, &error);
-	if (st == DELIVERY_NOT_LOCAL || st == DELIVERY_REMOTE_TARGET) {
+	st = delivery_resolve(srv->store, &srv->delivery, local, at + 1, literal, &ids, &n, &error);
+	if (st == DELIVERY_NOT_LOCAL) {
 		mem_free(&ids);
 		return false;
 	}
-	if (st == DELIVERY_UNKNOWN_USER) {
-		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.1", "no such user here", "local");
+	if (st == DELIVERY_REMOTE_TARGET) {
+		/* ours, but an alias leads outside: RCPT refuses it (550 5.3.0);
+		 * routing it by MX would send it to ourselves */
+		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.3.0",
+				     "recipient forwards outside this server, which is not supported "
+				     "yet", "local");
+	} else if (st == DELIVERY_UNKNOWN_USER) {
+		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.1", "no such user here",
+				     "local");
 	} else if (st == DELIVERY_LOOP) {
 		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.4.6", "alias loop", "local");
 	} else if (st != DELIVERY_OK) {
 		delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
-			    error != NULL ? error : "local lookup failed", "local");
+				     error != NULL ? error : "local lookup failed", "local");
 	} else {
-		struct store_delivery_target *t = mem_array(n, sizeof(*t));
-		struct store_delivery_result *r = mem_array(n, sizeof(*r));
-		struct store_blob *blob = NULL;
-		int ret = -1;
+		int full = 0;
 
-		for (size_t k = 0; k < n; k++)
-			t[k].account_id = ids[k];
-		if (store_blob_begin(srv->store, &blob, &error) == 1 &&
-		    (d->body_size == 0 || store_blob_write(blob, d->body, d->body_size) == 0))
-			ret = store_deliver(srv->store, &blob, t, n, r, &error);
-		else if (blob != NULL)
-			store_blob_abort(&blob);
-		if (ret == 1) {
-			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_SENT, "2.0.0", "delivered to mailbox",
-				    "local");
-			d->out[i].local = true;
-		} else
+		/* RFC 9208 quotas, checked as serve-smtp-data.c does before it
+		 * stores: the whole message must fit every account reached */
+		for (size_t k = 0; k < n && full == 0; k++)
+			full = store_account_over_quota(srv->store, ids[k], d->body_size, 1, &error);
+		if (full > 0) {
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.2.2",
+					     "mailbox full: over quota", "local");
+		} else if (full < 0) {
 			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
-				    error != NULL ? error : "local delivery failed", "local");
-		mem_free(&t);
-		mem_free(&r);
+					     error != NULL ? error : "quota lookup failed", "local");
+		} else {
+			if (lb->idx == NULL)
+				lb->idx = mem_array(d->entry.rcpt_count, sizeof(*lb->idx));
+			lb->idx[lb->n++] = i;
+			delivery_ids_merge(&lb->ids, &lb->nids, ids, n);
+		}
 	}
 	mem_free(&ids);
 	return true;
+}
+
+/* Store the body once for every account of lb with one store_deliver
+ * (worker thread) and give each recipient of lb its outcome. store_deliver
+ * is all or nothing (store.h): either every target has its copy and every
+ * recipient is SENT, or nothing is visible anywhere and every recipient is
+ * deferred (4.3.0) and tried again later, when it is resolved afresh. Frees
+ * lb's arrays. */
+static void
+local_batch_deliver(struct delivery *d, struct server *srv, struct local_batch *lb)
+{
+	struct store_delivery_target *t;
+	struct store_delivery_result *r;
+	struct store_blob *blob = NULL;
+	const char *error = NULL;
+	int ret = -1;
+
+	if (lb->n == 0 || lb->nids == 0) {
+		mem_free(&lb->idx);
+		mem_free(&lb->ids);
+		return;
+	}
+	t = mem_array(lb->nids, sizeof(*t));
+	r = mem_array(lb->nids, sizeof(*r));
+	for (size_t k = 0; k < lb->nids; k++)
+		t[k].account_id = lb->ids[k];
+	if (store_blob_begin(srv->store, &blob, &error) == 1 &&
+	    (d->body_size == 0 || store_blob_write(blob, d->body, d->body_size) == 0))
+		ret = store_deliver(srv->store, &blob, t, lb->nids, r, &error);
+	else if (blob != NULL)
+		store_blob_abort(&blob);
+	for (size_t k = 0; k < lb->n; k++) {
+		size_t i = lb->idx[k];
+
+		if (ret == 1) {
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_SENT, "2.0.0",
+					     "delivered to mailbox", "local");
+			d->out[i].local = true;
+		} else {
+			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_DEFERRED, "4.3.0",
+					     error != NULL ? error : "local delivery failed",
+					     "local");
+		}
+	}
+	mem_free(&t);
+	mem_free(&r);
+	mem_free(&lb->idx);
+	mem_free(&lb->ids);
 }
 
 static void
@@ -305,6 +385,7 @@ load_work(void *ctx)
 	close(fd);
 	d->eightbit = is_8bit(d->body, d->body_size);
 	bool loop = count_received(d->body, d->body_size) > QUEUE_MAX_RECEIVED;
+	struct local_batch lb = { 0 };
 
 	for (size_t i = 0; i < d->entry.rcpt_count; i++) {
 		const struct store_queue_rcpt *r = &d->entry.rcpts[i];
@@ -320,7 +401,7 @@ load_work(void *ctx)
 				    "mail forwarding loop (too many Received: fields)", "none");
 			continue;
 		}
-		if (load_local_rcpt(d, srv, i))
+		if (local_rcpt_resolve(d, srv, i, &lb))
 			continue;
 		if (queue_nexthop_parse(r->address, &nh, &error) < 0) {
 			delivery_outcome_set(d, i, STORE_QUEUE_RCPT_BOUNCED, "5.1.2", error, "none");
@@ -340,6 +421,7 @@ load_work(void *ctx)
 		}
 		d->hops[h].idx[d->hops[h].n++] = i;
 	}
+	local_batch_deliver(d, srv, &lb);
 }
 
 static void
@@ -370,11 +452,40 @@ load_done(void *ctx)
 
 /* ---- scanning ---- */
 
+/* Deliveries waiting for a connection slot (destination_concurrency,
+ * serve-queue-conn.c) do not count against max_deliveries: one busy
+ * destination would otherwise hold every other back. They still hold their
+ * entry and body mapping, so at most QUEUE_WAITING_FACTOR * max_deliveries
+ * of them are in flight besides the max_deliveries that run. Resumed
+ * waiters may briefly make more than max_deliveries run (their slots came
+ * from deliveries still recording their outcomes); no new one starts then,
+ * and the in-flight bound holds. A free place is taken at the next scan
+ * (queue_scan_interval, or a kick). */
+#define QUEUE_WAITING_FACTOR 4u
+#define QUEUE_SCAN_BATCH_MAX 4096u /* entries read by one scan at most */
+
+/* At most this many deliveries in flight, running or waiting. Never more
+ * than a scan's batch can show besides QUEUE_SCAN_BATCH new entries (those
+ * in flight stay due and come first), whatever max_deliveries says. */
+static unsigned
+queue_in_flight_max(const struct queue_runner *q)
+{
+	unsigned n = q->set.max_deliveries * (1 + QUEUE_WAITING_FACTOR);
+
+	return n < QUEUE_SCAN_BATCH_MAX - QUEUE_SCAN_BATCH ? n
+							   : QUEUE_SCAN_BATCH_MAX - QUEUE_SCAN_BATCH;
+}
+
 struct scan_job {
 	struct queue_runner *q;
 	char (*ids)[STORE_QUEUE_ID_MAX + 1];
 	size_t count;
 	bool sweep; /* also look for finished entries (scan_sweep) */
+	bool due_full; /* store_queue_due filled the batch: more may be due */
+	/* the entries in flight when the scan began: one of them that ended
+	 * while the scan read may be listed as it was before it ended */
+	char (*busy)[STORE_QUEUE_ID_MAX + 1];
+	size_t busy_count;
 };
 
 bool
@@ -434,10 +545,15 @@ scan_work(void *ctx)
 {
 	struct scan_job *job = ctx;
 	struct store_queue_entry *entries = NULL;
-	size_t n = 0;
+	size_t n = 0, batch;
 	const char *error = NULL;
 
-	if (store_queue_due(job->q->srv->store, now_secs(), QUEUE_SCAN_BATCH, &entries, &n,
+	/* entries in flight stay due until they are finished and come first:
+	 * ask for more than can be in flight, so that new ones are seen (set
+	 * does not change after start: safe to read on a worker); at most
+	 * QUEUE_SCAN_BATCH_MAX, as every entry comes with all its recipients */
+	batch = QUEUE_SCAN_BATCH + (size_t)queue_in_flight_max(job->q);
+	if (store_queue_due(job->q->srv->store, now_secs(), batch, &entries, &n,
 			    &error) != 1) {
 		log_error("queue", "cannot read the queue: %s", error);
 		return;
@@ -446,11 +562,26 @@ scan_work(void *ctx)
 	for (size_t i = 0; i < n; i++)
 		memcpy(job->ids[i], entries[i].queue_id, sizeof(job->ids[i]));
 	job->count = n;
+	job->due_full = n >= batch;
 	store_queue_list_free(&entries, n);
 	if (!job->sweep && queue_changed_since_sweep(job->q))
 		job->sweep = true;
 	if (job->sweep)
 		scan_sweep(job);
+}
+
+/* Can scan_done start another delivery? */
+static bool
+queue_has_room(const struct queue_runner *q)
+{
+	unsigned waiting = 0;
+
+	for (const struct delivery *d = q->active; d != NULL; d = d->next) {
+		if (d->waiting)
+			waiting++;
+	}
+	return q->active_count - waiting < q->set.max_deliveries &&
+	       q->active_count < queue_in_flight_max(q);
 }
 
 static bool
@@ -463,20 +594,41 @@ queue_in_flight(const struct queue_runner *q, const char *id)
 	return false;
 }
 
+static bool
+scan_was_busy(const struct scan_job *job, const char *id)
+{
+	for (size_t i = 0; i < job->busy_count; i++) {
+		if (strcmp(job->busy[i], id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Start deliveries for what the scan found while there is room. A finished
+ * delivery kicks a new scan only when the runner was at its limit
+ * (serve-queue-finish.c, finish_done), so two things are settled here:
+ * an id of an entry in flight when the scan began is skipped even when its
+ * delivery has ended since (the read may predate its end; loading it again
+ * would find it gone and free the slot without a kick), and a full batch
+ * that started something but left room is followed by another scan at
+ * once (more may be due behind it; this ends when a scan starts nothing
+ * or the room is used up). */
 static void
 scan_done(void *ctx)
 {
 	struct scan_job *job = ctx;
 	struct queue_runner *q = job->q;
+	size_t started = 0;
 
 	q->scanning = false;
 	for (size_t i = 0; i < job->count && !q->stopping; i++) {
 		struct delivery *d;
 
-		if (q->active_count >= q->set.max_deliveries)
+		if (!queue_has_room(q))
 			break;
-		if (queue_in_flight(q, job->ids[i]))
+		if (queue_in_flight(q, job->ids[i]) || scan_was_busy(job, job->ids[i]))
 			continue;
+		started++;
 		d = mem_zalloc(sizeof(*d));
 		d->q = q;
 		memcpy(d->queue_id, job->ids[i], sizeof(d->queue_id));
@@ -488,7 +640,10 @@ scan_done(void *ctx)
 		q->active_count++;
 		worker_pool_submit(q->srv->pool, load_work, load_done, d);
 	}
+	if (job->due_full && started > 0 && queue_has_room(q))
+		q->rescan = true;
 	mem_free(&job->ids);
+	mem_free(&job->busy);
 	mem_free(&job);
 	if (q->rescan && !q->stopping) {
 		q->rescan = false;
@@ -510,6 +665,11 @@ queue_scan(struct queue_runner *q)
 	q->scanning = true;
 	job = mem_zalloc(sizeof(*job));
 	job->q = q;
+	job->busy = mem_array(q->active_count + 1, sizeof(*job->busy));
+	for (const struct delivery *d = q->active; d != NULL; d = d->next) {
+		if (job->busy_count < q->active_count)
+			memcpy(job->busy[job->busy_count++], d->queue_id, sizeof(job->busy[0]));
+	}
 	if (now_secs() >= q->next_sweep) {
 		unsigned interval_s = (q->set.scan_interval_ms + 999) / 1000;
 
@@ -769,8 +929,9 @@ serve_queue_start(struct server *srv, const struct queue_settings *set)
 		return -1;
 	}
 	memset(&ts, 0, sizeof(ts));
-	/* opportunistic TLS (RFC 7435) and ENCRYPT; DANE connections make
-	 * their own context from the TLSA records (serve-queue-tls.c) */
+	/* opportunistic TLS (RFC 7435) and ENCRYPT; DANE connections share
+	 * q->dane, made at first use, with the TLSA records attached per
+	 * connection (serve-queue-tls.c) */
 	ts.verify = false;
 	q->tls = tls_client_ctx_new(&ts, &error);
 	if (q->tls == NULL)
@@ -842,6 +1003,7 @@ serve_queue_free(struct server *srv)
 		tls_client_ctx_unref(&q->pkix);
 	if (q->pkix_verify != NULL)
 		tls_client_ctx_unref(&q->pkix_verify);
+	queue_tls_runner_free(q);
 	mem_free(&q);
 	srv->queue = NULL;
 }

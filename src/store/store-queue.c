@@ -14,7 +14,9 @@
  * envelope_check, and an update whose next_attempt is 0 for final states
  * and whose flags are within STORE_QUEUE_RCPT_F_ALL. Flag-only changes
  * (store_queue_set_rcpt_flags) reuse the backends' queue_update_rcpt with
- * u.flags_only set.
+ * u.flags_only set. store_queue_finish checks its outcomes against the
+ * entry here and then removes the entry with the backends' one-transaction
+ * queue_delete (see the comment above it).
  */
 #include "store/store-private.h"
 
@@ -280,18 +282,11 @@ store_queue_set_rcpt_flags(struct store *store, const char *queue_id, size_t rcp
 	return store->v->queue_update_rcpt(store, queue_id, rcpt_index, &u, error_r);
 }
 
-int
-store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
-			      enum store_queue_rcpt_state state, int64_t next_attempt,
-			      const char *status, const char *dsn, unsigned flags_set,
-			      const char **error_r)
+/* The checks of an outcome (store_queue_update_rcpt_flags, store_queue_finish). */
+static int
+outcome_check(enum store_queue_rcpt_state state, int64_t next_attempt, const char *status,
+	      const char *dsn, unsigned flags_set, const char **error_r)
 {
-	struct store_queue_rcpt_update u = { state, (int64_t)time(NULL), next_attempt, status,
-					     dsn, flags_set, 0, false };
-	ERROR_R_GUARD(error_r);
-
-	if (queue_id == NULL || !store_queue_id_valid(queue_id))
-		return 0;
 	if ((flags_set & ~STORE_QUEUE_RCPT_F_ALL) != 0) {
 		*error_r = "invalid recipient flags";
 		return -1;
@@ -305,8 +300,6 @@ store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t 
 		*error_r = "a deferred recipient needs its next attempt time";
 		return -1;
 	}
-	if (state != STORE_QUEUE_RCPT_DEFERRED)
-		u.next_attempt = 0;
 	if (status != NULL &&
 	    store_text_check("status text", status, STORE_QUEUE_STATUS_MAX, error_r) < 0)
 		return -1;
@@ -314,5 +307,112 @@ store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t 
 		*error_r = "invalid DSN status code";
 		return -1;
 	}
+	return 0;
+}
+
+int
+store_queue_update_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
+			      enum store_queue_rcpt_state state, int64_t next_attempt,
+			      const char *status, const char *dsn, unsigned flags_set,
+			      const char **error_r)
+{
+	struct store_queue_rcpt_update u = { state, (int64_t)time(NULL), next_attempt, status,
+					     dsn, flags_set, 0, false };
+	ERROR_R_GUARD(error_r);
+
+	if (queue_id == NULL || !store_queue_id_valid(queue_id))
+		return 0;
+	if (outcome_check(state, next_attempt, status, dsn, flags_set, error_r) < 0)
+		return -1;
+	if (state != STORE_QUEUE_RCPT_DEFERRED)
+		u.next_attempt = 0;
 	return store->v->queue_update_rcpt(store, queue_id, rcpt_index, &u, error_r);
+}
+
+static bool
+rcpt_state_final(enum store_queue_rcpt_state state)
+{
+	return state == STORE_QUEUE_RCPT_SENT || state == STORE_QUEUE_RCPT_BOUNCED;
+}
+
+/* Do finals make every waiting recipient of e final, each once? */
+static int
+finals_match(const struct store_queue_entry *e, const struct store_queue_final *finals,
+	     size_t count, const char **error_r)
+{
+	bool *listed = mem_array(e->rcpt_count + 1, sizeof(*listed));
+	int ret = -1;
+
+	for (size_t k = 0; k < count; k++) {
+		size_t i = finals[k].rcpt_index;
+
+		if (i >= e->rcpt_count || listed[i]) {
+			*error_r = store_error_printf("%s: recipient %zu %s", e->queue_id, i,
+						      i >= e->rcpt_count ? "does not exist"
+									 : "given twice");
+			goto out;
+		}
+		if (rcpt_state_final(e->rcpts[i].state)) {
+			*error_r = store_error_printf("%s: recipient %zu is final already",
+						      e->queue_id, i);
+			goto out;
+		}
+		listed[i] = true;
+	}
+	for (size_t i = 0; i < e->rcpt_count; i++) {
+		if (!listed[i] && !rcpt_state_final(e->rcpts[i].state)) {
+			*error_r = store_error_printf("%s: recipient %zu is still waiting",
+						      e->queue_id, i);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	mem_free(&listed);
+	return ret;
+}
+
+/*
+ * Why no backend writes the outcomes: the entry and its recipient rows go
+ * in the same commit that would record them, so after that commit the
+ * outcomes are as invisible as if they had never been written, and a
+ * failed commit leaves neither. Recording them and removing the entry in
+ * one transaction is therefore exactly the backend's one delete transaction
+ * (queue_delete: rows, body reference, one commit), after the outcomes and
+ * the entry's states were checked here. A backend that later keeps a
+ * delivery history would write it inside that transaction.
+ */
+int
+store_queue_finish(struct store *store, const char *queue_id,
+		   const struct store_queue_final *finals, size_t count, const char **error_r)
+{
+	struct store_queue_entry e;
+	int ret;
+	ERROR_R_GUARD(error_r);
+
+	if (queue_id == NULL || !store_queue_id_valid(queue_id))
+		return 0;
+	if (count > 0 && finals == NULL) {
+		*error_r = "no outcomes";
+		return -1;
+	}
+	for (size_t k = 0; k < count; k++) {
+		const struct store_queue_final *f = &finals[k];
+
+		if (!rcpt_state_final(f->state)) {
+			*error_r = "a finished recipient can only be sent or bounced";
+			return -1;
+		}
+		if (outcome_check(f->state, 0, f->status, f->dsn, f->flags_set, error_r) < 0)
+			return -1;
+	}
+	memset(&e, 0, sizeof(e));
+	ret = store->v->queue_get(store, queue_id, &e, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = finals_match(&e, finals, count, error_r);
+	store_queue_entry_deinit(&e);
+	if (ret < 0)
+		return -1;
+	return store->v->queue_delete(store, queue_id, error_r);
 }

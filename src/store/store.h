@@ -623,7 +623,8 @@ void store_notify_unsubscribe(struct store_notify_sub **sub);
  * schedule. Entries are named by the queue id the SMTP layer chose (the id
  * in the log lines). A recipient in a final state (SENT, BOUNCED) never
  * changes again; an entry stays until store_queue_delete, which the engine
- * calls once every recipient is final and any DSN has been queued.
+ * calls once every recipient is final and any DSN has been queued (or
+ * store_queue_finish, which also takes the outcomes of the last attempt).
  *
  * Times are seconds since the epoch.
  */
@@ -780,6 +781,36 @@ int store_queue_update_rcpt_flags(struct store *store, const char *queue_id, siz
  * STORE_QUEUE_RCPT_F_ALL, a write failed). */
 int store_queue_set_rcpt_flags(struct store *store, const char *queue_id, size_t rcpt_index,
 			       unsigned flags_set, unsigned flags_clear, const char **error_r);
+
+/* The final outcome of one recipient's last attempt, for store_queue_finish:
+ * the arguments store_queue_update_rcpt_flags would take for it. */
+struct store_queue_final {
+	size_t rcpt_index;
+	enum store_queue_rcpt_state state; /* SENT or BOUNCED */
+	const char *status;                /* as store_queue_update_rcpt; NULL = none */
+	const char *dsn;                   /* RFC 3463 3.1 code; NULL = none */
+	unsigned flags_set;                /* STORE_QUEUE_RCPT_F_* */
+};
+/* Finish an entry whose last attempt made every waiting recipient final:
+ * finals[0..count-1] are the outcomes of that attempt (each recipient at
+ * most once, count 0 when every recipient was final already), and the
+ * entry is removed in the same single write (one commit, one fsync), its
+ * body file going after the commit as with store_queue_delete. Recording
+ * the outcomes and removing the entry is one step: no crash leaves the
+ * outcomes recorded and the entry still there, or the reverse. The outcomes
+ * are checked like store_queue_update_rcpt_flags checks them; as the entry
+ * is gone when it returns, nothing of them is kept (the log keeps them).
+ * Any notice owed for these outcomes must be durable (queued) BEFORE the
+ * call: after it returns nothing says a notice is due. The checks read the
+ * entry before the one write; like every queue update this assumes that one
+ * delivery works on an entry at a time (entries are not leased yet).
+ * 1 finished (entry removed). 0 no such entry. -1 error, nothing changed:
+ * an invalid outcome or index (also one given twice), a listed recipient
+ * that is final already, an unlisted one that is still waiting (QUEUED or
+ * DEFERRED: an entry is never removed while a recipient waits), or a failed
+ * write. */
+int store_queue_finish(struct store *store, const char *queue_id,
+		       const struct store_queue_final *finals, size_t count, const char **error_r);
 
 /*
  * Maintenance

@@ -2,7 +2,9 @@
  * test-store-queue.c - the outbound queue (store_queue_*) against both
  * backends through the same test functions: add, list, get, delete, bodies,
  * envelope checks, hold and release, due selection by time, recipient
- * updates, REQUIRETLS and notice flags, concurrency with local deliveries; and, SQLite only, every field
+ * updates, REQUIRETLS and notice flags, finishing an entry in one step
+ * (store_queue_finish, its refusals leaving nothing half-done),
+ * concurrency with local deliveries; and, SQLite only, every field
  * across a reopen and crash safety (a child queueing in a loop is
  * SIGKILLed; every entry it reported added must be intact).
  */
@@ -482,6 +484,140 @@ t_queue_flags(struct store *st, const char *dir)
 }
 BOTH(t_queue_flags)
 
+/* Recipient i of entry queue_id: its state and attempts, or -1 / 0 when missing. */
+static int
+rcpt_state(struct store *st, const char *queue_id, size_t i, uint32_t *attempts_r)
+{
+	struct store_queue_entry e;
+	int state = -1;
+
+	*attempts_r = 0;
+	if (store_queue_get(st, queue_id, &e, NULL) == 1 && i < e.rcpt_count) {
+		state = (int)e.rcpts[i].state;
+		*attempts_r = e.rcpts[i].attempts;
+	}
+	store_queue_entry_deinit(&e);
+	return state;
+}
+
+/* store_queue_finish: every refusal leaves the entry, its recipients and its
+ * body exactly as they were; a finish removes entry and body in one step. */
+static void
+t_queue_finish(struct store *st, const char *dir)
+{
+	struct store_queue_envelope_rcpt rcpts[3] = {
+		{ "one@remote.example", NULL, STORE_QUEUE_NOTIFY_SUCCESS },
+		{ "two@remote.example", NULL, 0 },
+		{ "three@remote.example", NULL, 0 },
+	};
+	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
+					    rcpts, 3, false };
+	struct store_queue_final ok[2] = {
+		{ 0, STORE_QUEUE_RCPT_SENT, "250 2.0.0 ok", "2.0.0",
+		  STORE_QUEUE_RCPT_F_SUCCESS_OWED },
+		{ 1, STORE_QUEUE_RCPT_BOUNCED, "550 5.1.1 no such user", "5.1.1", 0 },
+	};
+	struct store_queue_final bad[3];
+	struct store_queue_entry *list;
+	const char *error = NULL;
+	int64_t now = (int64_t)time(NULL);
+	uint32_t attempts;
+	char *body;
+	size_t n;
+
+	T_INTEQ(queue_text(st, "FIN1", "finish me", &env, &error), 1);
+	T_INTEQ(queue_text(st, "FIN2", "keep me", &env, &error), 1);
+	env.rcpt_count = 1;
+	T_INTEQ(queue_text(st, "FIN3", "all final", &env, &error), 1);
+	/* recipient 2 bounced in an earlier round; 1 deferred */
+	T_INTEQ(store_queue_update_rcpt(st, "FIN1", 2, STORE_QUEUE_RCPT_BOUNCED, 0, "550 gone",
+					"5.0.0", &error),
+		1);
+	T_INTEQ(store_queue_update_rcpt(st, "FIN1", 1, STORE_QUEUE_RCPT_DEFERRED, now + 60,
+					"451 later", "4.0.0", &error),
+		1);
+	if (dir != NULL)
+		T_INTEQ(count_files(dir, "blobs"), 3);
+
+	/* refusals: a waiting recipient left out, a final one listed, one twice,
+	 * an index out of range, a bad outcome; no entry, a bad id */
+	error = NULL;
+	T_INTEQ(store_queue_finish(st, "FIN1", ok, 1, &error), -1);
+	T_ASSERT(error != NULL && strstr(error, "still waiting") != NULL);
+	memcpy(bad, ok, sizeof(ok));
+	bad[2] = ok[1];
+	bad[2].rcpt_index = 2;
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 3, &error), -1);
+	T_ASSERT(error != NULL && strstr(error, "final already") != NULL);
+	bad[2].rcpt_index = 0;
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 3, &error), -1);
+	T_ASSERT(error != NULL && strstr(error, "twice") != NULL);
+	bad[2].rcpt_index = 3;
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 3, &error), -1);
+	memcpy(bad, ok, sizeof(ok));
+	bad[1].state = STORE_QUEUE_RCPT_DEFERRED;
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 2, &error), -1);
+	bad[1] = ok[1];
+	bad[1].dsn = "5.1";
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 2, &error), -1);
+	bad[1] = ok[1];
+	bad[1].status = "bad\r\ntext";
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 2, &error), -1);
+	bad[1] = ok[1];
+	bad[1].flags_set = 0x80;
+	T_INTEQ(store_queue_finish(st, "FIN1", bad, 2, &error), -1);
+	T_INTEQ(store_queue_finish(st, "FIN1", NULL, 2, &error), -1);
+	T_INTEQ(store_queue_finish(st, "FIN2", NULL, 0, &error), -1); /* all waiting */
+	T_INTEQ(store_queue_finish(st, "NOPE", ok, 2, &error), 0);
+	T_INTEQ(store_queue_finish(st, "bad id!", ok, 2, &error), 0);
+
+	/* nothing half-done: states, attempts and body as before */
+	T_INTEQ(rcpt_state(st, "FIN1", 0, &attempts), STORE_QUEUE_RCPT_QUEUED);
+	T_INTEQ(attempts, 0);
+	T_INTEQ(rcpt_state(st, "FIN1", 1, &attempts), STORE_QUEUE_RCPT_DEFERRED);
+	T_INTEQ(attempts, 1);
+	T_INTEQ(rcpt_state(st, "FIN1", 2, &attempts), STORE_QUEUE_RCPT_BOUNCED);
+	T_INTEQ(attempts, 1);
+	body = read_queue_body(st, "FIN1");
+	T_STREQ(body, "finish me");
+	mem_free(&body);
+	if (dir != NULL)
+		T_INTEQ(count_files(dir, "blobs"), 3);
+
+	/* the finish: entry, recipients and body gone in one call */
+	T_INTEQ(store_queue_finish(st, "FIN1", ok, 2, &error), 1);
+	T_INTEQ(rcpt_state(st, "FIN1", 0, &attempts), -1);
+	T_INTEQ(store_queue_delete(st, "FIN1", &error), 0);
+	T_INTEQ(store_queue_finish(st, "FIN1", ok, 2, &error), 0);
+	body = read_queue_body(st, "FIN1");
+	T_ASSERT(body == NULL);
+	mem_free(&body);
+	if (dir != NULL)
+		T_INTEQ(count_files(dir, "blobs"), 2);
+
+	/* an entry final already (a crash after recording, or a bounce by hand)
+	 * finishes with no outcomes */
+	T_INTEQ(store_queue_update_rcpt(st, "FIN3", 0, STORE_QUEUE_RCPT_BOUNCED, 0, NULL, NULL,
+					&error),
+		1);
+	T_INTEQ(store_queue_finish(st, "FIN3", NULL, 0, &error), 1);
+
+	/* the other entry is untouched */
+	if (T_INTEQ(store_queue_list(st, &list, &n, &error), 1) && T_INTEQ(n, 1)) {
+		T_STREQ(list[0].queue_id, "FIN2");
+		for (size_t i = 0; i < list[0].rcpt_count; i++)
+			T_INTEQ(list[0].rcpts[i].state, STORE_QUEUE_RCPT_QUEUED);
+	}
+	store_queue_list_free(&list, n);
+	check_due(st, now, 10, "FIN2");
+	body = read_queue_body(st, "FIN2");
+	T_STREQ(body, "keep me");
+	mem_free(&body);
+	if (dir != NULL)
+		T_INTEQ(count_files(dir, "blobs"), 1);
+}
+BOTH(t_queue_finish)
+
 /* Queue entries and messages share bodies' bookkeeping but not bodies:
  * deleting the account or the message leaves the queue alone. */
 static void
@@ -745,6 +881,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_queue_schedule_sqlite),
 	TEST_ENTRY(t_queue_flags_mem),
 	TEST_ENTRY(t_queue_flags_sqlite),
+	TEST_ENTRY(t_queue_finish_mem),
+	TEST_ENTRY(t_queue_finish_sqlite),
 	TEST_ENTRY(t_queue_and_mailboxes_mem),
 	TEST_ENTRY(t_queue_and_mailboxes_sqlite),
 	TEST_ENTRY(t_queue_concurrent_mem),

@@ -685,6 +685,8 @@ cert_digest(const char *path, int selector, uint8_t out[32])
 
 /* A handshake of tls_client_conn_new_dane() against the server context:
  * the handshake's result, and whether the peer counts as verified. */
+static struct tls_client_ctx *dane_ctx; /* test_tls_dane's, shared by its cases */
+
 static void
 dane_case(struct tls_server_ctx *sctx, const char *base, const struct tls_dane_tlsa *t, size_t n,
 	  bool want_verified, const char *want_reason)
@@ -694,7 +696,7 @@ dane_case(struct tls_server_ctx *sctx, const char *base, const struct tls_dane_t
 
 	pair_open(&p);
 	p.server = tls_server_conn_new(sctx, p.sfd);
-	p.tclient = tls_client_conn_new_dane(p.cfd, base, t, n, &error);
+	p.tclient = tls_client_conn_new_dane(dane_ctx, p.cfd, base, t, n, &error);
 	if (!T_ASSERT(p.tclient != NULL)) {
 		pair_free(&p);
 		return;
@@ -707,6 +709,50 @@ dane_case(struct tls_server_ctx *sctx, const char *base, const struct tls_dane_t
 	pair_free(&p);
 }
 
+/* One DANE context, two connections alive at the same time with different
+ * records and base domains: each is judged by its own records only (the
+ * records live on the SSL object, not on the shared context). And a
+ * context that is not a DANE one is refused. */
+static void
+test_tls_dane_shared(struct tls_server_ctx *sctx, const uint8_t spki1[32],
+		     const uint8_t spki2[32])
+{
+	struct tls_dane_tlsa good = { 3, 1, 1, spki1, 32 }, bad = { 3, 1, 1, spki2, 32 };
+	struct tls_client_settings set = { .verify = false, .ca_file = cert1 };
+	struct tls_client_ctx *plain;
+	struct pair a, b;
+	const char *reason = NULL, *error = NULL;
+
+	pair_open(&a);
+	pair_open(&b);
+	a.server = tls_server_conn_new(sctx, a.sfd);
+	b.server = tls_server_conn_new(sctx, b.sfd);
+	a.tclient = tls_client_conn_new_dane(dane_ctx, a.cfd, HOST1, &good, 1, &error);
+	b.tclient = tls_client_conn_new_dane(dane_ctx, b.cfd, "other.example.test", &bad, 1,
+					     &error);
+	if (T_ASSERT(a.tclient != NULL && b.tclient != NULL)) {
+		/* b's handshake first: a's records were attached before it */
+		T_INTEQ(pair_handshake(&b), 1);
+		T_INTEQ(pair_handshake(&a), 1);
+		T_ASSERT(tls_conn_peer_verified(a.tclient, &reason));
+		T_ASSERT(!tls_conn_peer_verified(b.tclient, &reason));
+		T_ASSERT(reason != NULL && strstr(reason, "DANE") != NULL);
+		T_STREQ(tls_conn_sni(a.server), HOST1);
+		T_STREQ(tls_conn_sni(b.server), "other.example.test");
+	}
+	pair_free(&a);
+	pair_free(&b);
+	/* the same context once more, after both are gone */
+	dane_case(sctx, HOST1, &good, 1, true, NULL);
+	plain = tls_client_ctx_new(&set, &error);
+	if (T_ASSERT(plain != NULL)) {
+		T_ASSERT(tls_client_conn_new_dane(plain, 0, HOST1, &good, 1, &error) == NULL);
+		T_STREQ(error, "not a DANE context");
+		tls_client_ctx_unref(&plain);
+	}
+	T_INTEQ(ERR_peek_error(), 0);
+}
+
 static void
 test_tls_dane(void)
 {
@@ -715,7 +761,8 @@ test_tls_dane(void)
 	struct tls_dane_tlsa t[3];
 	const char *error = NULL;
 
-	if (sctx == NULL)
+	dane_ctx = tls_client_dane_ctx_new(&error);
+	if (!T_ASSERT(dane_ctx != NULL) || sctx == NULL)
 		return;
 	cert_digest(cert1, 1, spki1);
 	cert_digest(cert2, 1, spki2);
@@ -749,7 +796,7 @@ test_tls_dane(void)
 	t[2] = (struct tls_dane_tlsa){ 3, 1, 1, spki1, 31 };
 	for (size_t i = 0; i < 3; i++)
 		T_ASSERT(!tls_dane_tlsa_usable(&t[i]));
-	T_ASSERT(tls_client_conn_new_dane(0, HOST1, t, 3, &error) == NULL);
+	T_ASSERT(tls_client_conn_new_dane(dane_ctx, 0, HOST1, t, 3, &error) == NULL);
 	T_STREQ(error, "no usable TLSA records");
 	t[0] = (struct tls_dane_tlsa){ 3, 1, 7, spki1, 32 };
 	T_ASSERT(!tls_dane_tlsa_usable(&t[0]));
@@ -761,7 +808,14 @@ test_tls_dane(void)
 	t[0] = (struct tls_dane_tlsa){ 1, 1, 1, spki2, 32 };
 	t[1] = (struct tls_dane_tlsa){ 3, 1, 1, spki1, 32 };
 	dane_case(sctx, HOST1, t, 2, true, NULL);
+	/* data OpenSSL refuses (3 1 0 with no SubjectPublicKeyInfo in it): the
+	 * record is skipped, and with none taken the peer is not verified */
+	t[0] = (struct tls_dane_tlsa){ 3, 1, 0, spki1, 32 };
+	T_ASSERT(tls_dane_tlsa_usable(&t[0]));
+	dane_case(sctx, HOST1, t, 1, false, NULL);
 	T_INTEQ(ERR_peek_error(), 0);
+	test_tls_dane_shared(sctx, spki1, spki2);
+	tls_client_ctx_unref(&dane_ctx);
 	tls_server_ctx_unref(&sctx);
 }
 

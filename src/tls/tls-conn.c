@@ -6,6 +6,8 @@
  * conn_transport_ops contract (bytes, 0 at the end of the stream, -1 with
  * EAGAIN and the direction OpenSSL waits for, or -1 with an error text);
  * report buffered input (SSL_has_pending); send close_notify on shutdown.
+ * DANE connections (RFC 7672 3) on the shared DANE client context: the TLSA
+ * records are attached to each SSL object, never to the context.
  * Does not: own the socket, retry by itself, or decide what a failure
  * means for the protocol.
  *
@@ -34,6 +36,7 @@ struct tls_conn {
 	struct tls_client_ctx *client_ctx;
 	unsigned wants; /* LOOP_READ or LOOP_WRITE */
 	bool bad_host;  /* tls_client_conn_new refused the host name */
+	size_t dane_records; /* TLSA records OpenSSL took for this connection */
 	char error[512];
 };
 
@@ -90,6 +93,68 @@ tls_client_conn_new(struct tls_client_ctx *ctx, int fd, const char *host)
 		tls_error_format(tc->error, sizeof(tc->error), "bad host name");
 		tc->bad_host = true;
 	}
+	return tc;
+}
+
+int
+tls_conn_dane_verify_cb(int ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	const struct tls_conn *tc = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+
+	if (ok && (tc == NULL || tc->dane_records == 0)) {
+		X509_STORE_CTX_set_error(store, X509_V_ERR_DANE_NO_MATCH);
+		return 0;
+	}
+	return ok;
+}
+
+struct tls_conn *
+tls_client_conn_new_dane(struct tls_client_ctx *ctx, int fd, const char *base_domain,
+			 const struct tls_dane_tlsa *tlsa, size_t n, const char **error_r)
+{
+	struct tls_conn *tc;
+	size_t usable = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (tls_dane_tlsa_usable(&tlsa[i]))
+			usable++;
+	}
+	if (ctx == NULL || !ctx->dane) {
+		*error_r = "not a DANE context";
+		return NULL;
+	}
+	if (usable == 0 || base_domain == NULL || base_domain[0] == '\0') {
+		*error_r = "no usable TLSA records";
+		return NULL;
+	}
+	tc = tls_conn_new(ctx->ssl_ctx, fd);
+	SSL_set_app_data(tc->ssl, tc); /* for tls_conn_dane_verify_cb */
+	SSL_set_connect_state(tc->ssl);
+	/* RFC 7672 3.2.2: the TLSA base domain is the reference identifier
+	 * for DANE-TA; SSL_dane_enable also sends it as SNI (8.1) */
+	X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(tc->ssl),
+					X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_dane_enable(tc->ssl, base_domain) <= 0) {
+		*error_r = tls_error_take("DANE setup");
+		tls_conn_free(&tc); /* holds no context reference yet */
+		return NULL;
+	}
+	/* RFC 7672 3.1.1: DANE-EE(3) binds the key, names do not matter */
+	SSL_dane_set_flags(tc->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < n; i++) {
+		const struct tls_dane_tlsa *t = &tlsa[i];
+
+		if (!tls_dane_tlsa_usable(t))
+			continue; /* RFC 7672 3.1.3 */
+		if (SSL_dane_tlsa_add(tc->ssl, t->usage, t->selector, t->mtype, t->data,
+				      t->data_len) > 0)
+			tc->dane_records++;
+		else
+			ERR_clear_error(); /* unusable: skipped (RFC 7671 5) */
+	}
+	tls_client_ctx_ref(ctx);
+	tc->client_ctx = ctx;
 	return tc;
 }
 

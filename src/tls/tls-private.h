@@ -23,8 +23,14 @@ struct tls_server_ctx {
 struct tls_client_ctx {
 	atomic_uint refcount;
 	SSL_CTX *ssl_ctx;
-	struct tls_dane_setup *dane; /* a per-connection DANE context's records, or NULL */
+	bool dane; /* made by tls_client_dane_ctx_new(): for tls_client_conn_new_dane() only */
 };
+
+/* tls-conn.c: the verification callback of the DANE context. It fails a
+ * chain that OpenSSL would otherwise pass while the connection has no TLSA
+ * record (none taken, or DANE not enabled on it): without trust anchors a
+ * connection is verified by its records or not at all. */
+int tls_conn_dane_verify_cb(int ok, X509_STORE_CTX *store);
 
 /* Apply the policy of tls.h (protocols, ciphers, options, modes) to ctx.
  * 1 ok, -1 with *error_r. */

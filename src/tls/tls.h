@@ -110,19 +110,33 @@ struct tls_dane_tlsa {
 	size_t data_len;
 };
 
-/* A client connection authenticated by DANE (RFC 7672 3) instead of the
- * trust anchors of a client context: the server's chain must match one of
- * the usable records (DANE-EE(3): the leaf, names ignored, RFC 7672 3.1.1;
- * DANE-TA(2): a certificate of the chain as trust anchor, and then the leaf
- * must carry base_domain, the TLSA base domain, as reference identifier,
- * RFC 7672 3.2.2). base_domain is also sent as SNI (RFC 7672 8.1). The
- * handshake completes whether or not a record matched: ask
- * tls_conn_peer_verified() afterwards (its reason then says e.g. "No matching
- * DANE TLSA records"). Records with usage 0 or 1 (RFC 7672 3.1.3), unknown
- * parameters or data of the wrong length are skipped. Returns the connection
+/* The client context for DANE (RFC 7672 3), built once and shared by every
+ * DANE connection (its reference count as above): OpenSSL's DANE enabled on
+ * it (SSL_CTX_dane_enable), no trust anchors at all (the TLSA records of
+ * each connection are its only ones), and a handshake that completes
+ * whether or not a record matched (the outcome is asked afterwards). Only
+ * tls_client_conn_new_dane() may use it. NULL with *error_r. */
+struct tls_client_ctx *tls_client_dane_ctx_new(const char **error_r);
+
+/* A client connection on ctx (from tls_client_dane_ctx_new(); any other
+ * context is refused) authenticated by DANE instead of trust anchors: the
+ * records are attached to this connection alone (SSL_dane_enable,
+ * SSL_dane_tlsa_add), so one context serves connections with different
+ * records at the same time. The server's chain must match one of the usable
+ * records (DANE-EE(3): the leaf, names ignored, RFC 7672 3.1.1; DANE-TA(2):
+ * a certificate of the chain as trust anchor, and then the leaf must carry
+ * base_domain, the TLSA base domain, as reference identifier, RFC 7672
+ * 3.2.2). base_domain is also sent as SNI (RFC 7672 8.1). The handshake
+ * completes whether or not a record matched: ask tls_conn_peer_verified()
+ * afterwards (its reason then says e.g. "No matching DANE TLSA records").
+ * Records with usage 0 or 1 (RFC 7672 3.1.3), unknown parameters or data of
+ * the wrong length are skipped; so are records OpenSSL refuses (then, with
+ * none taken, the peer never counts as verified). Returns the connection
  * (owned by the caller as for tls_client_conn_new), or NULL with *error_r
- * (static text) when no record is usable or OpenSSL cannot set DANE up. */
-struct tls_conn *tls_client_conn_new_dane(int fd, const char *base_domain,
+ * (static text, or the per-thread buffer) when no record is usable, ctx is
+ * not a DANE context, or OpenSSL cannot set DANE up for base_domain. */
+struct tls_conn *tls_client_conn_new_dane(struct tls_client_ctx *ctx, int fd,
+					  const char *base_domain,
 					  const struct tls_dane_tlsa *tlsa, size_t n,
 					  const char **error_r);
 /* Whether a TLSA record would be used by tls_client_conn_new_dane() for SMTP:

@@ -21,6 +21,12 @@ CA-signed for the MX names listed in the policies, another name's for mx.wrongce
     wrongcert.sts  enforce, the MX's certificate is for another name -> deferred
     notlisted.sts  enforce, MX 10 mx1 (not in the policy), MX 20 mx2 -> only mx2 is used
     rotate.sts     a new TXT id fetches the policy again (RFC 8461 3.1)
+    good.sts       (again) a second message served from the memory cache: the store's row
+                   deleted behind the server's back, and still no second fetch
+    multi.sts      the policy host's A record goes nowhere, its AAAA (::1) serves the policy
+    multi4.sts     two A records, one going nowhere (any order): the policy is fetched
+    implicit.sts   no MX, enforce policy not naming the domain: the implicit MX is not used
+    implicitok.sts no MX, enforce policy naming the domain itself: delivered, verified
 
 REQUIRETLS (RFC 8689 4.2.1): an insecure MX bounces with 5.7.10; an MTA-STS or DANE host takes
 the message; "TLS-Required: No" (RFC 8689 5) lets a message through a failing policy.
@@ -30,6 +36,7 @@ import hashlib
 import http.server
 import os
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -285,6 +292,12 @@ def wait_for(pred, what, server, seconds=25):
     raise AssertionError(f"timed out waiting for {what}; log:\n{server.log_tail(40)}")
 
 
+def wait_deferred(s, rcpt, what):
+    """Wait for a log line saying rcpt was deferred."""
+    wait_for(lambda: any(f"to=<{rcpt}>" in ln and "status=deferred" in ln
+                         for ln in s.log_text().splitlines()), what, s)
+
+
 def test_dane_ee_match_delivered_over_tls(dane_server, mx):
     s = dane_server
     msg = make_message("dane ok", b"over DANE\r\n", sender=USER, to="ok@dane.signed.test")
@@ -303,10 +316,7 @@ def test_dane_mismatch_not_delivered_deferred(dane_server, mx):
                        to="no@badtlsa.signed.test")
     submit(s, ["no@badtlsa.signed.test"], msg)
 
-    def deferred():
-        return any("to=<no@badtlsa.signed.test>" in ln and "status=deferred" in ln
-                   for ln in s.log_text().splitlines())
-    wait_for(deferred, "a deferral", s)
+    wait_deferred(s, "no@badtlsa.signed.test", "a deferral")
     lines = [ln for ln in s.log_text().splitlines() if "to=<no@badtlsa.signed.test>" in ln]
     assert any("DANE" in ln for ln in lines), lines
     # the handshake happened (the certificate was seen), but no mail went over it
@@ -330,10 +340,7 @@ def test_dane_ta_chain_and_name(dane_server, mx):
                        to="u@taname.signed.test")
     submit(s, ["u@taname.signed.test"], msg)
 
-    def deferred():
-        return any("to=<u@taname.signed.test>" in ln and "status=deferred" in ln
-                   for ln in s.log_text().splitlines())
-    wait_for(deferred, "a deferral", s)
+    wait_deferred(s, "u@taname.signed.test", "a deferral")
     lines = [ln for ln in s.log_text().splitlines() if "to=<u@taname.signed.test>" in ln]
     assert any("DANE authentication failed" in ln for ln in lines), lines
     assert mx.received("u@taname.signed.test") == []
@@ -354,10 +361,7 @@ def test_bogus_tlsa_defers(dane_server, mx):
     msg = make_message("bogus", b"must not arrive\r\n", sender=USER, to="b@bogus.signed.test")
     submit(s, ["b@bogus.signed.test"], msg)
 
-    def deferred():
-        return any("to=<b@bogus.signed.test>" in ln and "status=deferred" in ln
-                   for ln in s.log_text().splitlines())
-    wait_for(deferred, "a deferral", s)
+    wait_deferred(s, "b@bogus.signed.test", "a deferral")
     lines = [ln for ln in s.log_text().splitlines() if "to=<b@bogus.signed.test>" in ln]
     assert any("TLSA lookup" in ln and "bogus" in ln for ln in lines), lines
     assert mx.received("b@bogus.signed.test") == []
@@ -367,6 +371,7 @@ def test_bogus_tlsa_defers(dane_server, mx):
 # MTA-STS
 
 STS_IP = "127.0.0.6"
+DEAD_IP = "127.0.0.9"  # nothing listens there: connections are refused
 
 
 def make_ca(tmp):
@@ -406,13 +411,20 @@ POLICIES = {
                              "max_age: 86400\n",
     "mta-sts.none.norequire.sts": "version: STSv1\nmode: enforce\nmx: mx1.norequire.sts\n"
                                   "max_age: 86400\n",
+    "mta-sts.multi.sts": "version: STSv1\nmode: enforce\nmx: mx.multi.sts\nmax_age: 86400\n",
+    "mta-sts.multi4.sts": "version: STSv1\nmode: enforce\nmx: mx.multi4.sts\nmax_age: 86400\n",
+    "mta-sts.implicit.sts": "version: STSv1\nmode: enforce\nmx: mx.implicit.sts\n"
+                            "max_age: 86400\n",
+    "mta-sts.implicitok.sts": "version: STSv1\nmode: enforce\nmx: implicitok.sts\n"
+                              "max_age: 86400\n",
 }
 
 
 class PolicyServer:
-    """HTTPS on STS_IP serving POLICIES by Host; counts requests per host."""
+    """HTTPS on ip (STS_IP; "::1" for IPv6) and port (0: any free one) serving POLICIES by
+    Host; counts requests per host."""
 
-    def __init__(self, cert, key):
+    def __init__(self, cert, key, ip=STS_IP, port=0):
         policies, hits = POLICIES, {}
         self.hits = hits
 
@@ -434,7 +446,10 @@ class PolicyServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer((STS_IP, 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+        self.httpd = Server((ip, port), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(str(cert), str(key))
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
@@ -500,6 +515,22 @@ mx2.norequire.sts. 300 IN A {MX_IP}
 _mta-sts.none.norequire.sts. 300 IN TXT "v=STSv1; id=1"
 mta-sts.none.norequire.sts. 300 IN A {STS_IP}
 none.norequire.sts. 300 IN MX 10 mx1.norequire.sts.
+_mta-sts.multi.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.multi.sts. 300 IN A {DEAD_IP}
+mta-sts.multi.sts. 300 IN AAAA ::1
+multi.sts. 300 IN MX 10 mx.multi.sts.
+mx.multi.sts. 300 IN A {MX_IP}
+_mta-sts.multi4.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.multi4.sts. 300 IN A {DEAD_IP}
+mta-sts.multi4.sts. 300 IN A {STS_IP}
+multi4.sts. 300 IN MX 10 mx.multi4.sts.
+mx.multi4.sts. 300 IN A {MX_IP}
+_mta-sts.implicit.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.implicit.sts. 300 IN A {STS_IP}
+implicit.sts. 300 IN A {MX_IP}
+_mta-sts.implicitok.sts. 300 IN TXT "v=STSv1; id=1"
+mta-sts.implicitok.sts. 300 IN A {STS_IP}
+implicitok.sts. 300 IN A {MX_IP}
 """
 
 
@@ -508,7 +539,8 @@ def sts_env(tmp_path):
     ca = make_ca(tmp_path)
     mx_cert = make_leaf(tmp_path, ca, "mxleaf",
                         ["mx.good.sts", "mx1.notlisted.sts", "mx2.ok.notlisted.sts",
-                         "mx.rotate.sts", "mx1.norequire.sts", "mx2.norequire.sts"])
+                         "mx.rotate.sts", "mx1.norequire.sts", "mx2.norequire.sts",
+                         "mx.multi.sts", "mx.multi4.sts", "implicit.sts", "implicitok.sts"])
     other = make_leaf(tmp_path, ca, "otherleaf", ["other.sts"])
     https = make_leaf(tmp_path, ca, "https", list(POLICIES))
     POLICIES["mta-sts.rotate.sts"] = ("version: STSv1\nmode: enforce\nmx: mx.rotate.sts\n"
@@ -516,9 +548,11 @@ def sts_env(tmp_path):
     smtp = SniSmtp(mx_cert, {"mx.wrongcert.sts": other})
     smtp.no_requiretls.add("mx1.norequire.sts")
     web = PolicyServer(*https)
+    web.v6 = PolicyServer(*https, ip="::1", port=web.port)  # the same port (mta_sts_port)
     dns = DnsServer(sts_zone()).start()
     yield ca, smtp, web, dns
     dns.stop()
+    web.v6.close()
     web.close()
     smtp.close()
 
@@ -566,10 +600,7 @@ def test_sts_enforce_wrong_certificate_deferred(sts_server, sts_env):
                        to="c@wrongcert.sts")
     submit(s, ["c@wrongcert.sts"], msg)
 
-    def deferred():
-        return any("to=<c@wrongcert.sts>" in ln and "status=deferred" in ln
-                   for ln in s.log_text().splitlines())
-    wait_for(deferred, "a deferral", s)
+    wait_deferred(s, "c@wrongcert.sts", "a deferral")
     lines = [ln for ln in s.log_text().splitlines() if "to=<c@wrongcert.sts>" in ln]
     assert any("MTA-STS" in ln and "mx.wrongcert.sts" in ln for ln in lines), lines
     assert "mx.wrongcert.sts" in smtp.snis  # the handshake happened, the mail did not go
@@ -605,13 +636,85 @@ def test_sts_new_id_refetches(sts_server, sts_env):
     msg = make_message("rotate 2", b"second\r\n", sender=USER, to="r2@rotate.sts")
     submit(s, ["r2@rotate.sts"], msg)
 
-    def deferred():
-        return any("to=<r2@rotate.sts>" in ln and "status=deferred" in ln
-                   for ln in s.log_text().splitlines())
-    wait_for(deferred, "a deferral under the new policy", s)
+    wait_deferred(s, "r2@rotate.sts", "a deferral under the new policy")
     assert web.hits.get("mta-sts.rotate.sts") == 2, web.hits
     assert "MTA-STS policy of rotate.sts (id 2)" in s.log_text()
     assert smtp.received("r2@rotate.sts") == []
+
+
+def delete_stored_policy(server, domain):
+    """Remove domain's row from the store's MTA-STS cache (sts_policies) behind the running
+    server's back; returns how many rows went (the store is SQLite, one posthorn.db)."""
+    dbs = list(server.dir.rglob("posthorn.db"))
+    assert len(dbs) == 1, dbs
+    db = sqlite3.connect(str(dbs[0]), timeout=10)
+    try:
+        with db:
+            return db.execute("DELETE FROM sts_policies WHERE domain = ?", (domain,)).rowcount
+    finally:
+        db.close()
+
+
+def test_sts_second_message_from_memory(sts_server, sts_env):
+    s, (_, smtp, web, _) = sts_server, sts_env
+    msg = make_message("sts mem 1", b"first\r\n", sender=USER, to="m1@good.sts")
+    submit(s, ["m1@good.sts"], msg)
+    wait_for(lambda: smtp.received("m1@good.sts"), "the first delivery", s)
+    assert web.hits.get("mta-sts.good.sts", 0) == 1, web.hits
+    # the store's copy is gone: a runner that read the store again would find nothing there
+    # and, the TXT record still announcing the policy, fetch it again (RFC 8461 5.1)
+    assert delete_stored_policy(s, "good.sts") == 1
+    msg = make_message("sts mem 2", b"second\r\n", sender=USER, to="m2@good.sts")
+    submit(s, ["m2@good.sts"], msg)
+    wait_for(lambda: smtp.received("m2@good.sts"), "the second delivery", s)
+    assert smtp.received("m2@good.sts")[0][3], "not over TLS"
+    assert web.hits.get("mta-sts.good.sts", 0) == 1, web.hits
+    # the policy was in force for the second message as well: mx.good.sts verified (VERIFY
+    # level, RFC 8461 4.2); a certificate failure would have been logged and deferred it
+    assert "to=<m2@good.sts>" in s.log_text() and "status=sent" in s.log_text()
+
+
+def test_sts_policy_host_next_address(sts_server, sts_env):
+    s, (_, smtp, web, _) = sts_server, sts_env
+    # A first (127.0.0.9, refused), then AAAA (::1, where the policy is served)
+    msg = make_message("sts v6", b"second address\r\n", sender=USER, to="v@multi.sts")
+    submit(s, ["v@multi.sts"], msg)
+    wait_for(lambda: smtp.received("v@multi.sts"), "delivery after the second address", s)
+    assert web.v6.hits.get("mta-sts.multi.sts", 0) == 1, web.v6.hits
+    assert web.hits.get("mta-sts.multi.sts", 0) == 0, web.hits
+    log = s.log_text()
+    assert "MTA-STS policy host of multi.sts, 127.0.0.9: Connection refused" in log, log
+    assert "MTA-STS policy of multi.sts (id 1): mode enforce" in log, log
+    assert smtp.received("v@multi.sts")[0][3]
+    # two A records, one refusing: whatever their order, the policy is fetched once
+    msg = make_message("sts two a", b"either order\r\n", sender=USER, to="w@multi4.sts")
+    submit(s, ["w@multi4.sts"], msg)
+    wait_for(lambda: smtp.received("w@multi4.sts"), "delivery with two A records", s)
+    assert web.hits.get("mta-sts.multi4.sts", 0) == 1, web.hits
+    assert "MTA-STS policy of multi4.sts (id 1): mode enforce" in s.log_text()
+
+
+def test_sts_implicit_mx_must_match(sts_server, sts_env):
+    s, (_, smtp, web, _) = sts_server, sts_env
+    # RFC 8461 4.1/5: the implicit MX (RFC 5321 5.1: the domain itself) is a candidate MX
+    # host like any other: an enforce policy that does not name it rules it out
+    msg = make_message("implicit", b"must not arrive\r\n", sender=USER, to="i@implicit.sts")
+    submit(s, ["i@implicit.sts"], msg)
+
+    wait_deferred(s, "i@implicit.sts", "a deferral")
+    assert web.hits.get("mta-sts.implicit.sts", 0) == 1, web.hits
+    log = s.log_text()
+    assert "Implicit MX implicit.sts of implicit.sts is not in its MTA-STS policy" in log, log
+    lines = [ln for ln in log.splitlines() if "to=<i@implicit.sts>" in ln]
+    assert any("implicit MX" in ln and "4.7.5" in ln for ln in lines), lines
+    assert "implicit.sts" not in smtp.snis, smtp.snis
+    assert smtp.received("i@implicit.sts") == []
+    # a policy naming the domain itself: delivered, over TLS verified for that name
+    msg = make_message("implicit ok", b"named\r\n", sender=USER, to="j@implicitok.sts")
+    submit(s, ["j@implicitok.sts"], msg)
+    wait_for(lambda: smtp.received("j@implicitok.sts"), "delivery to the implicit MX", s)
+    assert smtp.received("j@implicitok.sts")[0][3]
+    assert "implicitok.sts" in smtp.snis, smtp.snis
 
 
 # --------------------------------------------------------------------------------------------
