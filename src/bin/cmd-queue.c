@@ -42,9 +42,9 @@ queue_print_json(const struct store_queue_entry *e)
 	printf(",\"sender\":");
 	cli_json_string(e->sender);
 	printf(",\"size\":%llu,\"arrival\":%lld,\"hold\":%s,\"requiretls\":%s,"
-	       "\"recipients\":[",
+	       "\"smtputf8\":%s,\"recipients\":[",
 	       (unsigned long long)e->size, (long long)e->arrival, e->hold ? "true" : "false",
-	       e->requiretls ? "true" : "false");
+	       e->requiretls ? "true" : "false", e->smtputf8 ? "true" : "false");
 	for (size_t i = 0; i < e->rcpt_count; i++) {
 		const struct store_queue_rcpt *r = &e->rcpts[i];
 
@@ -75,9 +75,9 @@ queue_print_text(const struct store_queue_entry *e)
 
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
-	printf("%-14s%s %8llu %s  %s%s\n", e->queue_id, e->hold ? "!" : " ",
+	printf("%-14s%s %8llu %s  %s%s%s\n", e->queue_id, e->hold ? "!" : " ",
 	       (unsigned long long)e->size, when, e->sender[0] == '\0' ? "MAILER-DAEMON" : e->sender,
-	       e->requiretls ? " (REQUIRETLS)" : "");
+	       e->requiretls ? " (REQUIRETLS)" : "", e->smtputf8 ? " (SMTPUTF8)" : "");
 	for (size_t i = 0; i < e->rcpt_count; i++) {
 		const struct store_queue_rcpt *r = &e->rcpts[i];
 

@@ -4,7 +4,11 @@
  *
  * Invariants: never a DSN to the null sender; the DSN itself has the null
  * sender and NOTIFY=NEVER, so a DSN never causes another one (no loops);
- * nothing is queued unless the whole message was built and written.
+ * nothing is queued unless the whole message was built and written; a DSN
+ * that queue_dsn_build made internationalized (RFC 6533: an SMTPUTF8
+ * original, or an address that is not ASCII) is queued with SMTPUTF8, so
+ * the delivery engine only hands it to a next hop that offers SMTPUTF8
+ * (RFC 6531 3.4).
  */
 #include "bin/serve-dsn.h"
 
@@ -52,6 +56,7 @@ serve_dsn_queue(struct server *srv, const struct queue_dsn *dsn, bool requiretls
 	env.rcpts = &rcpt;
 	env.rcpt_count = 1;
 	env.requiretls = requiretls;
+	env.smtputf8 = queue_dsn_is_global(&d);
 	serve_queue_id(id_r);
 	*error_r = NULL;
 	if (store_blob_begin(srv->store, &blob, error_r) == 1 &&

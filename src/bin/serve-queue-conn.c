@@ -404,7 +404,7 @@ client_ready(struct smtp_client *c, void *ctx)
 	msg.eightbit = d->eightbit;
 	/* RFC 6531 3.4: an internationalized envelope needs SMTPUTF8; the engine
 	 * fails the message (5.6.7) when the host does not offer it */
-	msg.smtputf8 = utf8;
+	msg.smtputf8 = utf8 || d->entry.smtputf8; /* or it came with SMTPUTF8 */
 	msg.requiretls = d->entry.requiretls;
 	msg.ret = d->entry.ret == STORE_QUEUE_RET_FULL	 ? SMTP_CLIENT_RET_FULL
 		  : d->entry.ret == STORE_QUEUE_RET_HDRS ? SMTP_CLIENT_RET_HDRS
@@ -772,6 +772,18 @@ qconn_connected(struct queue_conn *qc)
 	smtp_client_start(qc->client);
 }
 
+/* A connection attempt failed (d->last_error says how): one info line per
+ * attempt, as Postfix logs it ("ID: connect to HOST[IP]:PORT: REASON"), so
+ * that the log shows every host tried before the one that took the mail. */
+static void
+connect_failed_log(const struct delivery *d)
+{
+	char safe[512];
+
+	log_sanitize(safe, sizeof(safe), d->last_error, strlen(d->last_error));
+	log_info("queue", "%s: %s", d->queue_id, safe);
+}
+
 static void
 connect_timeout(void *ctx)
 {
@@ -788,6 +800,7 @@ connect_timeout(void *ctx)
 		return;
 	snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: timed out", d->host,
 		 d->ip, d->port);
+	connect_failed_log(d);
 	delivery_try_next_addr(d);
 }
 
@@ -808,6 +821,7 @@ connect_ready(void *ctx, unsigned events)
 			return;
 		snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: %s", d->host,
 			 d->ip, d->port, strerror(err));
+		connect_failed_log(d);
 		delivery_try_next_addr(d);
 		return;
 	}
@@ -915,6 +929,7 @@ delivery_try_next_addr(struct delivery *d)
 	if (errno != EINPROGRESS) {
 		snprintf(d->last_error, sizeof(d->last_error), "connect to %.255s[%s]:%u: %s", d->host,
 			 d->ip, d->port, strerror(errno));
+		connect_failed_log(d);
 		qconn_release(qc);
 		delivery_try_next_addr(d);
 		return;

@@ -189,6 +189,7 @@ notice_send(struct delivery *d, struct server *srv, const struct store_queue_ent
 		return true;
 	memset(&dsn, 0, sizeof(dsn));
 	dsn.to = e->sender;
+	dsn.smtputf8 = e->smtputf8; /* RFC 6533: report an SMTPUTF8 original as global */
 	dsn.queue_id = e->queue_id;
 	dsn.envid = e->envid;
 	dsn.arrival = e->arrival;

@@ -12,6 +12,15 @@
  * fails or comes back bogus makes the host unusable (RFC 7672 2.1.1: the
  * next host is tried, the hop deferred when none is left); an insecure or
  * negative answer means no DANE. serve-queue-tls.c decides the level.
+ *
+ * Hosts that do not exist: a host whose A and AAAA lookups both answer
+ * NXDOMAIN or NODATA is counted (queue_tls_route.dns_notfound); when every
+ * host of an MX hop (or its implicit MX) ended that way the hop's
+ * recipients bounce with 5.4.4 (RFC 3463; Postfix "Host or domain name not
+ * found") instead of being deferred for the queue's lifetime. Any other
+ * failure (SERVFAIL, timeout, connection) among the hosts keeps the
+ * deferral; a relay host never bounces for it (configuration error).
+ * Every failed host lookup is logged at info level.
  */
 #include "bin/serve-queue-private.h"
 #include "bin/serve-queue-tls.h"
@@ -75,6 +84,9 @@ tlsa_done(void *ctx, struct dns_result *res)
 	if (d->tls_route->ntlsa > 0)
 		log_debug("queue", "%s: %s: %zu usable TLSA record(s): DANE", d->queue_id, d->host,
 			  d->tls_route->ntlsa);
+	else if (d->tls_route->tlsa_unusable)
+		log_info("queue", "%s: %s: TLSA records, none usable: TLS required, "
+			 "unauthenticated (RFC 7672 2.2)", d->queue_id, d->host);
 	dns_result_free(&res);
 	host_go(d);
 }
@@ -117,6 +129,18 @@ host_tlsa_start(struct delivery *d, bool secure)
 	return d->dnsq != NULL ? 1 : 0;
 }
 
+/* Did the address lookup say, for good, that the host has no address: each
+ * half NXDOMAIN or NODATA (not SERVFAIL, a timeout or a bogus answer, which
+ * may pass)? */
+static bool
+addrs_none(const struct dns_result *res)
+{
+	if (res->type != DNS_TYPE_ADDRESSES)
+		return res->status == DNS_NXDOMAIN || res->status == DNS_NODATA;
+	return (res->status_a == DNS_NXDOMAIN || res->status_a == DNS_NODATA) &&
+	       (res->status_aaaa == DNS_NXDOMAIN || res->status_aaaa == DNS_NODATA);
+}
+
 static void
 addrs_done(void *ctx, struct dns_result *res)
 {
@@ -128,6 +152,17 @@ addrs_done(void *ctx, struct dns_result *res)
 	if (res->status == DNS_OK) {
 		for (size_t i = 0; i < res->count && d->naddrs < QUEUE_MAX_ADDRS; i++)
 			d->addrs[d->naddrs++] = res->addrs[i];
+	} else if (addrs_none(res)) {
+		/* an authoritative "no such host" (both halves): counted, the hop
+		 * bounces when every host ends like this (delivery_try_next_host) */
+		bool nx = res->status == DNS_NXDOMAIN;
+
+		queue_tls_route_get(d)->dns_notfound++;
+		snprintf(d->last_error, sizeof(d->last_error),
+			 "Host or domain name not found. Name service error for name=%.255s "
+			 "type=A: %s", d->host,
+			 nx ? "Host not found" : "Host found but no data record of requested type");
+		log_info("queue", "%s: %s", d->queue_id, d->last_error);
 	} else {
 		snprintf(d->last_error, sizeof(d->last_error), "Host %.255s not found: %.200s", d->host,
 			 res->error != NULL ? res->error : "no address");
@@ -153,6 +188,17 @@ delivery_try_next_host(struct delivery *d)
 		delivery_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED,
 				     d->tls_route->requiretls_unsupported > 0 ? "5.7.30" : "5.7.10",
 				     d->last_error);
+		delivery_hop_done(d);
+		return;
+	}
+	if (d->host_i >= d->nhosts && d->nhosts > 0 && d->tls_route != NULL &&
+	    d->tls_route->dns_notfound >= d->nhosts && !d->via_relay && !d->hosts_are_literal) {
+		/* every MX host (or the implicit MX) authoritatively has no
+		 * address: waiting does not help (RFC 5321 5.1: no usable host;
+		 * Postfix bounces "Host or domain name not found", RFC 3463
+		 * 5.4.4). A relay host that does not resolve is a configuration
+		 * error: deferred below */
+		delivery_outcome_all(d, STORE_QUEUE_RCPT_BOUNCED, "5.4.4", d->last_error);
 		delivery_hop_done(d);
 		return;
 	}
@@ -182,6 +228,8 @@ delivery_try_next_host(struct delivery *d)
 	if (d->dnsq == NULL) {
 		snprintf(d->last_error, sizeof(d->last_error), "bad host name %.255s: %s", d->host,
 			 error);
+		log_info("queue", "%s: %s", d->queue_id, d->last_error);
+		queue_tls_route_get(d)->dns_notfound++; /* no such host either */
 		delivery_try_next_host(d);
 	}
 }

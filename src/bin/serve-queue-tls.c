@@ -10,9 +10,12 @@
  *     certificate must match a record (tls_client_conn_new_dane, on the
  *     runner's one DANE context, q->dane, made at the first use; the
  *     records go on each connection); the TLSA base domain is the MX host
- *     name (RFC 7672 3.2.2). A secure TLSA RRset with no usable record
- *     leaves the configured level (RFC 7672 2.2: "mandatory
- *     unauthenticated TLS" is only for usable records).
+ *     name (RFC 7672 3.2.2). A secure, non-empty TLSA RRset with no usable
+ *     record (PKIX-TA/PKIX-EE usages, unknown selector or matching type)
+ *     makes TLS mandatory but unauthenticated: ENCRYPT at least (RFC 7672
+ *     2.2: "mandatory unauthenticated TLS"; Postfix "encrypt"), so a host
+ *     without STARTTLS or whose handshake fails gets no mail in plain
+ *     text.
  *   VERIFY (RFC 8461 4.2): the recipient domain has an MTA-STS policy in
  *     enforce mode and the host matches it: STARTTLS required, the chain
  *     verified against smtp_outbound_ca_file (or the system's CAs) and
@@ -61,6 +64,7 @@ queue_tls_route_host_reset(struct delivery *d)
 	mem_free(&r->tlsa);
 	r->ntlsa = 0;
 	r->tlsa_secure = false;
+	r->tlsa_unusable = false;
 }
 
 void
@@ -100,6 +104,8 @@ queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res)
 		r->tlsa[n++] = t;
 	}
 	r->ntlsa = n;
+	/* RFC 7672 2.2: records, none usable: TLS stays mandatory */
+	r->tlsa_unusable = n == 0 && res->count > 0;
 }
 
 /* ---- the policy ---- */
@@ -179,6 +185,12 @@ queue_tls_need_for_host(struct delivery *d)
 		/* RFC 8689 4.2.1: PKIX with the (secure MX or relay) name;
 		 * queue_tls_requiretls_ok said whether the name is usable */
 		d->tls_need.level = QUEUE_TLS_VERIFY;
+	/* RFC 7672 2.2: a secure TLSA RRset whose records are all unusable
+	 * still says the host does TLS: mandatory, unauthenticated (Postfix
+	 * "encrypt"); no plain-text fallback */
+	if (r != NULL && r->tlsa_secure && r->tlsa_unusable &&
+	    d->tls_need.level < QUEUE_TLS_ENCRYPT)
+		d->tls_need.level = QUEUE_TLS_ENCRYPT;
 	if (!d->entry.requiretls && d->tls_need.level != QUEUE_TLS_NONE &&
 	    queue_tls_required_no(d))
 		d->tls_need.level = QUEUE_TLS_MAY; /* RFC 8689 5 */

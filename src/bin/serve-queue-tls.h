@@ -24,11 +24,16 @@ struct queue_tls_route {
 	bool tlsa_secure;      /* its TLSA answer was DNSSEC-secure */
 	struct tls_dane_tlsa *tlsa; /* usable records of a secure answer; data owned */
 	size_t ntlsa;
+	bool tlsa_unusable;    /* a secure DNS_OK answer had records but none usable
+				  (RFC 7672 2.2: TLS mandatory, unauthenticated) */
 	/* MTA-STS (RFC 8461) of the hop's recipient domain */
 	struct queue_sts_policy *sts;  /* the policy in force, or NULL */
 	struct queue_sts_job *sts_job; /* its lookup in progress (serve-queue-sts.c), or NULL */
 	size_t requiretls_refused;     /* hosts of the hop REQUIRETLS could not authenticate */
 	size_t requiretls_unsupported; /* hosts whose EHLO lacked REQUIRETLS (RFC 8689 4.2.1) */
+	size_t dns_notfound;           /* hosts of the hop with no address for good (NXDOMAIN or
+					  NODATA for A and AAAA, or a bad name): serve-queue-route.c
+					  bounces the hop when it reaches the host count */
 };
 
 /* d->tls_route, made zeroed when there is none. Never NULL. */
@@ -38,7 +43,8 @@ void queue_tls_route_host_reset(struct delivery *d);
 /* Free d->tls_route (NULL is fine). */
 void queue_tls_route_free(struct delivery *d);
 /* Take the TLSA answer res for the current host: the usable records of a
- * secure DNS_OK answer are kept (copied); res stays the caller's. */
+ * secure DNS_OK answer are kept (copied), and tlsa_unusable notes a secure
+ * answer with records of which none is usable; res stays the caller's. */
 void queue_tls_route_set_tlsa(struct delivery *d, const struct dns_result *res);
 
 /* serve-queue-tls.c: a client context trusting smtp_outbound_ca_file

@@ -326,6 +326,7 @@ send_delivered_dsn(struct smtp_job *job, const struct store_delivery_result *fir
 					&original_len);
 	memset(&dsn, 0, sizeof(dsn));
 	dsn.to = job->envelope_from;
+	dsn.smtputf8 = job->smtputf8; /* RFC 6533 */
 	dsn.queue_id = job->queue_id;
 	dsn.envid = job->envid;
 	dsn.arrival = job->arrival;
@@ -386,6 +387,7 @@ deliver_work(void *ctx)
 		env.envid = job->envid;
 		env.ret = job->dsn_ret;
 		env.requiretls = job->requiretls;
+		env.smtputf8 = job->smtputf8; /* RFC 6531 3.4: the next hop too */
 		env.submitter = job->account_id;
 		env.rcpts = rcpts;
 		env.rcpt_count = job->remote_count;
@@ -546,7 +548,7 @@ submission_senders(struct smtp_client *c, struct smtp_job *job)
 }
 
 /* The transaction's MAIL parameters the queue keeps (RFC 3461 4.3, 4.4;
- * RFC 8689 4.1). */
+ * RFC 8689 4.1; RFC 6531 3.4). */
 static void
 dsn_params_copy(struct smtp_job *job, const struct smtp_server_mail_params *mp)
 {
@@ -555,6 +557,7 @@ dsn_params_copy(struct smtp_job *job, const struct smtp_server_mail_params *mp)
 		       mp->ret == SMTP_DSN_RET_HDRS ? STORE_QUEUE_RET_HDRS :
 						      STORE_QUEUE_RET_NONE;
 	job->requiretls = mp->requiretls;
+	job->smtputf8 = mp->smtputf8;
 }
 
 void

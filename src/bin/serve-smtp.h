@@ -56,6 +56,7 @@ struct smtp_job {
 	int64_t arrival;      /* when the message was complete (seconds) */
 	enum store_queue_ret dsn_ret;
 	bool requiretls;
+	bool smtputf8;        /* MAIL FROM ... SMTPUTF8 (RFC 6531 3.4) */
 	char **success;       /* local recipients with NOTIFY=SUCCESS */
 	char **success_orcpt;
 	size_t success_count;

@@ -346,8 +346,8 @@ const struct conf_key conf_keys[] = {
 	KEY_DURATION(queue_scan_interval, "5s", 1, 3600,
 		     "How often the queue is searched for due messages"),
 	KEY_UINT(queue_max_deliveries, "20", 1, 10000,
-		 "Messages in outbound delivery at the same time (not counting those waiting "
-		 "for a connection to a busy destination; up to 4 times as many may wait)"),
+		 "Messages in outbound delivery at once, not counting those waiting for a busy "
+		 "destination"),
 	KEY_UINT(queue_destination_concurrency, "20", 1, 10000,
 		 "Connections to one destination (domain or relay host) at the same time"),
 	KEY_DURATION(queue_connection_cache_time, "2s", 0, 300,

@@ -220,6 +220,18 @@ dsn_is_ascii(const char *s)
 	return true;
 }
 
+bool
+queue_dsn_is_global(const struct queue_dsn *dsn)
+{
+	if (dsn->smtputf8 || (dsn->to != NULL && !dsn_is_ascii(dsn->to)))
+		return true;
+	for (size_t i = 0; i < dsn->rcpt_count; i++) {
+		if (dsn->rcpts[i].address != NULL && !dsn_is_ascii(dsn->rcpts[i].address))
+			return true;
+	}
+	return false;
+}
+
 /* RFC 6533 3: "utf-8" for an address that is not ASCII (only in a global
  * report), else "rfc822". */
 static const char *
@@ -339,7 +351,7 @@ queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 		return -1;
 	}
 	memset(&sh, 0, sizeof(sh));
-	sh.global = dsn->smtputf8 || !dsn_is_ascii(dsn->to);
+	sh.global = queue_dsn_is_global(dsn);
 	for (size_t i = 0; i < dsn->rcpt_count; i++) {
 		const struct queue_dsn_rcpt *r = &dsn->rcpts[i];
 
@@ -350,7 +362,6 @@ queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 		}
 		sh.any_failed |= r->action == QUEUE_DSN_FAILED;
 		sh.any_delayed |= r->action == QUEUE_DSN_DELAYED;
-		sh.global |= !dsn_is_ascii(r->address);
 	}
 	sh.headers_only = dsn->headers_only ||
 			  (dsn->max_return != 0 && dsn->original_len > dsn->max_return) ||

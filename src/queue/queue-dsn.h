@@ -80,6 +80,11 @@ struct queue_dsn {
 int queue_dsn_build(const struct queue_dsn *dsn, struct buf *out, bool *eightbit_r,
 		    const char **error_r);
 
+/* Is dsn's report internationalized (RFC 6533: dsn->smtputf8, or the
+ * sender or a recipient address is not ASCII)? It then holds raw UTF-8 and
+ * must be queued with SMTPUTF8 (RFC 6531 3.4). */
+bool queue_dsn_is_global(const struct queue_dsn *dsn);
+
 /* Decode RFC 3461 4 xtext ("+XX" escapes) into out (NUL-terminated, size
  * outsize). false when invalid, when the result holds a control character
  * or does not fit. */

@@ -94,6 +94,7 @@ queue_add_locked(struct mem_store *s, struct store_blob *blob,
 	q->e.ret = env->ret;
 	q->e.submitter = env->submitter;
 	q->e.requiretls = env->requiretls;
+	q->e.smtputf8 = env->smtputf8;
 	q->e.arrival = now;
 	q->e.rcpts = mem_array(env->rcpt_count, sizeof(*q->e.rcpts));
 	q->e.rcpt_count = env->rcpt_count;

@@ -2,7 +2,8 @@
  * store-sqlite-queue.c - the outbound queue in the SQLite backend: tables
  * queue (one row per entry) and queue_rcpts (one row per recipient, idx
  * 0..n-1 in the order added), schema version 3 (store-sqlite.c); version 6
- * added queue.requiretls and queue_rcpts.flags (notice flags).
+ * added queue.requiretls and queue_rcpts.flags (notice flags), version 7
+ * queue.smtputf8 (the entry came with SMTPUTF8, RFC 6531 3.4).
  *
  * Adding runs in the group commit of store-sqlite-deliver.c
  * (sqlite_queue_add there, sqlite_queue_insert here inside the batch), so
@@ -47,11 +48,11 @@ sqlite_queue_insert(struct sqlite_conn *c, const struct sqlite_delivery *d, int6
 	}
 	if (sqlite_exec(c, error_r,
 			"INSERT INTO queue (queue_id, blob_id, size, sender, envid, ret,"
-			" submitter, arrival, requiretls)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			"ssissiiii", d->queue_id, d->blob_id, (int64_t)d->size, env->sender,
+			" submitter, arrival, requiretls, smtputf8)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			"ssissiiiii", d->queue_id, d->blob_id, (int64_t)d->size, env->sender,
 			env->envid, (int64_t)env->ret, (int64_t)env->submitter, now,
-			(int64_t)env->requiretls) < 0)
+			(int64_t)env->requiretls, (int64_t)env->smtputf8) < 0)
 		return -1;
 	entry = sqlite3_last_insert_rowid(c->db);
 	for (size_t i = 0; i < env->rcpt_count; i++) {
@@ -73,7 +74,7 @@ sqlite_queue_insert(struct sqlite_conn *c, const struct sqlite_delivery *d, int6
 #define QUEUE_COLUMNS \
 	"q.id, q.queue_id, q.size, q.sender, q.envid, q.ret, q.submitter, q.arrival, q.hold," \
 	" r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_attempt, r.next_attempt," \
-	" r.status, r.dsn, q.requiretls, r.flags"
+	" r.status, r.dsn, q.requiretls, r.flags, q.smtputf8"
 
 static void
 entry_from_row(sqlite3_stmt *st, struct store_queue_entry *e)
@@ -91,6 +92,7 @@ entry_from_row(sqlite3_stmt *st, struct store_queue_entry *e)
 	e->arrival = sqlite3_column_int64(st, 7);
 	e->hold = sqlite3_column_int(st, 8) != 0;
 	e->requiretls = sqlite3_column_int(st, 18) != 0;
+	e->smtputf8 = sqlite3_column_int(st, 20) != 0;
 }
 
 static void

@@ -208,6 +208,11 @@ static const char *const schema_migrations[] = {
 	" policy TEXT NOT NULL,"                 /* the policy file as fetched */
 	" fetched INTEGER NOT NULL,"
 	" expires INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 7: the queue keeps per entry whether the message came with SMTPUTF8
+	 * (RFC 6531 3.4: its next hop must offer SMTPUTF8 too); entries queued
+	 * before the upgrade did not record it and count as without. */
+	"ALTER TABLE queue ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;",
 };
 
 const char *const *const sqlite_schema_migrations = schema_migrations;

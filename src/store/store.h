@@ -671,6 +671,8 @@ struct store_queue_envelope {
 	const struct store_queue_envelope_rcpt *rcpts;
 	size_t rcpt_count;  /* >= 1 */
 	bool requiretls;    /* MAIL FROM ... REQUIRETLS (RFC 8689 4.1) */
+	bool smtputf8;      /* MAIL FROM ... SMTPUTF8 (RFC 6531 3.4): the next hop must
+			       offer SMTPUTF8 too */
 };
 
 /* Notice flags of a recipient (store_queue_set_rcpt_flags,
@@ -707,6 +709,7 @@ struct store_queue_entry {
 	enum store_queue_ret ret;
 	uint64_t submitter;
 	bool requiretls; /* RFC 8689 */
+	bool smtputf8;   /* received with SMTPUTF8 (RFC 6531 3.4) */
 	int64_t arrival; /* when store_queue_add committed it */
 	bool hold;       /* held entries are never due */
 	struct store_queue_rcpt *rcpts; /* rcpts[i] is recipient i as added */

@@ -2,14 +2,16 @@
  * test-store-queue.c - the outbound queue (store_queue_*) against both
  * backends through the same test functions: add, list, get, delete, bodies,
  * envelope checks, hold and release, due selection by time, recipient
- * updates, REQUIRETLS and notice flags, finishing an entry in one step
- * (store_queue_finish, its refusals leaving nothing half-done),
+ * updates, REQUIRETLS, SMTPUTF8 and notice flags, finishing an entry in
+ * one step (store_queue_finish, its refusals leaving nothing half-done),
  * concurrency with local deliveries; and, SQLite only, every field
- * across a reopen and crash safety (a child queueing in a loop is
- * SIGKILLed; every entry it reported added must be intact).
+ * across a reopen, crash safety (a child queueing in a loop is SIGKILLed;
+ * every entry it reported added must be intact) and the upgrade of a
+ * version 6 database (queue.smtputf8, schema 7).
  */
 #include "store/store.h"
 #include "store/store-private.h"
+#include "store/store-sqlite.h"
 #include "store/test-store-util.h"
 
 #include "core/mem.h"
@@ -18,6 +20,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,7 +65,7 @@ t_queue_basic(struct store *st, const char *dir)
 		{ "\"dave x\"@[192.0.2.1]", NULL, STORE_QUEUE_NOTIFY_NEVER },
 	};
 	struct store_queue_envelope env = { "Alice@example.com", "QQ314159", STORE_QUEUE_RET_HDRS,
-					    42, rcpts, 3, false };
+					    42, rcpts, 3, false, false };
 	struct store_queue_envelope bad;
 	struct store_queue_envelope_rcpt bad_rcpt;
 	const char *text = "Subject: out\r\n\r\nbody\r\n";
@@ -207,7 +210,8 @@ static void
 t_queue_failed_blob(struct store *st, const char *dir)
 {
 	struct store_queue_envelope_rcpt r = { "rcpt@remote.example", NULL, 0 };
-	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, &r, 1, false };
+	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, &r, 1, false,
+					    false };
 	struct store_queue_entry e;
 	struct store_blob *blob;
 	const char *error = NULL;
@@ -231,7 +235,7 @@ t_queue_schedule(struct store *st, const char *dir)
 	struct store_queue_envelope_rcpt rcpts[2] = { { "one@remote.example", NULL, 0 },
 						      { "two@remote.example", NULL, 0 } };
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    rcpts, 2, false };
+					    rcpts, 2, false, false };
 	struct store_queue_entry e, *list;
 	const char *error = NULL;
 	int64_t now = (int64_t)time(NULL), later;
@@ -384,8 +388,8 @@ t_queue_schedule(struct store *st, const char *dir)
 }
 BOTH(t_queue_schedule)
 
-/* REQUIRETLS and the per-recipient notice flags: kept, set with an update
- * or alone, cleared, also on final recipients; bad bits refused. */
+/* REQUIRETLS, SMTPUTF8 and the per-recipient notice flags: kept, set with
+ * an update or alone, cleared, also on final recipients; bad bits refused. */
 static void
 t_queue_flags(struct store *st, const char *dir)
 {
@@ -394,7 +398,7 @@ t_queue_flags(struct store *st, const char *dir)
 		{ "two@remote.example", NULL, 0 },
 	};
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    rcpts, 2, true };
+					    rcpts, 2, true, true };
 	struct store_queue_entry e, *list;
 	const char *error = NULL;
 	int64_t now = (int64_t)time(NULL);
@@ -403,16 +407,28 @@ t_queue_flags(struct store *st, const char *dir)
 	(void)dir;
 	T_INTEQ(queue_text(st, "F1", "body", &env, &error), 1);
 	env.requiretls = false;
+	env.smtputf8 = false;
 	T_INTEQ(queue_text(st, "F2", "body", &env, &error), 1);
+	env.smtputf8 = true; /* each flag on its own */
+	T_INTEQ(queue_text(st, "F3", "body", &env, &error), 1);
 	if (T_INTEQ(store_queue_get(st, "F1", &e, &error), 1)) {
 		T_ASSERT(e.requiretls);
+		T_ASSERT(e.smtputf8);
 		T_INTEQ(e.rcpts[0].flags, 0);
 		T_INTEQ(e.rcpts[1].flags, 0);
 	}
 	store_queue_entry_deinit(&e);
-	if (T_INTEQ(store_queue_get(st, "F2", &e, &error), 1))
+	if (T_INTEQ(store_queue_get(st, "F2", &e, &error), 1)) {
 		T_ASSERT(!e.requiretls);
+		T_ASSERT(!e.smtputf8);
+	}
 	store_queue_entry_deinit(&e);
+	if (T_INTEQ(store_queue_get(st, "F3", &e, &error), 1)) {
+		T_ASSERT(!e.requiretls);
+		T_ASSERT(e.smtputf8);
+	}
+	store_queue_entry_deinit(&e);
+	T_INTEQ(store_queue_delete(st, "F3", &error), 1);
 
 	/* SENT with SUCCESS_OWED in one write; a delay notice flag alone */
 	T_INTEQ(store_queue_update_rcpt_flags(st, "F1", 0, STORE_QUEUE_RCPT_SENT, 0, "250 ok",
@@ -431,6 +447,8 @@ t_queue_flags(struct store *st, const char *dir)
 		T_STREQ(list[0].queue_id, "F1");
 		T_ASSERT(list[0].requiretls);
 		T_ASSERT(!list[1].requiretls);
+		T_ASSERT(list[0].smtputf8);
+		T_ASSERT(!list[1].smtputf8);
 		T_INTEQ(list[0].rcpts[0].flags, STORE_QUEUE_RCPT_F_SUCCESS_OWED);
 		T_INTEQ(list[0].rcpts[0].state, STORE_QUEUE_RCPT_SENT);
 		T_INTEQ(list[0].rcpts[1].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
@@ -442,6 +460,8 @@ t_queue_flags(struct store *st, const char *dir)
 	    T_INTEQ(n, 2)) {
 		T_STREQ(list[1].queue_id, "F1");
 		T_ASSERT(list[1].requiretls);
+		T_ASSERT(list[1].smtputf8);
+		T_ASSERT(!list[0].smtputf8);
 		T_INTEQ(list[1].rcpts[1].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
 	}
 	store_queue_list_free(&list, n);
@@ -511,7 +531,7 @@ t_queue_finish(struct store *st, const char *dir)
 		{ "three@remote.example", NULL, 0 },
 	};
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    rcpts, 3, false };
+					    rcpts, 3, false, false };
 	struct store_queue_final ok[2] = {
 		{ 0, STORE_QUEUE_RCPT_SENT, "250 2.0.0 ok", "2.0.0",
 		  STORE_QUEUE_RCPT_F_SUCCESS_OWED },
@@ -746,7 +766,7 @@ test_sqlite_queue_reopen(void)
 		{ "two@remote.example", NULL, 0 },
 	};
 	struct store_queue_envelope env = { "alice@example.com", "ENV1", STORE_QUEUE_RET_FULL, 5,
-					    rcpts, 2, true };
+					    rcpts, 2, true, true };
 	char *dir = new_data_dir(), *body;
 	struct store *st = open_store("sqlite", dir);
 	struct store_queue_entry before, after;
@@ -778,6 +798,7 @@ test_sqlite_queue_reopen(void)
 		T_INTEQ(after.arrival, before.arrival);
 		T_ASSERT(!after.hold);
 		T_ASSERT(after.requiretls);
+		T_ASSERT(after.smtputf8);
 		T_INTEQ(after.rcpts[0].flags, STORE_QUEUE_RCPT_F_DELAY_SENT);
 		T_INTEQ(after.rcpts[1].flags, 0);
 		T_STREQ(after.rcpts[0].orcpt, "rfc822;one+2Bx@remote.example");
@@ -872,6 +893,79 @@ out:
 	mem_free(&dir);
 }
 
+/*
+ * SQLite schema upgrade 6 -> 7
+ */
+/* A version 6 database upgrades in place: its queue entries stay and read
+ * as received without SMTPUTF8 (not recorded then, RFC 6531 3.4), new
+ * entries keep the flag, and the schema ends up that of a new database. */
+static void
+test_sqlite_migrate_v6(void)
+{
+	struct store_queue_envelope_rcpt rcpt = { "bob@remote.example", NULL, 0 };
+	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
+					    &rcpt, 1, false, true };
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL, *fresh = NULL;
+	struct store_queue_entry e;
+	struct store *st;
+
+	if (!T_INTEQ(mkdir(dir, 0700), 0) || !T_INTEQ(db_exec(dir, sqlite_schema_v1_sql), 0))
+		goto out;
+	for (int i = 0; i < 5; i++) {
+		if (!T_INTEQ(db_exec(dir, sqlite_schema_migrations[i]), 0))
+			goto out;
+	}
+	if (!T_INTEQ(db_exec(dir,
+			     "INSERT INTO schema_version VALUES (6);"
+			     "INSERT INTO blobs (id, size) VALUES"
+			     " ('0123456789abcdef0123456789abcdef', 4);"
+			     "INSERT INTO queue (id, queue_id, blob_id, size, sender, arrival,"
+			     " requiretls) VALUES (1, 'OLD1', '0123456789abcdef0123456789abcdef',"
+			     " 4, 'a@example.com', 10, 1);"
+			     "INSERT INTO queue_rcpts (entry_id, idx, address) VALUES"
+			     " (1, 0, 'b@remote.example');"),
+		     0))
+		goto out;
+	text = db_text(dir, "SELECT count(*) FROM pragma_table_info('queue')"
+			    " WHERE name = 'smtputf8'");
+	T_STREQ(text, "0");
+	mem_free(&text);
+	if ((st = open_store("sqlite", dir)) == NULL)
+		goto out;
+	text = db_text(dir, "SELECT group_concat(version) FROM schema_version");
+	T_STREQ(text, "7");
+	mem_free(&text);
+	if (T_INTEQ(store_queue_get(st, "OLD1", &e, NULL), 1)) {
+		T_STREQ(e.sender, "a@example.com");
+		T_ASSERT(e.requiretls);
+		T_ASSERT(!e.smtputf8);
+		T_INTEQ(e.rcpt_count, 1);
+	}
+	store_queue_entry_deinit(&e);
+	T_INTEQ(queue_text(st, "NEW1", "after the upgrade", &env, NULL), 1);
+	store_close(&st);
+
+	/* reopened: both as they were */
+	if ((st = open_store("sqlite", dir)) == NULL)
+		goto out;
+	if (T_INTEQ(store_queue_get(st, "NEW1", &e, NULL), 1)) {
+		T_ASSERT(e.smtputf8);
+		T_ASSERT(!e.requiretls);
+	}
+	store_queue_entry_deinit(&e);
+	if (T_INTEQ(store_queue_get(st, "OLD1", &e, NULL), 1))
+		T_ASSERT(!e.smtputf8);
+	store_queue_entry_deinit(&e);
+	store_close(&st);
+
+	schema_check_as_new(dir, fresh_dir, "smtputf8", NULL);
+out:
+	mem_free(&text);
+	mem_free(&fresh);
+	mem_free(&dir);
+	mem_free(&fresh_dir);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(t_queue_basic_mem),
 	TEST_ENTRY(t_queue_basic_sqlite),
@@ -889,6 +983,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(t_queue_concurrent_sqlite),
 	TEST_ENTRY(test_sqlite_queue_reopen),
 	TEST_ENTRY(test_sqlite_queue_crash),
+	TEST_ENTRY(test_sqlite_migrate_v6),
 	{ NULL, NULL },
 };
 

@@ -17,6 +17,7 @@
 #include "core/test.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -212,7 +213,7 @@ queue1(struct store *st, const char *queue_id, const char *text)
 {
 	struct store_queue_envelope_rcpt r = { "rcpt@remote.example", NULL, 0 };
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
-					    &r, 1, false };
+					    &r, 1, false, false };
 	const char *error = NULL;
 	int ret = queue_text(st, queue_id, text, &env, &error);
 
@@ -275,7 +276,8 @@ static inline void *
 crash_thread(void *arg)
 {
 	struct crash_ctx *ctx = arg;
-	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0, crash_rcpts, 2, false };
+	struct store_queue_envelope env = { "", NULL, STORE_QUEUE_RET_NONE, 0,
+					    crash_rcpts, 2, false, false };
 	struct store_delivery_result r = { 0, 0, 0 };
 	char body[4096], line[64], id[32];
 	const char *error;
@@ -370,6 +372,68 @@ crash_run_child(const char *dir, uint64_t account)
 	waitpid(pid, &status, 0);
 	T_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	return report;
+}
+
+/* Run sql on the SQLite file of a store directory (schema upgrade tests). */
+static inline int
+db_exec(const char *dir, const char *sql)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/posthorn.db", dir);
+	rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  %s: %s\n", path, db != NULL ? sqlite3_errmsg(db) : "no memory");
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* The first column of sql's first row there as text, or NULL (free it). */
+static inline char *
+db_text(const char *dir, const char *sql)
+{
+	char path[600], *out = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/posthorn.db", dir);
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		out = mem_strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+/* The whole schema as one text, to compare an upgraded database with a new one. */
+#define SCHEMA_QUERY \
+	"SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), char(10))" \
+	" FROM (SELECT * FROM sqlite_master ORDER BY type, name)"
+
+
+/* The upgraded database in dir has exactly the schema of a new one (made in
+ * fresh_dir), which has must1 (and must2, if not NULL) in it. */
+static inline void
+schema_check_as_new(const char *dir, const char *fresh_dir, const char *must1, const char *must2)
+{
+	struct store *st = open_store("sqlite", fresh_dir);
+	char *text, *fresh;
+
+	if (!T_ASSERT(st != NULL))
+		return;
+	store_close(&st);
+	text = db_text(dir, SCHEMA_QUERY);
+	fresh = db_text(fresh_dir, SCHEMA_QUERY);
+	T_ASSERT(text != NULL && strstr(text, must1) != NULL &&
+		 (must2 == NULL || strstr(text, must2) != NULL));
+	T_STREQ(text, fresh);
+	mem_free(&text);
+	mem_free(&fresh);
 }
 
 #endif

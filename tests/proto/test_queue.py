@@ -20,11 +20,22 @@ import pytest
 from conftest import USER, make_message
 from tlshelp import tls_factory  # noqa: F401 (fixture)
 from queuehelp import (DEFAULT_CAPABILITIES, ZONE, DnsServer,  # noqa: F401 (DnsServer)
-                       ScriptedSmtp, SmtpSink, dns_fixture, dsns, outbound_conf, queue_ids,
-                       sink_fixture, submit, wait_for)
+                       ScriptedSmtp, SmtpSink, dns_fixture, dsns, log_lines, outbound_conf,
+                       outcomes, queue_ids, sink_fixture, submit, wait_for)
+
+# besides queuehelp's ZONE: MX hosts that do not exist (NXDOMAIN) or have no address (NODATA)
+ZONE_NOHOST = ZONE + """
+nohost.test. 300 IN MX 10 mx.nohost.test.
+nohost.test. 300 IN MX 20 mx2.nohost.test.
+noaddr.test. 300 IN MX 10 mx.noaddr.test.
+mx.noaddr.test. 300 IN TXT "a name with no address"
+noimplicit.test. 300 IN TXT "no MX and no address"
+halfmx.test. 300 IN MX 10 gone.halfmx.test.
+halfmx.test. 300 IN MX 20 mx.remote.test.
+"""
 
 remote = sink_fixture(ScriptedSmtp)
-dns = dns_fixture(ZONE)
+dns = dns_fixture(ZONE_NOHOST)
 
 
 @pytest.fixture
@@ -126,7 +137,18 @@ def test_unreachable_first_mx_and_drop_mid_data(outbound, remote):
     msg = make_message("two mx", b"second mx please\r\n", sender=USER, to="ok2@twomx.test")
     submit(s, ["ok2@twomx.test"], msg)
     wait_for(lambda: remote.received("ok2@twomx.test"), "delivery through the second MX", s)
-    assert "dead.twomx.test" in s.log_text() or True  # the dead MX is only in debug logs
+    wait_for(lambda: log_lines(s, "to=<ok2@twomx.test>, relay=mx.remote.test"),
+             "the sent line", s)
+    # the preference-10 host was tried first, and its failure logged (Postfix style:
+    # "ID: connect to HOST[IP]:PORT: REASON")
+    lines = s.log_text().splitlines()
+    dead = [i for i, ln in enumerate(lines)
+            if f"connect to dead.twomx.test[127.0.0.3]:{remote.port}: " in ln]
+    sent = [i for i, ln in enumerate(lines)
+            if "to=<ok2@twomx.test>, relay=mx.remote.test[127.0.0.2]" in ln
+            and "status=sent" in ln]
+    assert dead and sent and dead[0] < sent[0], (dead, sent, s.log_tail(30))
+    assert "Connection refused" in lines[dead[0]], lines[dead[0]]
     msg = make_message("drop", b"x" * 5000 + b"\r\n", sender=USER, to="drop1@remote.test")
     submit(s, ["drop1@remote.test"], msg)
     wait_for(lambda: remote.received("drop1@remote.test"), "redelivery after a drop", s, 30)
@@ -174,3 +196,49 @@ def test_queue_flush_retries_at_once(outbound, remote):
     wait_for(lambda: remote.received("later9@remote.test"), "delivery after the flush", s)
     wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
     assert len(remote.received("later9@remote.test")) == 1
+
+
+def test_mx_hosts_without_address_bounced(outbound, remote):
+    """Every MX host of a domain authoritatively has no address (NXDOMAIN for both MX names of
+    nohost.test, NODATA for noaddr.test's), or the implicit MX has none (noimplicit.test exists
+    but has neither MX nor address records): waiting cannot help, so the recipients bounce at
+    once with 5.4.4 (Postfix: "Host or domain name not found"), one DSN, no retry. A domain that
+    does not exist at all still bounces with 5.1.2."""
+    s = outbound
+    rcpts = ["a@nohost.test", "b@noaddr.test", "c@noimplicit.test", "d@nxdomain.test"]
+    msg = make_message("no host", b"nowhere to go\r\n", sender=USER, to=rcpts[0])
+    submit(s, rcpts, msg)
+    wait_for(lambda: queue_ids(s) == [], "the entry to be finished", s)
+    wait_for(lambda: len(dsns(s)) == 1, "the DSN in the sender's mailbox", s)
+    for r in rcpts:
+        assert len(outcomes(s, r, "bounced")) == 1, log_lines(s, f"to=<{r}>")
+        assert outcomes(s, r, "deferred") == [], log_lines(s, f"to=<{r}>")
+    for r in rcpts[:3]:
+        assert "dsn=5.4.4" in outcomes(s, r, "bounced")[0], outcomes(s, r, "bounced")
+    assert "dsn=5.1.2" in outcomes(s, "d@nxdomain.test", "bounced")[0]
+    # both MX hosts of nohost.test were looked up (the last one is reported)
+    assert log_lines(s, "name=mx.nohost.test type=A: Host not found")
+    assert "name=mx2.nohost.test type=A: Host not found" in outcomes(s, "a@nohost.test",
+                                                                     "bounced")[0]
+    status = email.message_from_bytes(dsns(s)[0]).get_payload()[1].as_string()
+    for r in rcpts:
+        assert f"Final-Recipient: rfc822; {r}" in status, status
+    assert status.count("Status: 5.4.4") == 3 and "Status: 5.1.2" in status, status
+    assert "Host or domain name not found" in status, status
+    time.sleep(2.5)  # more than one retry interval: nothing was retried, nothing more sent
+    assert len(dsns(s)) == 1
+    for r in rcpts:
+        assert outcomes(s, r, "deferred") == [] and len(outcomes(s, r, "bounced")) == 1
+    assert remote.connections == 0
+
+
+def test_one_mx_without_address_other_delivers(outbound, remote):
+    """A missing MX host among good ones is skipped (logged), the mail goes to the next MX and
+    nothing bounces."""
+    s = outbound
+    deliver_one(s, remote, "ok7@halfmx.test", "half", b"via the second MX\r\n")
+    wait_for(lambda: queue_ids(s) == [], "an empty queue", s)
+    assert len(outcomes(s, "ok7@halfmx.test", "sent")) == 1
+    assert outcomes(s, "ok7@halfmx.test", "bounced") == []
+    assert log_lines(s, "name=gone.halfmx.test type=A: Host not found")
+    assert dsns(s) == []

@@ -8,7 +8,10 @@ The scripted server records every message with whether it came over TLS. MX host
 signed zone all point at it (one port: smtp_outbound_port); they differ in their TLSA records:
     mx.dane.signed.test     3 1 1 of the server's key        -> DANE authenticates, delivered
     mx.badtlsa.signed.test  3 1 1 of another key             -> no match: deferred, nothing sent
-    mx.pkix.signed.test     1 1 1 (PKIX-EE: unusable, RFC 7672 3.1.3) -> opportunistic TLS
+    mx.pkix.signed.test     1 1 1 (PKIX-EE: unusable, RFC 7672 3.1.3) -> TLS mandatory but
+                            unauthenticated (RFC 7672 2.2, Postfix "encrypt"): delivered over TLS
+    mx.nostarttls.signed.test  the same unusable TLSA, a server on 127.0.0.7 (same port) that
+                            offers no STARTTLS -> deferred, never sent in plain text
     mx.bogus.signed.test    TLSA whose signature is broken   -> host skipped, deferred (2.1.1)
     mx.ta.signed.test       2 0 1 of a test CA, chain with a leaf for mx.ta -> delivered
     mx.taname.signed.test   2 0 1 of that CA, but the leaf names mx.ta  -> deferred (3.2.2)
@@ -52,6 +55,7 @@ from dnsserver import DnsServer  # noqa: E402
 from dnslib import RR  # noqa: E402
 
 MX_IP = "127.0.0.5"
+PLAIN_IP = "127.0.0.7"  # a server without STARTTLS, on the same port as the one at MX_IP
 
 
 def make_cert(tmp, name, cn):
@@ -72,12 +76,14 @@ class TlsSmtp:
     """A small SMTP server offering STARTTLS with the given certificate; records
     (mail_from, rcpts, data, tls) per message."""
 
-    def __init__(self, cert, key, ip=MX_IP):
+    def __init__(self, cert, key, ip=MX_IP, port=0, starttls=True):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(str(cert), str(key))
+        self.starttls = starttls   # False: EHLO offers no STARTTLS and STARTTLS is refused
+        self.sessions = 0          # connections accepted
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((ip, 0))
+        self.sock.bind((ip, port))
         self.port = self.sock.getsockname()[1]
         self.sock.listen(16)
         self.sock.settimeout(0.2)
@@ -103,6 +109,8 @@ class TlsSmtp:
                 continue
             except OSError:
                 return
+            with self.lock:
+                self.sessions += 1
             threading.Thread(target=self.session, args=(conn,), daemon=True).start()
 
     def session(self, conn):
@@ -125,11 +133,13 @@ class TlsSmtp:
                 if up.startswith("EHLO"):
                     # REQUIRETLS (RFC 8689 4.1) is offered over TLS only
                     starttls = b"250-REQUIRETLS\r\n" if tls else b"250-STARTTLS\r\n"
+                    if not self.starttls:
+                        starttls = b""
                     if tls and getattr(conn, "sni", None) in self.no_requiretls:
                         starttls = b""
                     conn.sendall(b"250-tls.test\r\n250-8BITMIME\r\n" + starttls
                                  + b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 10000000\r\n")
-                elif up == "STARTTLS" and not tls:
+                elif up == "STARTTLS" and not tls and self.starttls:
                     send("220 2.0.0 go ahead")
                     try:
                         conn = self.ctx.wrap_socket(conn, server_side=True)
@@ -196,6 +206,9 @@ _{port}._tcp.mx.badtlsa.signed.test. 300 IN TLSA 3 1 1 {other_spki}
 pkix.signed.test. 300 IN MX 10 mx.pkix.signed.test.
 mx.pkix.signed.test. 300 IN A {MX_IP}
 _{port}._tcp.mx.pkix.signed.test. 300 IN TLSA 1 1 1 {other_spki}
+nostarttls.signed.test. 300 IN MX 10 mx.nostarttls.signed.test.
+mx.nostarttls.signed.test. 300 IN A {PLAIN_IP}
+_{port}._tcp.mx.nostarttls.signed.test. 300 IN TLSA 1 1 1 {other_spki}
 bogus.signed.test. 300 IN MX 10 mx.bogus.signed.test.
 mx.bogus.signed.test. 300 IN A {MX_IP}
 _{port}._tcp.mx.bogus.signed.test. 300 IN TLSA 3 1 1 {good_spki}
@@ -346,14 +359,38 @@ def test_dane_ta_chain_and_name(dane_server, mx):
     assert mx.received("u@taname.signed.test") == []
 
 
-def test_pkix_usages_unusable_opportunistic(dane_server, mx):
+def test_pkix_usages_unusable_tls_mandatory(dane_server, mx, certs):
+    """RFC 7672 2.2 (and 3.1.3): a secure TLSA RRset whose records are all unusable (PKIX-EE
+    here) still makes TLS mandatory, only unauthenticated (Postfix "encrypt"): a host offering
+    STARTTLS gets the mail over TLS although its certificate matches no record; a host
+    offering no STARTTLS gets nothing, not even in plain text, and the mail is deferred."""
     s = dane_server
-    msg = make_message("pkix", b"pkix only\r\n", sender=USER, to="p@pkix.signed.test")
-    submit(s, ["p@pkix.signed.test"], msg)
-    # RFC 7672 3.1.3: PKIX-EE records are unusable, so the configured level (may) applies and
-    # the certificate (which does not match the record) does not stop the mail
-    wait_for(lambda: mx.received("p@pkix.signed.test"), "opportunistic delivery", s)
-    assert mx.received("p@pkix.signed.test")[0][3], "may-level STARTTLS not used"
+    (cert, key, _), _ = certs
+    plain = TlsSmtp(cert, key, ip=PLAIN_IP, port=mx.port, starttls=False)
+    try:
+        msg = make_message("pkix", b"pkix only\r\n", sender=USER, to="p@pkix.signed.test")
+        submit(s, ["p@pkix.signed.test"], msg)
+        wait_for(lambda: mx.received("p@pkix.signed.test"), "delivery over TLS", s)
+        assert mx.received("p@pkix.signed.test")[0][3], "sent without TLS"
+        assert "mx.pkix.signed.test: TLSA records, none usable: TLS required" in s.log_text()
+
+        msg = make_message("no tls", b"must not arrive\r\n", sender=USER,
+                           to="n@nostarttls.signed.test")
+        submit(s, ["n@nostarttls.signed.test"], msg)
+        wait_deferred(s, "n@nostarttls.signed.test", "a deferral")
+        assert plain.sessions >= 1, "the host without STARTTLS was never tried"
+        lines = [ln for ln in s.log_text().splitlines()
+                 if "to=<n@nostarttls.signed.test>" in ln]
+        assert any("TLS is required" in ln and "not offered" in ln for ln in lines), lines
+        # no plain-text retry, not even after more retry rounds
+        wait_for(lambda: len([ln for ln in s.log_text().splitlines()
+                              if "to=<n@nostarttls.signed.test>" in ln
+                              and "status=deferred" in ln]) >= 2, "a second deferral", s)
+        assert plain.received("n@nostarttls.signed.test") == []
+        assert plain.mail_cmds == [], plain.mail_cmds
+        assert "trying again without TLS" not in s.log_text()
+    finally:
+        plain.close()
 
 
 def test_bogus_tlsa_defers(dane_server, mx):
