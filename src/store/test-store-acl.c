@@ -252,7 +252,7 @@ BOTH(acl_cascade)
 static void
 test_sqlite_migrate_v3(void)
 {
-	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL, *fresh = NULL;
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL;
 	char rights[STORE_ACL_RIGHTS_SIZE];
 	struct store *st;
 
@@ -302,7 +302,6 @@ test_sqlite_migrate_v3(void)
 	schema_check_as_new(dir, fresh_dir, "table acl:", NULL);
 out:
 	mem_free(&text);
-	mem_free(&fresh);
 	mem_free(&dir);
 	mem_free(&fresh_dir);
 }

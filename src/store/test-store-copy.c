@@ -504,7 +504,7 @@ BOTH(rename_inbox)
 static void
 test_sqlite_migrate_v4(void)
 {
-	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL, *fresh = NULL;
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL;
 	uint32_t uids[2] = { 3, 4 }, dst[2];
 	struct store_message *msgs;
 	struct store *st;
@@ -566,7 +566,6 @@ test_sqlite_migrate_v4(void)
 	schema_check_as_new(dir, fresh_dir, "table expunged:", NULL);
 out:
 	mem_free(&text);
-	mem_free(&fresh);
 	mem_free(&dir);
 	mem_free(&fresh_dir);
 }

@@ -905,7 +905,7 @@ test_sqlite_migrate_v6(void)
 	struct store_queue_envelope_rcpt rcpt = { "bob@remote.example", NULL, 0 };
 	struct store_queue_envelope env = { "alice@example.com", NULL, STORE_QUEUE_RET_NONE, 0,
 					    &rcpt, 1, false, true };
-	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL, *fresh = NULL;
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL;
 	struct store_queue_entry e;
 	struct store *st;
 
@@ -961,7 +961,6 @@ test_sqlite_migrate_v6(void)
 	schema_check_as_new(dir, fresh_dir, "smtputf8", NULL);
 out:
 	mem_free(&text);
-	mem_free(&fresh);
 	mem_free(&dir);
 	mem_free(&fresh_dir);
 }

@@ -936,7 +936,7 @@ out:
 static void
 test_sqlite_migrate(void)
 {
-	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text, *fresh;
+	char *dir = new_data_dir(), *fresh_dir = new_data_dir(), *text = NULL;
 	struct store_settings set = { "sqlite", NULL };
 	struct store_delivery_result r;
 	struct store_queue_entry e;
@@ -990,7 +990,6 @@ test_sqlite_migrate(void)
 
 	schema_check_as_new(dir, fresh_dir, "scram_secret", "queue_rcpts");
 	mem_free(&text);
-	mem_free(&fresh);
 
 	/* a database from a newer program is refused and left alone */
 	T_INTEQ(db_exec(dir, "UPDATE schema_version SET version = 99"), 0);
